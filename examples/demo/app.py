@@ -1,0 +1,166 @@
+"""The demo host app: its own users and sign-in, with Escalated mounted at /support.
+
+Run it with ``nox -s demo`` (or ``flask --app examples.demo.app:create_app run``), open
+http://127.0.0.1:5000 and sign in as admin@demo.test, agent@demo.test or customer@demo.test
+with the password ``demo``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from flask_escalated import Escalated
+from flask_escalated import migrate as escalated_migrate
+from flask_escalated.web.security import csrf_token, csrf_valid
+
+db = SQLAlchemy()
+login_manager = LoginManager()
+escalated = Escalated()
+
+DEMO_PASSWORD = "demo"
+DEMO_USERS = [
+    ("admin@demo.test", "Ada Admin"),
+    ("agent@demo.test", "Alex Agent"),
+    ("agent2@demo.test", "Sam Support"),
+    ("customer@demo.test", "Casey Customer"),
+    ("customer2@demo.test", "Robin Requester"),
+]
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "demo_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+@escalated.users_loader
+def load_users(ids: list[str]) -> dict[str, User]:
+    numeric = [int(i) for i in ids if i.isdigit()]
+    rows = db.session.execute(select(User).where(User.id.in_(numeric))).scalars()
+    return {str(u.id): u for u in rows}
+
+
+@escalated.user_by_email
+def user_by_email(email: str) -> User | None:
+    return db.session.execute(
+        select(User).where(User.email == email.strip().lower())
+    ).scalar_one_or_none()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(
+        SECRET_KEY=os.environ.get("SECRET_KEY") or _instance_secret(app.instance_path),
+        SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL")
+        or "sqlite:///" + os.path.join(app.instance_path, "demo.sqlite"),
+        ESCALATED_REDIS_URL=os.environ.get("REDIS_URL"),
+        ESCALATED_APP_NAME="Demo Support",
+        ESCALATED_APP_URL=os.environ.get("APP_URL", "http://127.0.0.1:5000"),
+        DEMO_SEED=True,
+    )
+    if test_config:
+        app.config.update(test_config)
+    db.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "login"
+    escalated.init_app(app, db=db)
+
+    app.add_url_rule("/", "home", home)
+    app.add_url_rule("/login", "login", login, methods=["GET", "POST"])
+    app.add_url_rule("/logout", "logout", logout, methods=["POST"])
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    with app.app_context():
+        setup_database(seed=app.config["DEMO_SEED"])
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A per-install secret kept in the instance folder, so sessions survive restarts."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        with open(path, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    with open(path) as fh:
+        return fh.read().strip()
+
+
+def setup_database(seed: bool = True) -> None:
+    """Create the host's tables, bring Escalated's to head, and seed the demo once."""
+    db.create_all()
+    escalated_migrate.upgrade()
+    if not seed:
+        return
+    users = {}
+    for email, name in DEMO_USERS:
+        user = user_by_email(email)
+        if user is None:
+            user = User(email=email, name=name,
+                        password_hash=generate_password_hash(DEMO_PASSWORD))
+            db.session.add(user)
+        users[email] = user
+    db.session.commit()
+    from flask_escalated.services import demo
+
+    with escalated.unit_of_work():
+        demo.seed_demo(
+            admin_ids=[str(users["admin@demo.test"].id)],
+            agent_ids=[str(users["agent@demo.test"].id), str(users["agent2@demo.test"].id)],
+            customer_ids=[str(users["customer@demo.test"].id),
+                          str(users["customer2@demo.test"].id)],
+        )
+
+
+def home() -> str:
+    return render_template("home.html", user=current_user, users=DEMO_USERS,
+                           password=DEMO_PASSWORD)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and not urlsplit(target).netloc and target.startswith("/") \
+            and not target.startswith("//"):
+        return target
+    return url_for("home")
+
+
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        if not csrf_valid(request.form.get("csrf_token")):
+            abort(400, description="The form expired; reload the page and try again.")
+        user = user_by_email(request.form.get("email", ""))
+        if user is None or not check_password_hash(user.password_hash,
+                                                   request.form.get("password", "")):
+            error = "Wrong e-mail or password."
+        else:
+            session.clear()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, users=DEMO_USERS,
+                           password=DEMO_PASSWORD), 401 if error else 200
+
+
+def logout() -> Any:
+    if not csrf_valid(request.form.get("csrf_token")):
+        abort(400)
+    logout_user()
+    return redirect(url_for("home"))

@@ -1,0 +1,9 @@
+"""The ``flask escalated`` command group; each command calls a service and commits."""
+
+from __future__ import annotations
+
+
+from . import db, users  # noqa: F401  (command registration)
+from .group import escalated_cli
+
+__all__ = ["escalated_cli"]

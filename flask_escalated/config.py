@@ -1,0 +1,149 @@
+"""Every ``ESCALATED_*`` configuration key, its default, and its validation.
+
+Keys are named once, here (``Config``), so no other module spells a key as a string literal.
+``apply_defaults`` fills the host's ``app.config`` with ``setdefault`` and then validates the
+combination, naming the offending key in the error so a host sees what to fix at start-up
+rather than on the first request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .domain import PRIORITIES
+
+MiB = 1024 * 1024
+
+
+class Config:
+    """Names of the configuration keys (all prefixed ``ESCALATED_``)."""
+
+    ROUTE_PREFIX = "ESCALATED_ROUTE_PREFIX"
+    UI_ENABLED = "ESCALATED_UI_ENABLED"
+    API_ENABLED = "ESCALATED_API_ENABLED"
+    DEFAULT_PRIORITY = "ESCALATED_DEFAULT_PRIORITY"
+    TICKET_REFERENCE_PREFIX = "ESCALATED_TICKET_REFERENCE_PREFIX"
+    ALLOW_CUSTOMER_CLOSE = "ESCALATED_ALLOW_CUSTOMER_CLOSE"
+    AUTO_CLOSE_RESOLVED_AFTER_DAYS = "ESCALATED_AUTO_CLOSE_RESOLVED_AFTER_DAYS"
+    MAX_ATTACHMENTS = "ESCALATED_MAX_ATTACHMENTS"
+    MAX_ATTACHMENT_SIZE = "ESCALATED_MAX_ATTACHMENT_SIZE"
+    ATTACHMENT_STORAGE = "ESCALATED_ATTACHMENT_STORAGE"
+    SLA = "ESCALATED_SLA"
+    REDIS_URL = "ESCALATED_REDIS_URL"
+    ENABLE_REALTIME = "ESCALATED_ENABLE_REALTIME"
+    SOCKETIO_MESSAGE_QUEUE = "ESCALATED_SOCKETIO_MESSAGE_QUEUE"
+    ENABLE_KB = "ESCALATED_ENABLE_KB"
+    ENABLE_CSAT = "ESCALATED_ENABLE_CSAT"
+    ENABLE_2FA = "ESCALATED_ENABLE_2FA"
+    APP_NAME = "ESCALATED_APP_NAME"
+    APP_URL = "ESCALATED_APP_URL"
+    BRANDING = "ESCALATED_BRANDING"
+    MAIL_FROM = "ESCALATED_MAIL_FROM"
+    MAIL_DOMAIN = "ESCALATED_MAIL_DOMAIN"
+    REPLY_SECRET = "ESCALATED_REPLY_SECRET"
+    INBOUND_SECRET = "ESCALATED_INBOUND_SECRET"
+    GUEST_POLICY = "ESCALATED_GUEST_POLICY"
+    WIDGET_ORIGINS = "ESCALATED_WIDGET_ORIGINS"
+    WIDGET_RATE_LIMIT = "ESCALATED_WIDGET_RATE_LIMIT"
+    WEBHOOK_MAX_ATTEMPTS = "ESCALATED_WEBHOOK_MAX_ATTEMPTS"
+    WEBHOOK_ALLOWED_HOSTS = "ESCALATED_WEBHOOK_ALLOWED_HOSTS"
+    RATE_LIMIT_STORAGE_URI = "ESCALATED_RATE_LIMIT_STORAGE_URI"
+    LAYOUT_TEMPLATE = "ESCALATED_LAYOUT_TEMPLATE"
+    MAX_BODY_LENGTH = "ESCALATED_MAX_BODY_LENGTH"
+    API_PAGE_SIZE = "ESCALATED_API_PAGE_SIZE"
+    API_MAX_PAGE_SIZE = "ESCALATED_API_MAX_PAGE_SIZE"
+
+
+#: Default SLA settings; ``business_hours`` applies when a policy is ``business_hours_only``.
+DEFAULT_SLA: dict[str, Any] = {
+    "enabled": True,
+    "business_hours_only": False,
+    "business_hours": {
+        "timezone": "UTC",
+        "start": "09:00",
+        "end": "17:00",
+        "days": [1, 2, 3, 4, 5],
+    },
+}
+
+DEFAULTS: dict[str, Any] = {
+    Config.ROUTE_PREFIX: "/support",
+    Config.UI_ENABLED: True,
+    Config.API_ENABLED: True,
+    Config.DEFAULT_PRIORITY: "medium",
+    Config.TICKET_REFERENCE_PREFIX: "ESC",
+    Config.ALLOW_CUSTOMER_CLOSE: True,
+    Config.AUTO_CLOSE_RESOLVED_AFTER_DAYS: 7,
+    Config.MAX_ATTACHMENTS: 5,
+    Config.MAX_ATTACHMENT_SIZE: 10 * MiB,
+    Config.ATTACHMENT_STORAGE: None,  # None: "<instance_path>/escalated-attachments"
+    Config.SLA: DEFAULT_SLA,
+    Config.REDIS_URL: None,
+    Config.ENABLE_REALTIME: False,
+    Config.SOCKETIO_MESSAGE_QUEUE: None,
+    Config.ENABLE_KB: True,
+    Config.ENABLE_CSAT: True,
+    Config.ENABLE_2FA: False,
+    Config.APP_NAME: "Escalated",
+    Config.APP_URL: None,
+    Config.BRANDING: {"logo_url": None, "primary_color": "#2563eb", "footer": ""},
+    Config.MAIL_FROM: None,
+    Config.MAIL_DOMAIN: None,
+    Config.REPLY_SECRET: None,
+    Config.INBOUND_SECRET: None,
+    Config.GUEST_POLICY: {"mode": "unassigned"},
+    Config.WIDGET_ORIGINS: ["*"],
+    Config.WIDGET_RATE_LIMIT: "30 per minute",
+    Config.WEBHOOK_MAX_ATTEMPTS: 8,
+    Config.WEBHOOK_ALLOWED_HOSTS: [],
+    Config.RATE_LIMIT_STORAGE_URI: None,
+    Config.LAYOUT_TEMPLATE: None,
+    Config.MAX_BODY_LENGTH: 200_000,
+    Config.API_PAGE_SIZE: 25,
+    Config.API_MAX_PAGE_SIZE: 100,
+}
+
+_REFERENCE_PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at ``init_app`` when a configuration value cannot work."""
+
+
+def apply_defaults(config: dict[str, Any]) -> None:
+    """Fill every missing key with its default, then validate the result."""
+    for key, value in DEFAULTS.items():
+        config.setdefault(key, _copy(value))
+    validate(config)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Check values and combinations; the message names the key and says what is accepted."""
+    prefix = config[Config.ROUTE_PREFIX]
+    if not isinstance(prefix, str) or (prefix and not prefix.startswith("/")):
+        raise ConfigurationError(f"{Config.ROUTE_PREFIX} must be a path starting with '/'")
+    if config[Config.DEFAULT_PRIORITY] not in PRIORITIES:
+        raise ConfigurationError(
+            f"{Config.DEFAULT_PRIORITY} must be one of {', '.join(PRIORITIES)}"
+        )
+    if not _REFERENCE_PREFIX.match(str(config[Config.TICKET_REFERENCE_PREFIX])):
+        raise ConfigurationError(
+            f"{Config.TICKET_REFERENCE_PREFIX} must be 1-10 upper-case letters or digits, "
+            "starting with a letter"
+        )
+    for key in (Config.MAX_ATTACHMENTS, Config.MAX_ATTACHMENT_SIZE, Config.MAX_BODY_LENGTH):
+        value = config[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigurationError(f"{key} must be a non-negative integer")
+    if config[Config.ENABLE_REALTIME] is True and config[Config.SOCKETIO_MESSAGE_QUEUE] == "":
+        raise ConfigurationError(f"{Config.SOCKETIO_MESSAGE_QUEUE} must be a URL or None")

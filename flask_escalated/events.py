@@ -1,0 +1,174 @@
+"""Domain events: collected during a unit of work, dispatched only after it commits.
+
+Services call :func:`record`; nothing is sent then. Handlers registered with
+:func:`on_before_commit` run inside the transaction (the webhook outbox writes its rows there,
+so an event and its delivery rows commit or roll back together). After a successful commit the
+events move to a "committed" queue, and :func:`dispatch` sends each to its blinker signal and to
+every handler registered with :func:`on_after_commit` (realtime, mail, job enqueueing).
+A rollback discards the pending events: no signal, webhook, mail or broadcast for a change that
+did not happen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from .domain import ACTOR_AGENT, ACTOR_CONTACT, ACTOR_CUSTOMER, ACTOR_SYSTEM
+from .signals import ALL_SIGNALS
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .models import Ticket
+
+log = logging.getLogger("flask_escalated.events")
+
+_PENDING = "escalated.pending_events"
+_COMMITTED = "escalated.committed_events"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused a change: an agent or customer (host user), a contact, or the system."""
+
+    kind: str
+    user_id: str | None = None
+    contact_id: int | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ACTOR_SYSTEM)
+
+    @classmethod
+    def agent(cls, user_id: object) -> Actor:
+        return cls(ACTOR_AGENT, user_id=str(user_id))
+
+    @classmethod
+    def customer(cls, user_id: object) -> Actor:
+        return cls(ACTOR_CUSTOMER, user_id=str(user_id))
+
+    @classmethod
+    def contact(cls, contact_id: int) -> Actor:
+        return cls(ACTOR_CONTACT, contact_id=contact_id)
+
+    @property
+    def is_agent(self) -> bool:
+        return self.kind == ACTOR_AGENT
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.kind, "user_id": self.user_id, "contact_id": self.contact_id}
+
+
+@dataclass
+class DomainEvent:
+    """One thing that happened. ``name`` is a signal name (``ticket_created``)."""
+
+    name: str
+    actor: Actor
+    ticket: Ticket | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ticket_id(self) -> int | None:
+        return self.ticket.id if self.ticket is not None else None
+
+
+BeforeCommitHandler = Callable[[Session, list[DomainEvent]], None]
+AfterCommitHandler = Callable[["Flask", list[DomainEvent]], None]
+
+_before_commit: list[BeforeCommitHandler] = []
+_after_commit: list[AfterCommitHandler] = []
+
+
+def on_before_commit(handler: BeforeCommitHandler) -> BeforeCommitHandler:
+    """Run ``handler(session, events)`` inside the transaction, just before it commits."""
+    if handler not in _before_commit:
+        _before_commit.append(handler)
+    return handler
+
+
+def on_after_commit(handler: AfterCommitHandler) -> AfterCommitHandler:
+    """Run ``handler(app, events)`` after the events' transaction committed."""
+    if handler not in _after_commit:
+        _after_commit.append(handler)
+    return handler
+
+
+def record(
+    session: Session, name: str, *, actor: Actor, ticket: Ticket | None = None, **data: Any
+) -> DomainEvent:
+    """Queue a domain event on ``session``; it is sent only if the session commits."""
+    if name not in ALL_SIGNALS:
+        raise ValueError(f"unknown domain event {name!r}")
+    ev = DomainEvent(name=name, actor=actor, ticket=ticket, data=data)
+    session.info.setdefault(_PENDING, []).append(ev)
+    return ev
+
+
+def pending(session: Session) -> list[DomainEvent]:
+    return list(session.info.get(_PENDING, ()))
+
+
+def install(session_factory: Any) -> None:
+    """Attach the commit/rollback listeners to a (scoped) session factory, once."""
+    if sa_event.contains(session_factory, "after_commit", _after_commit_listener):
+        return
+    sa_event.listen(session_factory, "before_commit", _before_commit_listener)
+    sa_event.listen(session_factory, "after_commit", _after_commit_listener)
+    sa_event.listen(session_factory, "after_rollback", _after_rollback_listener)
+
+
+def _before_commit_listener(session: Session) -> None:
+    events = session.info.get(_PENDING)
+    if not events:
+        return
+    # Handlers may record further events (none do today); loop until the list is stable.
+    done = 0
+    while done < len(events):
+        batch = events[done:]
+        done = len(events)
+        for handler in _before_commit:
+            handler(session, batch)
+
+
+def _after_commit_listener(session: Session) -> None:
+    events = session.info.pop(_PENDING, None)
+    if events:
+        session.info.setdefault(_COMMITTED, []).extend(events)
+
+
+def _after_rollback_listener(session: Session) -> None:
+    dropped = session.info.pop(_PENDING, None)
+    if dropped:
+        log.debug("discarded %d domain events after rollback", len(dropped))
+
+
+def dispatch(app: Flask, session: Session) -> int:
+    """Send every committed event to its signal and after-commit handlers; return the count.
+
+    Safe to call at any time; a handler's exception is logged and does not stop the others
+    (the change is already committed; a failing listener must not turn it into an error).
+    """
+    sent = 0
+    while True:
+        events = session.info.pop(_COMMITTED, None)
+        if not events:
+            return sent
+        for ev in events:
+            signal = ALL_SIGNALS[ev.name]
+            try:
+                signal.send(app, ticket=ev.ticket, actor=ev.actor, **ev.data)
+            except Exception:
+                log.exception("a %s signal receiver failed", ev.name)
+        for handler in _after_commit:
+            try:
+                handler(app, events)
+            except Exception:
+                log.exception("after-commit handler %r failed", handler)
+        sent += len(events)

@@ -1,0 +1,242 @@
+"""The :class:`Escalated` extension object."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import Flask, current_app, g
+
+from . import events, hosts
+from .clock import now
+from .config import Config, apply_defaults
+from .models import AgentProfile, metadata
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy.orm import Session
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXTENSION_KEY = "escalated"
+
+
+class EscalatedState:
+    """Per-app state, stored at ``app.extensions["escalated"]`` (never on the extension)."""
+
+    def __init__(self, ext: Escalated, app: Flask, db: SQLAlchemy) -> None:
+        self.ext = ext
+        self.db = db
+        self.attachment_root = app.config[Config.ATTACHMENT_STORAGE] or os.path.join(
+            app.instance_path, "escalated-attachments"
+        )
+        self.extras: dict[str, Any] = {}
+
+    @property
+    def session(self) -> Session:
+        return self.db.session  # type: ignore[return-value]
+
+
+class Escalated:
+    """An embeddable helpdesk for Flask.
+
+    ``Escalated(app, db=db)`` or ``escalated = Escalated(); escalated.init_app(app, db=db)``.
+    Host-user hooks can be given as keywords or set later with the decorator methods
+    (``@escalated.user_loader``, ``@escalated.agent_check`` ...).
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        db: SQLAlchemy | None = None,
+        *,
+        user_loader: hosts.UserLoader | None = None,
+        users_loader: hosts.UsersLoader | None = None,
+        user_by_email: hosts.UserByEmail | None = None,
+        agent_check: hosts.UserCheck | None = None,
+        admin_check: hosts.UserCheck | None = None,
+        user_display: hosts.UserDisplay | None = None,
+        current_user_loader: hosts.CurrentUserLoader | None = None,
+    ) -> None:
+        self.hooks = hosts.HostHooks(
+            user_loader=user_loader,
+            users_loader=users_loader,
+            user_by_email=user_by_email,
+            agent_check=agent_check,
+            admin_check=admin_check,
+            user_display=user_display,
+            current_user_loader=current_user_loader,
+        )
+        self._db = db
+        if app is not None:
+            self.init_app(app, db=db)
+
+    # ------------------------------------------------------------------ set-up
+    def init_app(self, app: Flask, db: SQLAlchemy | None = None) -> None:
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "Escalated is already initialised on this app; call init_app once per app."
+            )
+        db = db or self._db or app.extensions.get("sqlalchemy")
+        if db is None:
+            raise RuntimeError(
+                "Escalated needs Flask-SQLAlchemy: create SQLAlchemy(app) first or pass "
+                "Escalated(app, db=db)."
+            )
+        apply_defaults(app.config)
+        state = EscalatedState(self, app, db)
+        app.extensions[EXTENSION_KEY] = state
+        events.install(db.session)
+
+        from .cli import escalated_cli
+        from .web import register_blueprints
+
+        register_blueprints(app)
+        app.cli.add_command(escalated_cli, "escalated")
+        app.teardown_appcontext(_dispatch_on_teardown)
+        app.context_processor(_template_context)
+
+    # ------------------------------------------------------------------ hooks
+    def _setter(name: str) -> Callable[[Escalated, F], F]:  # type: ignore[misc]
+        def setter(self: Escalated, fn: F) -> F:
+            setattr(self.hooks, name, fn)
+            return fn
+
+        setter.__name__ = name
+        setter.__doc__ = f"Set the ``{name}`` host hook (usable as a decorator)."
+        return setter
+
+    user_loader = _setter("user_loader")
+    users_loader = _setter("users_loader")
+    user_by_email = _setter("user_by_email")
+    agent_check = _setter("agent_check")
+    admin_check = _setter("admin_check")
+    user_display = _setter("user_display")
+    current_user_loader = _setter("current_user_loader")
+    del _setter
+
+    # ------------------------------------------------------------------ host users
+    def load_user(self, user_id: str | None) -> Any:
+        if user_id is None:
+            return None
+        loader = self.hooks.user_loader or hosts.default_user_loader
+        return loader(str(user_id))
+
+    def load_users(self, user_ids: Iterable[str | None]) -> dict[str, Any]:
+        """Load many host users in one call (the ``users_loader`` hook when set)."""
+        ids = [str(u) for u in dict.fromkeys(user_ids) if u is not None]
+        if not ids:
+            return {}
+        if self.hooks.users_loader is not None:
+            return {str(k): v for k, v in self.hooks.users_loader(ids).items()}
+        return hosts.bulk_load(self.load_user, ids)
+
+    def find_user_by_email(self, email: str) -> Any:
+        return self.hooks.user_by_email(email) if self.hooks.user_by_email else None
+
+    def current_user(self) -> Any:
+        loader = self.hooks.current_user_loader or hosts.default_current_user
+        return loader()
+
+    def display(self, user: Any) -> tuple[str, str | None]:
+        if user is None:
+            return (hosts.MISSING_USER_NAME, None)
+        return (self.hooks.user_display or hosts.default_user_display)(user)
+
+    def agent_profile(self, user_id: str | None) -> AgentProfile | None:
+        """The user's agent profile, cached for the request."""
+        if user_id is None:
+            return None
+        cache = g.setdefault("_escalated_profiles", {})
+        if user_id not in cache:
+            cache[user_id] = self.session.execute(
+                AgentProfile.__table__.select().where(AgentProfile.user_id == user_id)
+            ).first()
+        return cache[user_id]
+
+    def is_agent(self, user: Any) -> bool:
+        if user is None:
+            return False
+        if self.hooks.agent_check is not None:
+            return bool(self.hooks.agent_check(user)) or self.is_admin(user)
+        profile = self.agent_profile(hosts.user_id_of(user))
+        return bool(profile and profile.is_active)
+
+    def is_admin(self, user: Any) -> bool:
+        if user is None:
+            return False
+        if self.hooks.admin_check is not None:
+            return bool(self.hooks.admin_check(user))
+        profile = self.agent_profile(hosts.user_id_of(user))
+        return bool(profile and profile.is_active and profile.role == "admin")
+
+    # ------------------------------------------------------------------ units of work
+    @property
+    def state(self) -> EscalatedState:
+        return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+
+    @property
+    def session(self) -> Session:
+        return self.state.session
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """Run the block as one transaction; dispatch its domain events after commit."""
+        session = self.session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        events.dispatch(current_app._get_current_object(), session)  # type: ignore[attr-defined]
+
+    def commit(self) -> None:
+        """Commit the current session and dispatch the committed domain events."""
+        session = self.session
+        session.commit()
+        events.dispatch(current_app._get_current_object(), session)  # type: ignore[attr-defined]
+
+    @property
+    def metadata(self) -> Any:
+        """The extension's SQLAlchemy ``MetaData`` (all ``escalated_*`` tables)."""
+        return metadata
+
+    def create_all(self) -> None:
+        """Create the tables directly (tests); use ``flask escalated db upgrade`` otherwise."""
+        metadata.create_all(self.session.get_bind())
+
+    @staticmethod
+    def now() -> Any:
+        return now()
+
+    @staticmethod
+    def alembic_include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        """Alembic ``include_name`` hook that hides Escalated's tables from the host's
+        autogenerate: ``Migrate(app, db, include_name=Escalated.alembic_include_name)``."""
+        from .migrate import include_host_name
+
+        return include_host_name(name, type_, parent_names)
+
+
+def _dispatch_on_teardown(exc: BaseException | None) -> None:
+    """Send events committed during the request by code that committed the session directly."""
+    state = current_app.extensions.get(EXTENSION_KEY)
+    if state is not None:
+        events.dispatch(current_app._get_current_object(), state.session)  # type: ignore[attr-defined]
+
+
+def _template_context() -> dict[str, Any]:
+    cfg = current_app.config
+    return {
+        "escalated_app_name": cfg[Config.APP_NAME],
+        "escalated_layout": cfg[Config.LAYOUT_TEMPLATE] or "escalated/base.html",
+        "escalated_branding": cfg[Config.BRANDING],
+    }
+
+
+def current_escalated() -> Escalated:
+    """The :class:`Escalated` object of the current app."""
+    return current_app.extensions[EXTENSION_KEY].ext  # type: ignore[no-any-return]

@@ -1,0 +1,67 @@
+"""Shipped Alembic migrations: run them, and keep the host's autogenerate away from them.
+
+Escalated's migrations live inside the package and record their state in their own version
+table (``escalated_alembic_version``), so they never interfere with the host's own Alembic
+history. The first revision carries the branch label ``escalated``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import current_app
+
+from .models import TABLE_PREFIX
+
+VERSION_TABLE = "escalated_alembic_version"
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", MIGRATIONS_DIR)
+    cfg.set_main_option("version_locations", os.path.join(MIGRATIONS_DIR, "versions"))
+    cfg.attributes["flask_app"] = current_app._get_current_object()  # type: ignore[attr-defined]
+    return cfg
+
+
+def upgrade(revision: str = "head", sql: bool = False) -> None:
+    command.upgrade(alembic_config(), revision, sql=sql)
+
+
+def downgrade(revision: str = "-1", sql: bool = False) -> None:
+    command.downgrade(alembic_config(), revision, sql=sql)
+
+
+def current() -> None:
+    command.current(alembic_config(), verbose=True)
+
+
+def history() -> None:
+    command.history(alembic_config(), verbose=False)
+
+
+def check() -> None:
+    command.check(alembic_config())
+
+
+def revision(message: str, autogenerate: bool = True) -> None:
+    """Maintainers only: write a new revision file into the package."""
+    command.revision(alembic_config(), message=message, autogenerate=autogenerate)
+
+
+def include_own_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """``include_name`` for our env: only our tables (and not our version table)."""
+    if type_ == "table":
+        return bool(name) and name.startswith(TABLE_PREFIX) and name != VERSION_TABLE  # type: ignore[union-attr]
+    return True
+
+
+def include_host_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """``include_name`` for the host's env: everything except our tables and version table."""
+    if type_ == "table":
+        return not (name or "").startswith(TABLE_PREFIX)
+    return True

@@ -1,0 +1,23 @@
+"""The activity timeline. This is the only place activity rows are written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..events import Actor
+from ..models import Activity, Ticket
+from . import session
+
+
+def record(ticket: Ticket, type_: str, actor: Actor, **properties: Any) -> Activity:
+    """Append one timeline row for ``ticket``."""
+    row = Activity(
+        ticket_id=ticket.id,
+        type=type_,
+        actor_type=actor.kind,
+        actor_user_id=actor.user_id,
+        actor_contact_id=actor.contact_id,
+        properties=properties or None,
+    )
+    session().add(row)
+    return row

@@ -1,0 +1,61 @@
+"""Contacts: requesters without a host account, deduplicated by normalized e-mail."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..models import Contact, Ticket
+from . import session
+from .errors import ValidationError
+
+# Deliberately permissive (RFC 5322 allows a lot); rejects what can't be an address at all,
+# including header-injection attempts (CR/LF) and spaces.
+_EMAIL = re.compile(r"^[^@\s<>\"',;:\x00-\x1f\x7f]{1,64}@[^@\s<>\"',;:\x00-\x1f\x7f]+\.[^@\s<>\"',;:\x00-\x1f\x7f]+$")
+
+
+def normalize_email(email: object) -> str:
+    """Lower-cased, stripped e-mail, or a validation error naming the field."""
+    if not isinstance(email, str):
+        raise ValidationError("An e-mail address is required.", {"email": "required"})
+    value = email.strip().lower()
+    if len(value) > 320 or not _EMAIL.match(value):
+        raise ValidationError(f"'{email[:80]}' is not an e-mail address.", {"email": "invalid"})
+    return value
+
+
+def find_or_create(email: str, name: str | None = None) -> Contact:
+    """The contact for ``email``, created if new; safe when two requests race to create it."""
+    address = normalize_email(email)
+    db = session()
+    contact = db.execute(select(Contact).where(Contact.email == address)).scalar_one_or_none()
+    if contact is not None:
+        if name and not contact.name:
+            contact.name = name.strip()[:255]
+        return contact
+    try:
+        with db.begin_nested():
+            contact = Contact(email=address, name=(name or "").strip()[:255] or None)
+            db.add(contact)
+    except IntegrityError:
+        contact = db.execute(select(Contact).where(Contact.email == address)).scalar_one()
+    return contact
+
+
+def link_to_user(email: str, user_id: str) -> int:
+    """Link the contact for ``email`` to a host user; their tickets follow. Returns tickets moved."""
+    address = normalize_email(email)
+    db = session()
+    contact = db.execute(select(Contact).where(Contact.email == address)).scalar_one_or_none()
+    if contact is None:
+        return 0
+    contact.user_id = str(user_id)
+    result = db.execute(
+        update(Ticket)
+        .where(Ticket.contact_id == contact.id, Ticket.requester_user_id.is_(None))
+        .values(requester_user_id=str(user_id))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)

@@ -1,0 +1,111 @@
+"""Demo data: departments and a few dozen tickets in every state, for trying the product.
+
+Everything goes through the same services as real traffic, so the demo exercises the real
+paths (activity, events, assignment) rather than inserting rows behind their back.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from ..clock import now
+from ..domain import PRIORITIES
+from ..events import Actor
+from ..models import Ticket
+from . import agents, assignment, departments, replies, session, tags, tickets
+
+SUBJECTS = [
+    ("Can't sign in after password reset", "I reset my password but the sign-in page keeps "
+     "saying my credentials are wrong."),
+    ("Invoice shows the wrong VAT number", "Our invoice for last month has our old VAT number."),
+    ("Export to CSV times out", "Exporting the full report never finishes; it spins forever."),
+    ("How do I add a second admin?", "We need another person to manage the account."),
+    ("Refund for duplicate charge", "I was charged twice for the same order yesterday."),
+    ("Mobile app crashes on start", "Since the last update the app closes right after opening."),
+    ("Feature request: dark mode", "Would love a dark theme for late-night work."),
+    ("Webhook deliveries failing", "Our endpoint gets no events since this morning."),
+    ("Change the e-mail on my account", "I moved companies and need to update my address."),
+    ("API rate limit too low", "We hit the rate limit during nightly syncs."),
+    ("Two-factor codes not accepted", "The codes from my authenticator app are rejected."),
+    ("Cancel my subscription", "Please cancel at the end of the current period."),
+]
+
+#: (target status path from open, how many tickets)
+STATE_PATHS: list[tuple[list[str], int]] = [
+    ([], 6),
+    (["in_progress"], 5),
+    (["waiting_on_customer"], 4),
+    (["waiting_on_agent"], 4),
+    (["escalated"], 3),
+    (["resolved"], 5),
+    (["resolved", "closed"], 4),
+    (["resolved", "reopened"], 3),
+]
+
+
+def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str],
+              *, seed: int = 7) -> int:
+    """Create the demo data once; returns the number of tickets created (0 if already seeded)."""
+    db = session()
+    if db.execute(select(func.count()).select_from(Ticket)).scalar_one():
+        return 0
+    rng = random.Random(seed)
+    system = Actor.system()
+    for uid in admin_ids:
+        agents.make_agent(uid, system, role="admin")
+    for uid in agent_ids:
+        agents.make_agent(uid, system, role="agent")
+    staff = admin_ids + agent_ids
+    billing = departments.create_department(system, {
+        "name": "Billing", "description": "Invoices, refunds and plans.",
+        "agent_ids": staff, "assignment_strategy": "round_robin",
+    })
+    support = departments.create_department(system, {
+        "name": "Technical support", "description": "Bugs, sign-in, the API.",
+        "agent_ids": staff, "assignment_strategy": "least_loaded",
+    })
+    for name in ("billing", "bug", "how-to", "vip", "api"):
+        tags.ensure_tags([name])
+    created = 0
+    start = now() - timedelta(days=14)
+    for path, count in STATE_PATHS:
+        for _ in range(count):
+            subject, body = SUBJECTS[created % len(SUBJECTS)]
+            customer = customer_ids[created % len(customer_ids)]
+            dept = billing if any(w in subject.lower() for w in ("invoice", "refund", "cancel",
+                                                                  "subscription")) else support
+            ticket = tickets.create_ticket(
+                tickets.NewTicket(
+                    subject=subject, description=body, requester_user_id=customer,
+                    priority=rng.choice(PRIORITIES), department_id=dept.id,
+                    tags=rng.sample(["billing", "bug", "how-to", "vip", "api"], k=rng.randint(0, 2)),
+                    channel=rng.choice(["web", "web", "email", "api"]),
+                    created_at=start + timedelta(hours=created * 7),
+                ),
+                Actor.system(),
+            )
+            db.flush()
+            agent = Actor.agent(ticket.assignee_id or rng.choice(staff))
+            for target in path:
+                if target == "waiting_on_customer":
+                    if ticket.assignee_id is None:
+                        assignment.assign(ticket, agent.user_id, agent)
+                    replies.add_reply(ticket, "Thanks for reaching out! Could you tell us "
+                                      "which browser you are using?", agent)
+                elif target == "waiting_on_agent":
+                    replies.add_reply(ticket, "We're looking into this.", agent)
+                    replies.add_reply(ticket, "It's the latest Firefox, on Windows.",
+                                      Actor.customer(customer))
+                elif target != ticket.status:
+                    if target == "resolved":
+                        replies.add_reply(ticket, "This is fixed now; let us know if it "
+                                          "happens again.", agent)
+                    actor = Actor.customer(customer) if target == "reopened" else agent
+                    tickets.change_status(ticket, target, actor)
+            if created % 5 == 0:
+                replies.add_reply(ticket, "Customer is on the annual plan.", agent, internal=True)
+            created += 1
+    return created

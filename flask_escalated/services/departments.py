@@ -1,0 +1,121 @@
+"""Departments and their agent members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from ..events import Actor
+from ..models import Department, DepartmentMember
+from . import audit, session
+from .assignment import STRATEGIES
+from .errors import Conflict, NotFound, ValidationError
+from .tags import slugify
+
+
+def list_departments(include_inactive: bool = True) -> list[Department]:
+    query = select(Department).order_by(Department.name, Department.id)
+    if not include_inactive:
+        query = query.where(Department.is_active.is_(True))
+    return list(session().execute(query).scalars())
+
+
+def get_department(dept_id: object) -> Department:
+    try:
+        row = session().get(Department, int(str(dept_id)))
+    except ValueError:
+        row = None
+    if row is None:
+        raise NotFound("No such department.")
+    return row
+
+
+def _values(row: Department) -> dict[str, Any]:
+    return {
+        "name": row.name, "slug": row.slug, "description": row.description,
+        "is_active": row.is_active, "assignment_strategy": row.assignment_strategy,
+        "agent_ids": row.agent_ids,
+    }
+
+
+def _apply(row: Department, data: dict[str, Any], *, creating: bool) -> None:
+    errors: dict[str, str] = {}
+    if creating or "name" in data:
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 120:
+            errors["name"] = "required, at most 120 characters"
+        else:
+            row.name = name.strip()
+            if creating and not data.get("slug"):
+                row.slug = slugify(name)
+    if "slug" in data and data["slug"] is not None:
+        if not isinstance(data["slug"], str) or not slugify(data["slug"]):
+            errors["slug"] = "letters, digits and dashes"
+        else:
+            row.slug = slugify(data["slug"])
+    if "description" in data:
+        if data["description"] is not None and not isinstance(data["description"], str):
+            errors["description"] = "must be a string"
+        else:
+            row.description = data["description"]
+    if "is_active" in data:
+        if not isinstance(data["is_active"], bool):
+            errors["is_active"] = "must be true or false"
+        else:
+            row.is_active = data["is_active"]
+    if "assignment_strategy" in data:
+        if data["assignment_strategy"] not in STRATEGIES:
+            errors["assignment_strategy"] = f"one of {', '.join(STRATEGIES)}"
+        else:
+            row.assignment_strategy = data["assignment_strategy"]
+    if "agent_ids" in data:
+        ids = data["agent_ids"]
+        if not isinstance(ids, list) or not all(
+            isinstance(i, str | int) and not isinstance(i, bool) for i in ids
+        ):
+            errors["agent_ids"] = "must be a list of user ids"
+        else:
+            wanted = list(dict.fromkeys(str(i) for i in ids))
+            row.members = [m for m in row.members if m.user_id in wanted] + [
+                DepartmentMember(user_id=u) for u in wanted if u not in row.agent_ids
+            ]
+    if errors:
+        raise ValidationError("The department is not valid.", errors)
+
+
+def create_department(actor: Actor, data: dict[str, Any]) -> Department:
+    row = Department(is_active=True, assignment_strategy="manual")
+    row.members = []
+    _apply(row, data, creating=True)
+    _unique_slug(row)
+    session().add(row)
+    session().flush()
+    audit.log(actor, "department.created", "department", row.id, new=_values(row))
+    return row
+
+
+def update_department(actor: Actor, dept_id: object, data: dict[str, Any]) -> Department:
+    row = get_department(dept_id)
+    old = _values(row)
+    _apply(row, data, creating=False)
+    _unique_slug(row)
+    session().flush()
+    audit.log(actor, "department.updated", "department", row.id, old=old, new=_values(row))
+    return row
+
+
+def delete_department(actor: Actor, dept_id: object) -> None:
+    row = get_department(dept_id)
+    audit.log(actor, "department.deleted", "department", row.id, old=_values(row))
+    session().delete(row)
+
+
+def _unique_slug(row: Department) -> None:
+    clash = session().execute(
+        select(Department.id).where(Department.slug == row.slug, Department.id != row.id)
+        if row.id is not None
+        else select(Department.id).where(Department.slug == row.slug)
+    ).first()
+    if clash:
+        raise Conflict(f"A department '{row.slug}' already exists.", {"slug": "taken"})

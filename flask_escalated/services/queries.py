@@ -1,0 +1,187 @@
+"""Ticket lists: filters, visibility, sorting and keyset pagination.
+
+Pages are found by a row comparison on ``(sort key, id)``, never by OFFSET, so page 1,000 costs
+what page 1 costs. Related rows (tags, department, contact) are loaded with one query each for
+the whole page, and host users with one ``users_loader`` call, so a page is a fixed number of
+queries whatever its length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, or_, select, tuple_
+from sqlalchemy.orm import selectinload
+
+from ..domain import PRIORITIES, STATUS_CATEGORIES
+from ..models import Activity, Tag, Ticket, ticket_tags
+from . import session
+from .errors import ValidationError
+from .permissions import Principal, visible_tickets
+
+SORTS: dict[str, Any] = {
+    "created_at": Ticket.created_at,
+    "updated_at": Ticket.updated_at,
+    "priority": Ticket.priority_rank,
+    "id": Ticket.id,
+}
+MAX_SEARCH = 200
+
+
+@dataclass
+class TicketFilter:
+    status: list[str] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    assignee: str | None = None  # a user id, "me" or "none"
+    department_id: int | None = None
+    no_department: bool = False
+    tag: str | None = None
+    requester_user_id: str | None = None
+    contact_id: int | None = None
+    q: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    sort: str = "-updated_at"
+
+    def validate(self) -> None:
+        errors: dict[str, str] = {}
+        bad = [c for c in self.category if c not in STATUS_CATEGORIES]
+        if bad:
+            errors["category"] = f"one of {', '.join(STATUS_CATEGORIES)}"
+        if any(p not in PRIORITIES for p in self.priority):
+            errors["priority"] = f"one of {', '.join(PRIORITIES)}"
+        if self.sort.lstrip("-") not in SORTS:
+            errors["sort"] = f"one of {', '.join(SORTS)} (prefix '-' for descending)"
+        if self.q is not None and len(self.q) > MAX_SEARCH:
+            errors["q"] = f"at most {MAX_SEARCH} characters"
+        if errors:
+            raise ValidationError("The filters are not valid.", errors)
+
+
+def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) -> Select[Any]:
+    clause = visible_tickets(principal)
+    if clause is not None:
+        query = query.where(clause)
+    if flt.status:
+        query = query.where(Ticket.status.in_(flt.status))
+    if flt.category:
+        query = query.where(Ticket.status_category.in_(flt.category))
+    if flt.priority:
+        query = query.where(Ticket.priority.in_(flt.priority))
+    if flt.assignee == "none":
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif flt.assignee == "me":
+        query = query.where(Ticket.assignee_id == principal.user_id)
+    elif flt.assignee:
+        query = query.where(Ticket.assignee_id == flt.assignee)
+    if flt.no_department:
+        query = query.where(Ticket.department_id.is_(None))
+    elif flt.department_id is not None:
+        query = query.where(Ticket.department_id == flt.department_id)
+    if flt.tag:
+        query = query.where(
+            exists().where(
+                ticket_tags.c.ticket_id == Ticket.id,
+                ticket_tags.c.tag_id == Tag.id,
+                Tag.slug == flt.tag,
+            )
+        )
+    if flt.requester_user_id:
+        query = query.where(Ticket.requester_user_id == flt.requester_user_id)
+    if flt.contact_id is not None:
+        query = query.where(Ticket.contact_id == flt.contact_id)
+    if flt.created_after is not None:
+        query = query.where(Ticket.created_at >= flt.created_after)
+    if flt.created_before is not None:
+        query = query.where(Ticket.created_at < flt.created_before)
+    if flt.q:
+        term = flt.q.strip()
+        query = query.where(
+            or_(
+                Ticket.subject.contains(term, autoescape=True),
+                Ticket.reference == term.upper(),
+            )
+        )
+    return query
+
+
+def _after(column: Any, descending: bool, value: Any, last_id: int, dialect: str) -> Any:
+    """``(column, id)`` strictly after the cursor in the sort direction."""
+    if dialect in ("postgresql", "sqlite"):
+        left, right = tuple_(column, Ticket.id), tuple_(value, last_id)
+        return left < right if descending else left > right
+    # MariaDB plans the expanded form as a range scan; it does not for row constructors.
+    if descending:
+        return or_(column < value, and_(column == value, Ticket.id < last_id))
+    return or_(column > value, and_(column == value, Ticket.id > last_id))
+
+
+def _decode_value(sort_key: str, raw: Any) -> Any:
+    if sort_key in ("created_at", "updated_at"):
+        if not isinstance(raw, str):
+            raise ValueError
+        value = datetime.fromisoformat(raw)
+        if value.tzinfo is None:
+            raise ValueError
+        return value
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError
+    return raw
+
+
+def _encode_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def list_tickets(
+    principal: Principal, flt: TicketFilter, *, limit: int, cursor: list[Any] | None = None
+) -> tuple[list[Ticket], list[Any] | None]:
+    """One page of tickets and the cursor (``[sort value, id]``) of the next, if any."""
+    flt.validate()
+    descending = flt.sort.startswith("-")
+    key = flt.sort.lstrip("-")
+    column = SORTS[key]
+    query = _apply_filters(select(Ticket), flt, principal)
+    db = session()
+    if cursor is not None:
+        try:
+            value, last_id = _decode_value(key, cursor[0]), int(cursor[1])
+        except (ValueError, TypeError, IndexError):
+            raise ValidationError("The cursor is not valid.", {"cursor": "invalid"}) from None
+        query = query.where(_after(column, descending, value, last_id, db.get_bind().dialect.name))
+    order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
+    query = (
+        query.order_by(*order)
+        .limit(limit + 1)
+        .options(
+            selectinload(Ticket.tags),
+            selectinload(Ticket.department),
+            selectinload(Ticket.contact),
+        )
+    )
+    rows = list(db.execute(query).scalars())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, [_encode_value(getattr(last, key)), last.id]
+
+
+def list_activity(
+    ticket: Ticket, *, limit: int, after_id: int | None = None, include_internal: bool = True
+) -> tuple[list[Activity], int | None]:
+    query = select(Activity).where(Activity.ticket_id == ticket.id)
+    if after_id is not None:
+        query = query.where(Activity.id > after_id)
+    if not include_internal:
+        query = query.where(
+            Activity.type.not_in(("note_added", "note_pinned", "note_unpinned",
+                                  "follower_added", "follower_removed"))
+        )
+    rows = list(session().execute(query.order_by(Activity.id).limit(limit + 1)).scalars())
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], rows[limit - 1].id

@@ -1,0 +1,136 @@
+"""Tags: the catalogue and tagging tickets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..events import Actor, record
+from ..models import Tag, Ticket
+from . import activity, audit, session, tickets
+from .errors import Conflict, NotFound, ValidationError
+
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(name: str) -> str:
+    return _NON_SLUG.sub("-", name.strip().lower()).strip("-")[:80]
+
+
+def _clean_names(names: Iterable[object]) -> list[str]:
+    clean: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or not name.strip() or len(name) > 80 or not slugify(name):
+            raise ValidationError(
+                "Tags must be non-empty strings of at most 80 characters.", {"tags": "invalid"}
+            )
+        clean.append(" ".join(name.split()))
+    return clean
+
+
+def ensure_tags(names: Iterable[object]) -> list[Tag]:
+    """The tags named, created if missing (one query to find, one insert per new tag)."""
+    clean = _clean_names(names)
+    by_slug = {slugify(n): n for n in clean}
+    db = session()
+    found = {
+        t.slug: t for t in db.execute(select(Tag).where(Tag.slug.in_(by_slug))).scalars()
+    }
+    for slug, name in by_slug.items():
+        if slug not in found:
+            try:
+                with db.begin_nested():
+                    tag = Tag(name=name, slug=slug)
+                    db.add(tag)
+            except IntegrityError:
+                tag = db.execute(select(Tag).where(Tag.slug == slug)).scalar_one()
+            found[slug] = tag
+    return [found[s] for s in by_slug]
+
+
+def add_tags(ticket: Ticket, names: Iterable[object], actor: Actor) -> list[Tag]:
+    added = [t for t in ensure_tags(names) if t not in ticket.tags]
+    for tag in added:
+        ticket.tags.append(tag)
+        activity.record(ticket, "tag_added", actor, tag=tag.slug)
+        record(session(), "tag_added", actor=actor, ticket=ticket, tag=tag)
+    if added:
+        tickets.touch(ticket)
+    return added
+
+
+def remove_tags(ticket: Ticket, names: Iterable[object], actor: Actor) -> list[Tag]:
+    slugs = {slugify(n) for n in _clean_names(names)}
+    removed = [t for t in ticket.tags if t.slug in slugs]
+    for tag in removed:
+        ticket.tags.remove(tag)
+        activity.record(ticket, "tag_removed", actor, tag=tag.slug)
+        record(session(), "tag_removed", actor=actor, ticket=ticket, tag=tag)
+    if removed:
+        tickets.touch(ticket)
+    return removed
+
+
+def set_tags(ticket: Ticket, names: Iterable[object], actor: Actor) -> list[Tag]:
+    wanted = ensure_tags(names)
+    remove_tags(ticket, [t.name for t in ticket.tags if t not in wanted], actor)
+    add_tags(ticket, [t.name for t in wanted], actor)
+    return list(ticket.tags)
+
+
+# ---------------------------------------------------------------------------- catalogue
+def list_tags() -> list[Tag]:
+    return list(session().execute(select(Tag).order_by(Tag.slug)).scalars())
+
+
+def create_tag(actor: Actor, name: object, color: object = None) -> Tag:
+    (clean,) = _clean_names([name])
+    slug = slugify(clean)
+    db = session()
+    if db.execute(select(Tag.id).where(Tag.slug == slug)).first():
+        raise Conflict(f"A tag '{slug}' already exists.", {"name": "taken"})
+    tag = Tag(name=clean, slug=slug, color=_color(color))
+    db.add(tag)
+    db.flush()
+    audit.log(actor, "tag.created", "tag", tag.id, new={"name": tag.name, "color": tag.color})
+    return tag
+
+
+def update_tag(actor: Actor, tag_id: int, name: object = None, color: object = None) -> Tag:
+    tag = get_tag(tag_id)
+    old = {"name": tag.name, "color": tag.color}
+    if name is not None:
+        (clean,) = _clean_names([name])
+        tag.name = clean
+    if color is not None:
+        tag.color = _color(color)
+    audit.log(actor, "tag.updated", "tag", tag.id, old=old,
+              new={"name": tag.name, "color": tag.color})
+    return tag
+
+
+def delete_tag(actor: Actor, tag_id: int) -> None:
+    tag = get_tag(tag_id)
+    audit.log(actor, "tag.deleted", "tag", tag.id, old={"name": tag.name, "slug": tag.slug})
+    session().delete(tag)
+
+
+def get_tag(tag_id: int) -> Tag:
+    tag = session().get(Tag, tag_id)
+    if tag is None:
+        raise NotFound("No such tag.")
+    return tag
+
+
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _color(value: object) -> str:
+    if value is None:
+        return "#6b7280"
+    if not isinstance(value, str) or not _COLOR.match(value):
+        raise ValidationError("Colours are #rrggbb.", {"color": "expected #rrggbb"})
+    return value.lower()

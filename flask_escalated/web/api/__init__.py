@@ -1,0 +1,42 @@
+"""The JSON API v1 blueprint (``<prefix>/api/v1``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from ...config import Config
+from ...services.errors import ServiceError
+from ..security import protect_api
+from . import openapi, resources, tickets  # noqa: F401  (route registration)
+from .base import add_routes
+from .errors import (
+    http_error_response,
+    service_error_response,
+    stale_response,
+    unexpected_response,
+)
+
+MiB = 1024 * 1024
+
+
+def create_api_blueprint() -> Blueprint:
+    bp = Blueprint("api", __name__, url_prefix="/api/v1")
+    bp.before_request(_before)
+    add_routes(bp)
+    bp.register_error_handler(ServiceError, service_error_response)
+    bp.register_error_handler(HTTPException, http_error_response)
+    bp.register_error_handler(StaleDataError, stale_response)
+    bp.register_error_handler(Exception, unexpected_response)
+    return bp
+
+
+def _before() -> None:
+    cfg = current_app.config
+    # Room for the allowed attachments plus the form around them; anything larger is a 413.
+    request.max_content_length = (
+        cfg[Config.MAX_ATTACHMENTS] * cfg[Config.MAX_ATTACHMENT_SIZE]
+        + cfg[Config.MAX_BODY_LENGTH] * 4 + MiB
+    )
+    protect_api()

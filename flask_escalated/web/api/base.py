@@ -1,0 +1,155 @@
+"""Helpers shared by the API views: JSON input, paging cursors, route registry, ticket loading."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from ...config import Config
+from ...models import Ticket
+from ...services import tickets
+from ...services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
+from ...services.permissions import Principal, can_act_on_ticket, can_view_ticket
+from ..security import current_principal, public, requires
+
+
+class BadRequest(ServiceError):
+    status = 400
+    code = "bad_request"
+
+
+@dataclass
+class RouteDoc:
+    """What the OpenAPI document says of one route."""
+
+    rule: str
+    methods: list[str]
+    endpoint: str
+    view: Callable[..., Any]
+    summary: str
+    tag: str
+    permission: str | None
+    public: bool = False
+    body: dict[str, Any] | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    paged: bool = False
+    multipart: bool = False
+    binary: bool = False
+    status: int = 200
+
+
+#: Every API route, in registration order; the OpenAPI document is built from it.
+ROUTES: list[RouteDoc] = []
+
+
+def route(
+    rule: str,
+    methods: list[str],
+    *,
+    summary: str,
+    tag: str,
+    permission: str | None = None,
+    anonymous: bool = False,
+    body: dict[str, Any] | None = None,
+    query: dict[str, str] | None = None,
+    paged: bool = False,
+    multipart: bool = False,
+    binary: bool = False,
+    status: int = 200,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare an API view with its guard and its OpenAPI description in one place.
+
+    Views are collected at import; :func:`add_routes` puts them on each app's blueprint.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        guarded = public(view) if anonymous else requires(permission)(view)
+        ROUTES.append(
+            RouteDoc(rule=rule, methods=methods, endpoint=view.__name__, view=guarded,
+                     summary=summary,
+                     tag=tag, permission=permission, public=anonymous, body=body,
+                     query=query or {}, paged=paged, multipart=multipart, binary=binary,
+                     status=status)
+        )
+        return guarded
+
+    return decorator
+
+
+def add_routes(bp: Blueprint) -> None:
+    for doc in ROUTES:
+        bp.add_url_rule(doc.rule, doc.endpoint, doc.view, methods=doc.methods)
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400/415 that says what was wrong."""
+    if not request.is_json:
+        raise ServiceError("Send a JSON object with Content-Type: application/json.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("The body is not a JSON object.", {"body": "expected a JSON object"})
+    return data
+
+
+def query_int(name: str, default: int, *, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be a whole number.", {name: "not a number"}) from None
+    if not low <= value <= high:
+        raise ValidationError(f"{name} must be between {low} and {high}.", {name: "out of range"})
+    return value
+
+
+def page_limit() -> int:
+    cfg = current_app.config
+    return query_int("limit", cfg[Config.API_PAGE_SIZE], low=1, high=cfg[Config.API_MAX_PAGE_SIZE])
+
+
+def _signer(kind: str) -> URLSafeSerializer:
+    secret = current_app.secret_key or "escalated-unsigned"
+    return URLSafeSerializer(str(secret), salt=f"escalated-cursor-{kind}")
+
+
+def encode_cursor(kind: str, value: Any) -> str | None:
+    return None if value is None else _signer(kind).dumps(value)
+
+
+def decode_cursor(kind: str) -> Any:
+    raw = request.args.get("cursor")
+    if not raw:
+        return None
+    try:
+        return _signer(kind).loads(raw)
+    except BadSignature:
+        raise ValidationError("The cursor is not valid.", {"cursor": "invalid"}) from None
+
+
+def load_ticket(ident: str, permission: str = "ticket.view") -> tuple[Ticket, Principal]:
+    """The ticket, if the caller may see it (404 otherwise) and act on it (403 otherwise)."""
+    principal = current_principal()
+    ticket = tickets.get_ticket(ident)
+    if not can_view_ticket(principal, ticket):
+        raise NotFound(f"No ticket '{ident[:40]}'.")
+    if permission != "ticket.view" and not can_act_on_ticket(principal, ticket, permission):
+        raise PermissionDenied(f"You need the '{permission}' permission for this.")
+    return ticket, principal
+
+
+def str_list(value: Any, name: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(f"{name} must be a list of strings.", {name: "expected strings"})
+    return value
+
+
+def csv_arg(name: str) -> list[str]:
+    return [v for raw in request.args.getlist(name) for v in raw.split(",") if v]
