@@ -95,6 +95,7 @@ class Escalated:
 
         register_blueprints(app)
         app.cli.add_command(escalated_cli, "escalated")
+        app.before_request(_reset_request_caches)
         app.teardown_appcontext(_dispatch_on_teardown)
         app.context_processor(_template_context)
 
@@ -219,6 +220,12 @@ class Escalated:
         from .migrate import include_host_name
 
         return include_host_name(name, type_, parent_names)
+
+
+def _reset_request_caches() -> None:
+    """Per-request caches live on ``g``; clear them in case an app context spans requests."""
+    for key in ("_escalated_profiles", "_escalated_principal", "_escalated_via_token"):
+        g.pop(key, None)
 
 
 def _dispatch_on_teardown(exc: BaseException | None) -> None:
