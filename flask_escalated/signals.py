@@ -9,7 +9,7 @@ and the change itself, named below. Connect with ``@ticket_created.connect_via(a
 
 from __future__ import annotations
 
-from blinker import Namespace, NamedSignal
+from blinker import NamedSignal, Namespace
 
 escalated_signals = Namespace()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from . import db, users  # noqa: F401  (command registration)
 from .group import escalated_cli
 

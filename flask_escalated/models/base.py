@@ -26,7 +26,7 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-#: Primary keys: BIGINT on servers, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
+#: Primary keys: BIGINT on servers, INTEGER on SQLite (only INTEGER PRIMARY KEY autoincrements).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 #: JSON: JSONB on PostgreSQL, native JSON elsewhere.

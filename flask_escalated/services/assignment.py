@@ -88,19 +88,25 @@ def open_loads(user_ids: list[str]) -> dict[str, int]:
         .group_by(Ticket.assignee_id)
     )
     loads = dict.fromkeys(user_ids, 0)
-    loads.update({uid: count for uid, count in rows})
+    loads.update({str(uid): int(count) for uid, count in rows})
     return loads
 
 
 def _with_capacity(user_ids: list[str], loads: dict[str, int]) -> list[str]:
-    caps = dict(
-        session().execute(
+    caps: dict[str, int | None] = {
+        uid: cap
+        for uid, cap in session().execute(
             select(AgentProfile.user_id, AgentProfile.max_open_tickets).where(
                 AgentProfile.user_id.in_(user_ids)
             )
-        ).all()
-    )
-    return [u for u in user_ids if caps.get(u) is None or loads.get(u, 0) < caps[u]]
+        )
+    }
+
+    def has_room(uid: str) -> bool:
+        cap = caps.get(uid)
+        return cap is None or loads.get(uid, 0) < cap
+
+    return [u for u in user_ids if has_room(u)]
 
 
 def pick_round_robin(department: Department) -> str | None:

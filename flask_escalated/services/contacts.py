@@ -13,7 +13,8 @@ from .errors import ValidationError
 
 # Deliberately permissive (RFC 5322 allows a lot); rejects what can't be an address at all,
 # including header-injection attempts (CR/LF) and spaces.
-_EMAIL = re.compile(r"^[^@\s<>\"',;:\x00-\x1f\x7f]{1,64}@[^@\s<>\"',;:\x00-\x1f\x7f]+\.[^@\s<>\"',;:\x00-\x1f\x7f]+$")
+_ATOM = r"[^@\s<>\"',;:\x00-\x1f\x7f]"
+_EMAIL = re.compile(rf"^{_ATOM}{{1,64}}@{_ATOM}+\.{_ATOM}+$")
 
 
 def normalize_email(email: object) -> str:
@@ -45,7 +46,9 @@ def find_or_create(email: str, name: str | None = None) -> Contact:
 
 
 def link_to_user(email: str, user_id: str) -> int:
-    """Link the contact for ``email`` to a host user; their tickets follow. Returns tickets moved."""
+    """Link the contact for ``email`` to a host user; their tickets follow.
+
+    Returns the number of tickets moved to the user."""
     address = normalize_email(email)
     db = session()
     contact = db.execute(select(Contact).where(Contact.email == address)).scalar_one_or_none()
@@ -58,4 +61,4 @@ def link_to_user(email: str, user_id: str) -> int:
         .values(requester_user_id=str(user_id))
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -33,6 +33,8 @@ SUBJECTS = [
     ("Cancel my subscription", "Please cancel at the end of the current period."),
 ]
 
+TAGS = ["billing", "bug", "how-to", "vip", "api"]
+
 #: (target status path from open, how many tickets)
 STATE_PATHS: list[tuple[list[str], int]] = [
     ([], 6),
@@ -67,8 +69,7 @@ def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str
         "name": "Technical support", "description": "Bugs, sign-in, the API.",
         "agent_ids": staff, "assignment_strategy": "least_loaded",
     })
-    for name in ("billing", "bug", "how-to", "vip", "api"):
-        tags.ensure_tags([name])
+    tags.ensure_tags(TAGS)
     created = 0
     start = now() - timedelta(days=14)
     for path, count in STATE_PATHS:
@@ -81,7 +82,7 @@ def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str
                 tickets.NewTicket(
                     subject=subject, description=body, requester_user_id=customer,
                     priority=rng.choice(PRIORITIES), department_id=dept.id,
-                    tags=rng.sample(["billing", "bug", "how-to", "vip", "api"], k=rng.randint(0, 2)),
+                    tags=rng.sample(TAGS, k=rng.randint(0, 2)),
                     channel=rng.choice(["web", "web", "email", "api"]),
                     created_at=start + timedelta(hours=created * 7),
                 ),

@@ -25,6 +25,7 @@ from .errors import Conflict, InvalidTransition, NotFound, ValidationError
 
 TRANSITIONS_KEY = "status_transitions"
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,10 @@ def allowed_targets(current: str) -> list[StatusInfo]:
     table = transition_table()
     cur = resolve(current)
     row = table.get(cur.slug, table.get(cur.category, []))
-    return [s for s in all_statuses() if s.slug != cur.slug and (s.slug in row or s.category in row)]
+    return [
+        s for s in all_statuses()
+        if s.slug != cur.slug and (s.slug in row or s.category in row)
+    ]
 
 
 def check_transition(current: str, target: str) -> StatusInfo:
@@ -133,8 +137,8 @@ def set_transition_table(table: object, actor: Actor) -> dict[str, list[str]]:
 
 
 def create_status(
-    actor: Actor, *, slug: str, label: str, category: str, color: str | None = None,
-    position: int = 0,
+    actor: Actor, *, slug: object, label: object, category: object, color: object = None,
+    position: object = 0,
 ) -> TicketStatus:
     errors: dict[str, str] = {}
     if not isinstance(slug, str) or not _SLUG.match(slug):
@@ -145,13 +149,18 @@ def create_status(
         errors["label"] = "required, at most 80 characters"
     if category not in STATUS_CATEGORIES:
         errors["category"] = f"one of {', '.join(STATUS_CATEGORIES)}"
+    if color is not None and not (isinstance(color, str) and _COLOR.match(color)):
+        errors["color"] = "expected #rrggbb"
+    if isinstance(position, bool) or not isinstance(position, int):
+        errors["position"] = "must be an integer"
     if errors:
         raise ValidationError("The status is not valid.", errors)
+    assert isinstance(slug, str) and isinstance(label, str) and isinstance(category, str)
     if session().execute(select(TicketStatus.id).where(TicketStatus.slug == slug)).first():
         raise Conflict(f"A status '{slug}' already exists.", {"slug": "taken"})
     row = TicketStatus(
-        slug=slug, label=label.strip(), category=category, color=color or "#6b7280",
-        position=int(position),
+        slug=slug, label=label.strip(), category=category,
+        color=color if isinstance(color, str) else "#6b7280", position=position,
     )
     session().add(row)
     session().flush()

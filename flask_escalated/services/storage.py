@@ -7,6 +7,7 @@ back are removed; files of deleted rows are removed only after the delete commit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from typing import IO, Any, Protocol
@@ -51,10 +52,8 @@ class LocalStorage:
         return open(self._path(key), "rb")
 
     def delete(self, key: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(self._path(key))
-        except FileNotFoundError:
-            pass
 
 
 def get_storage() -> AttachmentStorage:

@@ -274,7 +274,7 @@ def update_ticket(
 
 
 def change_status(
-    ticket: Ticket, target: str, actor: Actor, *, version: object = None, auto: bool = False
+    ticket: Ticket, target: object, actor: Actor, *, version: object = None, auto: bool = False
 ) -> Ticket:
     """Move ``ticket`` to ``target`` if the transition table allows it.
 
@@ -322,7 +322,8 @@ def change_priority(
     check_version(ticket, version)
     if priority not in PRIORITIES:
         raise ValidationError(
-            f"Unknown priority '{str(priority)[:20]}'.", {"priority": f"one of {', '.join(PRIORITIES)}"}
+            f"Unknown priority '{str(priority)[:20]}'.",
+            {"priority": f"one of {', '.join(PRIORITIES)}"},
         )
     assert isinstance(priority, str)
     if priority == ticket.priority:

@@ -16,7 +16,7 @@ from . import audit, session
 from .errors import ValidationError
 from .permissions import ABILITIES
 
-TOKEN_PREFIX = "esc_"
+TOKEN_PREFIX = "esc_"  # noqa: S105 (a visible prefix, not a secret)
 #: last_used_at is written at most this often, so reads do not turn into writes.
 LAST_USED_GRANULARITY = timedelta(minutes=5)
 

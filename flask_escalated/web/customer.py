@@ -119,7 +119,7 @@ def _load(ident: str) -> Any:
 
 
 def show_ticket(ident: str) -> str:
-    ticket, principal = _load(ident)
+    ticket, _ = _load(ident)
     rows = list(db_session().execute(
         select(Reply).where(Reply.ticket_id == ticket.id, Reply.is_internal.is_(False))
         .order_by(Reply.created_at, Reply.id)

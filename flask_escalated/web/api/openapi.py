@@ -15,6 +15,7 @@ from ... import __version__
 from ...config import Config
 from .base import ROUTES, RouteDoc, route
 
+_BINARY = "application/octet-stream"
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 _ERROR = {
@@ -87,8 +88,7 @@ def _operation(doc: RouteDoc, method: str) -> dict[str, Any]:
         }}}
     if doc.binary:
         op["responses"][str(doc.status)]["content"] = {
-            "application/octet-stream": {"schema": {"type": "string",
-                                                    "contentMediaType": "application/octet-stream"}}
+            _BINARY: {"schema": {"type": "string", "contentMediaType": _BINARY}}
         }
     if doc.body is not None and method in ("POST", "PUT", "PATCH"):
         props = {k: {"description": v} for k, v in doc.body.items()}
@@ -96,10 +96,10 @@ def _operation(doc: RouteDoc, method: str) -> dict[str, Any]:
             "application/json": {"schema": {"type": "object", "properties": props}}
         }
         if doc.multipart:
-            content["multipart/form-data"] = {"schema": {"type": "object", "properties": {
-                **props, "files": {"type": "array", "items": {"type": "string",
-                                                              "contentMediaType": "application/octet-stream"}},
-            }}}
+            files = {"type": "array", "items": {"type": "string", "contentMediaType": _BINARY}}
+            content["multipart/form-data"] = {
+                "schema": {"type": "object", "properties": {**props, "files": files}}
+            }
         op["requestBody"] = {"required": True, "content": content}
     return op
 

@@ -121,7 +121,7 @@ def create_status() -> tuple[Response, int]:
         statuses.create_status(
             current_principal().actor, slug=data.get("slug"), label=data.get("label"),
             category=data.get("category"), color=data.get("color"),
-            position=data.get("position") if isinstance(data.get("position"), int) else 0,
+            position=data.get("position", 0),
         )
     return jsonify({"data": statuses.resolve(data["slug"]).as_dict()}), 201
 

@@ -20,10 +20,10 @@ from ...services import (
     tags,
     tickets,
 )
+from ...services import session as db_session
 from ...services.errors import NotFound, ValidationError
 from ...services.permissions import Principal
 from ...services.queries import TicketFilter
-from ...services import session as db_session
 from ..security import current_principal
 from .base import (
     csv_arg,
@@ -259,7 +259,9 @@ def assign_ticket(ident: str) -> tuple[Response, int]:
             tickets.check_version(ticket, data.get("version"))
             assignment.auto_assign(ticket, principal.actor, strategy=strategy)
         elif strategy != "manual":
-            raise ValidationError("Unknown strategy.", {"strategy": ", ".join(assignment.STRATEGIES)})
+            raise ValidationError(
+                "Unknown strategy.", {"strategy": ", ".join(assignment.STRATEGIES)}
+            )
         elif data.get("assignee_id") is None:
             assignment.unassign(ticket, principal.actor, version=data.get("version"))
         else:
@@ -443,14 +445,14 @@ def upload_attachments(ident: str) -> tuple[Response, int]:
        tag="Attachments", permission="ticket.view", binary=True)
 def download_attachment(attachment_id: int) -> Response:
     row = attachments.get(attachment_id)
-    ticket, principal = load_ticket(str(row.ticket_id))
+    _, principal = load_ticket(str(row.ticket_id))
     if row.is_internal and not principal.is_agent:
         raise NotFound("No such attachment.")
-    inline = row.content_type.startswith("image/") and row.content_type not in attachments.ACTIVE_TYPES
+    active = row.content_type in attachments.ACTIVE_TYPES
+    inline = row.content_type.startswith("image/") and not active
     response = send_file(
         attachments.open_file(row),
-        mimetype=row.content_type if row.content_type not in attachments.ACTIVE_TYPES
-        else "application/octet-stream",
+        mimetype="application/octet-stream" if active else row.content_type,
         as_attachment=not inline,
         download_name=row.filename,
         max_age=0,

@@ -1,0 +1,107 @@
+"""Developer tasks. Run ``python3 noxfile.py -s <session>``; nox installs itself on first use.
+
+Sessions: ``demo`` (start the demo helpdesk), ``tests`` (the whole suite on SQLite, PostgreSQL and
+MariaDB), ``tests_sqlite`` / ``tests_postgres`` / ``tests_mariadb``, ``lint``, ``typing``,
+``bench``. Extra arguments after ``--`` go to the tool (``python3 noxfile.py -s tests -- -k api``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _bootstrap() -> None:
+    """Make a small virtualenv holding nox, then run this file again with it."""
+    venv = os.path.join(HERE, ".nox", "_nox")
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        print("Installing nox into .nox/_nox (first run only) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip", "nox"],
+                       check=True)
+    os.execv(python, [python, os.path.abspath(__file__), *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    try:
+        import nox  # noqa: F401
+    except ModuleNotFoundError:
+        _bootstrap()
+
+import nox  # noqa: E402
+
+nox.options.sessions = ["lint", "typing", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+DEV = ".[dev]"
+
+
+def _tests(session: nox.Session, databases: str) -> None:
+    session.install("-e", DEV)
+    session.run(
+        "pytest", f"--db={databases}", *session.posargs,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite, on SQLite, PostgreSQL and MariaDB."""
+    _tests(session, "all")
+
+
+@nox.session
+def tests_sqlite(session: nox.Session) -> None:
+    """The suite on SQLite only (no servers needed)."""
+    _tests(session, "sqlite")
+
+
+@nox.session
+def tests_postgres(session: nox.Session) -> None:
+    """The suite on PostgreSQL (ESCALATED_TEST_POSTGRES_URL to point elsewhere)."""
+    _tests(session, "postgres")
+
+
+@nox.session
+def tests_mariadb(session: nox.Session) -> None:
+    """The suite on MariaDB/MySQL (ESCALATED_TEST_MARIADB_URL to point elsewhere)."""
+    _tests(session, "mariadb")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    session.install("-e", DEV)
+    session.run("mypy")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Start the demo helpdesk at http://127.0.0.1:5000 (Ctrl-C stops it)."""
+    session.install("-e", ".[postgres,mysql]")
+    port = os.environ.get("PORT", "5000")
+    session.log(f"Open http://127.0.0.1:{port} and sign in as customer@demo.test / demo")
+    session.run(
+        "flask", "--app", "examples.demo.app:create_app", "run", "--port", port,
+        *session.posargs,
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks in bench/ (see bench/README.md)."""
+    session.install("-e", DEV)
+    session.run("python", "-m", "bench.run", *session.posargs)
+
+
+if __name__ == "__main__":
+    sys.exit(nox.main())
