@@ -28,7 +28,7 @@ def _bootstrap() -> None:
 
 if __name__ == "__main__":
     try:
-        import nox  # noqa: F401
+        import nox
     except ModuleNotFoundError:
         _bootstrap()
 
