@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,6 +14,7 @@ from . import events, hosts
 from .clock import now
 from .config import Config, apply_defaults
 from .models import AgentProfile, metadata
+from .services import storage
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -24,10 +26,13 @@ EXTENSION_KEY = "escalated"
 
 
 class EscalatedState:
-    """Per-app state, stored at ``app.extensions["escalated"]`` (never on the extension)."""
+    """Per-app state, kept by the extension in a weak dictionary keyed by the app.
 
-    def __init__(self, ext: Escalated, app: Flask, db: SQLAlchemy) -> None:
-        self.ext = ext
+    The extension object itself is what ``app.extensions["escalated"]`` holds; one extension
+    object can serve several apps, each with its own state.
+    """
+
+    def __init__(self, app: Flask, db: SQLAlchemy) -> None:
         self.db = db
         self.attachment_root = app.config[Config.ATTACHMENT_STORAGE] or os.path.join(
             app.instance_path, "escalated-attachments"
@@ -70,6 +75,9 @@ class Escalated:
             current_user_loader=current_user_loader,
         )
         self._db = db
+        self._states: weakref.WeakKeyDictionary[Flask, EscalatedState] = (
+            weakref.WeakKeyDictionary()
+        )
         if app is not None:
             self.init_app(app, db=db)
 
@@ -86,9 +94,10 @@ class Escalated:
                 "Escalated(app, db=db)."
             )
         apply_defaults(app.config)
-        state = EscalatedState(self, app, db)
-        app.extensions[EXTENSION_KEY] = state
+        self._states[app] = EscalatedState(app, db)
+        app.extensions[EXTENSION_KEY] = self
         events.install(db.session)
+        storage.install(db.session)
 
         from .cli import escalated_cli
         from .web import register_blueprints
@@ -176,7 +185,20 @@ class Escalated:
     # ------------------------------------------------------------------ units of work
     @property
     def state(self) -> EscalatedState:
-        return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+        """The current app's state (needs an app context)."""
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            return self._states[app]
+        except KeyError:
+            raise RuntimeError(
+                "Escalated is not initialised on this app; call escalated.init_app(app)."
+            ) from None
+
+    @property
+    def ext(self) -> Escalated:
+        """This object (lets code written against ``app.extensions[...]`` reach it the same
+        way as through a state object)."""
+        return self
 
     @property
     def session(self) -> Session:
@@ -224,15 +246,16 @@ class Escalated:
 
 def _reset_request_caches() -> None:
     """Per-request caches live on ``g``; clear them in case an app context spans requests."""
-    for key in ("_escalated_profiles", "_escalated_principal", "_escalated_via_token"):
+    for key in ("_escalated_profiles", "_escalated_principal", "_escalated_via_token",
+                "_escalated_status_cache"):
         g.pop(key, None)
 
 
 def _dispatch_on_teardown(exc: BaseException | None) -> None:
     """Send events committed during the request by code that committed the session directly."""
-    state = current_app.extensions.get(EXTENSION_KEY)
-    if state is not None:
-        events.dispatch(current_app._get_current_object(), state.session)  # type: ignore[attr-defined]
+    ext = current_app.extensions.get(EXTENSION_KEY)
+    if ext is not None:
+        events.dispatch(current_app._get_current_object(), ext.session)  # type: ignore[attr-defined]
 
 
 def _template_context() -> dict[str, Any]:
@@ -246,4 +269,4 @@ def _template_context() -> dict[str, Any]:
 
 def current_escalated() -> Escalated:
     """The :class:`Escalated` object of the current app."""
-    return current_app.extensions[EXTENSION_KEY].ext  # type: ignore[no-any-return]
+    return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]

@@ -13,7 +13,7 @@ app = config.attributes["flask_app"]
 
 def _engine():
     with app.app_context():
-        return app.extensions["escalated"].db.engine
+        return app.extensions["escalated"].state.db.engine
 
 
 def run_offline() -> None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def ext() -> Escalated:
     """The current app's :class:`~flask_escalated.Escalated` object."""
-    return current_app.extensions["escalated"].ext  # type: ignore[no-any-return]
+    return current_app.extensions["escalated"]  # type: ignore[no-any-return]
 
 
 def session() -> Session:

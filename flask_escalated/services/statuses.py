@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from flask import g
 from sqlalchemy import func, select
 
 from ..domain import DEFAULT_TRANSITIONS, STATUS_CATEGORIES, STATUS_LABELS
@@ -55,7 +57,27 @@ _BUILTIN_COLORS = {
 }
 
 
+_CACHE_KEY = "_escalated_status_cache"
+
+
+def _cache() -> dict[str, Any]:
+    """Per app-context cache: status lists and the table are read on every status change."""
+    return g.setdefault(_CACHE_KEY, {})  # type: ignore[no-any-return]
+
+
+def _forget() -> None:
+    g.pop(_CACHE_KEY, None)
+
+
 def all_statuses(include_inactive: bool = False) -> list[StatusInfo]:
+    key = f"statuses:{include_inactive}"
+    cache = _cache()
+    if key not in cache:
+        cache[key] = _load_statuses(include_inactive)
+    return list(cache[key])
+
+
+def _load_statuses(include_inactive: bool) -> list[StatusInfo]:
     items = [
         StatusInfo(slug, STATUS_LABELS[slug], slug, _BUILTIN_COLORS[slug], True, pos)
         for pos, slug in enumerate(STATUS_CATEGORIES)
@@ -83,6 +105,13 @@ def category_of(slug: str) -> str:
 
 
 def transition_table() -> dict[str, list[str]]:
+    cache = _cache()
+    if "table" not in cache:
+        cache["table"] = _load_table()
+    return {k: list(v) for k, v in cache["table"].items()}
+
+
+def _load_table() -> dict[str, list[str]]:
     stored = settings.get(TRANSITIONS_KEY)
     if isinstance(stored, dict):
         return {str(k): [str(x) for x in v] for k, v in stored.items()}
@@ -132,6 +161,7 @@ def set_transition_table(table: object, actor: Actor) -> dict[str, list[str]]:
     old = transition_table()
     clean = {k: sorted(set(v)) for k, v in table.items()}
     settings.set_value(TRANSITIONS_KEY, clean)
+    _forget()
     audit.log(actor, "status_transitions.updated", "status_transitions", None, old=old, new=clean)
     return clean
 
@@ -164,6 +194,7 @@ def create_status(
     )
     session().add(row)
     session().flush()
+    _forget()
     audit.log(actor, "status.created", "status", row.id, new=_status_values(row))
     return row
 
@@ -176,12 +207,16 @@ def update_status(actor: Actor, slug: str, **changes: object) -> TicketStatus:
         if not isinstance(label, str) or not label.strip() or len(label) > 80:
             raise ValidationError("The status is not valid.", {"label": "required, ≤ 80 chars"})
         row.label = label.strip()
-    if "color" in changes and isinstance(changes["color"], str):
-        row.color = changes["color"][:16]
+    if "color" in changes:
+        color = changes["color"]
+        if not isinstance(color, str) or not _COLOR.match(color):
+            raise ValidationError("The status is not valid.", {"color": "expected #rrggbb"})
+        row.color = color
     if "position" in changes and isinstance(changes["position"], int):
         row.position = changes["position"]
     if "is_active" in changes and isinstance(changes["is_active"], bool):
         row.is_active = changes["is_active"]
+    _forget()
     audit.log(actor, "status.updated", "status", row.id, old=old, new=_status_values(row))
     return row
 
@@ -198,6 +233,7 @@ def delete_status(actor: Actor, slug: str) -> None:
         )
     audit.log(actor, "status.deleted", "status", row.id, old=_status_values(row))
     session().delete(row)
+    _forget()
 
 
 def _custom(slug: str) -> TicketStatus:

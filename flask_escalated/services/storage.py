@@ -57,7 +57,7 @@ class LocalStorage:
 
 
 def get_storage() -> AttachmentStorage:
-    state = current_app.extensions["escalated"]
+    state = current_app.extensions["escalated"].state
     storage = state.extras.get("storage")
     if storage is None:
         configured: Any = current_app.config["ESCALATED_ATTACHMENT_STORAGE"]
