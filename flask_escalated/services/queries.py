@@ -182,6 +182,10 @@ def list_activity(
                                   "follower_added", "follower_removed"))
         )
     rows = list(session().execute(query.order_by(Activity.id).limit(limit + 1)).scalars())
-    if len(rows) <= limit:
-        return rows, None
-    return rows[:limit], rows[limit - 1].id
+    next_after = rows[limit - 1].id if len(rows) > limit else None
+    rows = rows[:limit]
+    if not include_internal:
+        # Internal attachments are flagged in the row's properties (portable across databases,
+        # unlike a JSON query); a page may come back short, the cursor stays exact.
+        rows = [r for r in rows if not (r.properties or {}).get("internal")]
+    return rows, next_after
