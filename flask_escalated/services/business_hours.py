@@ -19,10 +19,11 @@ Rules:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -111,7 +112,7 @@ def parse_week(spec: Mapping[str, Any]) -> tuple[tuple[Interval, ...], ...]:
                 end += 1440  # overnight
             day.append(Interval(start, end))
         day.sort(key=lambda iv: iv.start)
-        for a, b in zip(day, day[1:], strict=False):
+        for a, b in itertools.pairwise(day):
             if b.start < a.end:
                 raise ValidationError(f"{name}: intervals overlap.", {name: "overlapping"})
         week.append(tuple(day))
