@@ -3,7 +3,9 @@
 from .audit import AuditLog
 from .base import TABLE_PREFIX, Base, metadata
 from .people import AgentProfile, Contact, Department, DepartmentMember
+from .rules import Automation, EscalationRule, RuleFiring, RuleLog
 from .settings import Setting
+from .sla import BusinessSchedule, Holiday, SlaPolicy
 from .statuses import TicketStatus
 from .tickets import Activity, Attachment, Reply, Tag, Ticket, TicketFollower, ticket_tags
 from .tokens import ApiToken
@@ -15,12 +17,19 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditLog",
+    "Automation",
     "Base",
+    "BusinessSchedule",
     "Contact",
     "Department",
     "DepartmentMember",
+    "EscalationRule",
+    "Holiday",
     "Reply",
+    "RuleFiring",
+    "RuleLog",
     "Setting",
+    "SlaPolicy",
     "Tag",
     "Ticket",
     "TicketFollower",

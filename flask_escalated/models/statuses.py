@@ -20,3 +20,5 @@ class TicketStatus(TimestampMixin, Base):
     color: Mapped[str] = mapped_column(String(16), default="#6b7280")
     position: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: While a ticket is in this status its SLA clock stands still ("waiting on third party").
+    pauses_sla: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -62,6 +62,10 @@ class Ticket(TimestampMixin, Base):
         Index(None, "priority_rank", "id"),
         Index(None, "created_at", "id"),
         Index(None, "updated_at", "id"),
+        Index(None, "snoozed_until"),
+        Index(None, "first_response_due_at"),
+        Index(None, "next_response_due_at"),
+        Index(None, "resolution_due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -95,6 +99,31 @@ class Ticket(TimestampMixin, Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
+
+    # Snooze: the ticket leaves the active queue until ``snoozed_until``.
+    snoozed_until: Mapped[datetime | None] = mapped_column()
+    snoozed_by_id: Mapped[str | None] = mapped_column(UserId)
+
+    # SLA. The ticket's SLA clock counts business time while not paused: ``sla_used_seconds``
+    # had elapsed at ``sla_clock_at``; ``sla_paused_at`` is set while the clock stands still.
+    # Each target is an offset on that clock; the due columns hold its projection (NULL while
+    # paused or fulfilled) so the sweep is an indexed range query.
+    sla_policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey(table("sla_policies") + ".id", ondelete="SET NULL")
+    )
+    sla_used_seconds: Mapped[int] = mapped_column(BigId, default=0)
+    sla_clock_at: Mapped[datetime | None] = mapped_column()
+    sla_paused_at: Mapped[datetime | None] = mapped_column()
+    next_response_from_seconds: Mapped[int | None] = mapped_column(BigId)
+    first_response_due_at: Mapped[datetime | None] = mapped_column()
+    next_response_due_at: Mapped[datetime | None] = mapped_column()
+    resolution_due_at: Mapped[datetime | None] = mapped_column()
+    first_response_warned_at: Mapped[datetime | None] = mapped_column()
+    next_response_warned_at: Mapped[datetime | None] = mapped_column()
+    resolution_warned_at: Mapped[datetime | None] = mapped_column()
+    first_response_breached_at: Mapped[datetime | None] = mapped_column()
+    next_response_breached_at: Mapped[datetime | None] = mapped_column()
+    resolution_breached_at: Mapped[datetime | None] = mapped_column()
 
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     # The version is bumped by the ticket services on every property change (not on counters

@@ -271,59 +271,38 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('escalated_attachments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_attachments_ticket_id_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_attachments_reply_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_attachments')
-    with op.batch_alter_table('escalated_ticket_tags', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_ticket_tags_tag_id_ticket_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_ticket_tags')
-    with op.batch_alter_table('escalated_ticket_followers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_ticket_followers_user_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_ticket_followers')
-    with op.batch_alter_table('escalated_replies', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_replies_ticket_id_created_at_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_replies')
-    with op.batch_alter_table('escalated_activities', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_activities_ticket_id_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_activities_created_at'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_activities')
-    with op.batch_alter_table('escalated_tickets', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_tickets_updated_at_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_tickets_status_category_updated_at_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_tickets_requester_user_id_created_at_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_tickets_priority_rank_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_tickets_department_id_status_category_updated_at_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_tickets_created_at_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_tickets_contact_id_created_at_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_tickets_assignee_id_status_category_updated_at_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_tickets')
-    with op.batch_alter_table('escalated_department_members', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_department_members_user_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_department_members')
     op.drop_table('escalated_ticket_statuses')
     op.drop_table('escalated_tags')
     op.drop_table('escalated_settings')
     op.drop_table('escalated_departments')
-    with op.batch_alter_table('escalated_contacts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_contacts_user_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_contacts')
-    with op.batch_alter_table('escalated_audit_logs', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_audit_logs_entity_type_entity_id'))
-        batch_op.drop_index(batch_op.f('ix_escalated_audit_logs_created_at'))
-        batch_op.drop_index(batch_op.f('ix_escalated_audit_logs_actor_user_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_audit_logs')
-    with op.batch_alter_table('escalated_api_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalated_api_tokens_user_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a
+    # foreign key still needs).
     op.drop_table('escalated_api_tokens')
     op.drop_table('escalated_agent_profiles')

@@ -1,0 +1,82 @@
+"""Escalation rules, time-based automations, and their firing memory and logs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, TimestampMixin, table, utcnow
+from .tickets import Ticket
+
+
+class EscalationRule(TimestampMixin, Base):
+    """``conditions`` is a group ``{"all": [...]} | {"any": [...]}`` of conditions
+    ``{"field", "operator", "value"}`` or nested groups; ``actions`` is a list of
+    ``{"type", "value"}``. Evaluated by ``flask escalated evaluate-escalations``."""
+
+    __tablename__ = table("escalation_rules")
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    conditions: Mapped[dict[str, Any]] = mapped_column()
+    actions: Mapped[list[Any]] = mapped_column(type_=Base.type_annotation_map[dict[str, Any]])
+    last_run_at: Mapped[datetime | None] = mapped_column()
+
+
+class Automation(TimestampMixin, Base):
+    """A time-based rule with the same condition/action shape, run by
+    ``flask escalated run-automations``."""
+
+    __tablename__ = table("automations")
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    conditions: Mapped[dict[str, Any]] = mapped_column()
+    actions: Mapped[list[Any]] = mapped_column(type_=Base.type_annotation_map[dict[str, Any]])
+    last_run_at: Mapped[datetime | None] = mapped_column()
+
+
+class RuleFiring(Base):
+    """"This rule already acted on this ticket in the current condition window."
+
+    Written when a rule acts; deleted when the rule's condition is found false for the ticket
+    again, which re-arms it. The unique key makes a second concurrent firing impossible.
+    """
+
+    __tablename__ = table("rule_firings")
+    __table_args__ = (
+        UniqueConstraint("rule_kind", "rule_id", "ticket_id"),
+        Index(None, "ticket_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rule_kind: Mapped[str] = mapped_column(String(20))
+    rule_id: Mapped[int] = mapped_column(BigId)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey(Ticket.id, ondelete="CASCADE"))
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RuleLog(Base):
+    """One row per evaluation that acted: which rule, which ticket, what it did."""
+
+    __tablename__ = table("rule_logs")
+    __table_args__ = (Index(None, "rule_kind", "rule_id", "id"), Index(None, "ticket_id"),
+                      Index(None, "created_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rule_kind: Mapped[str] = mapped_column(String(20))
+    rule_id: Mapped[int] = mapped_column(BigId)
+    rule_name: Mapped[str] = mapped_column(String(120))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey(Ticket.id, ondelete="CASCADE"))
+    actions: Mapped[list[Any]] = mapped_column(type_=Base.type_annotation_map[dict[str, Any]])
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
