@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, TimestampMixin, table, utcnow
+from .base import Base, BigId, JSONType, TimestampMixin, table, utcnow
 from .tickets import Ticket
 
 
@@ -25,7 +25,7 @@ class EscalationRule(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     conditions: Mapped[dict[str, Any]] = mapped_column()
-    actions: Mapped[list[Any]] = mapped_column(type_=Base.type_annotation_map[dict[str, Any]])
+    actions: Mapped[list[Any]] = mapped_column(JSONType)
     last_run_at: Mapped[datetime | None] = mapped_column()
 
 
@@ -41,7 +41,7 @@ class Automation(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     conditions: Mapped[dict[str, Any]] = mapped_column()
-    actions: Mapped[list[Any]] = mapped_column(type_=Base.type_annotation_map[dict[str, Any]])
+    actions: Mapped[list[Any]] = mapped_column(JSONType)
     last_run_at: Mapped[datetime | None] = mapped_column()
 
 
@@ -77,6 +77,6 @@ class RuleLog(Base):
     rule_id: Mapped[int] = mapped_column(BigId)
     rule_name: Mapped[str] = mapped_column(String(120))
     ticket_id: Mapped[int] = mapped_column(ForeignKey(Ticket.id, ondelete="CASCADE"))
-    actions: Mapped[list[Any]] = mapped_column(type_=Base.type_annotation_map[dict[str, Any]])
+    actions: Mapped[list[Any]] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

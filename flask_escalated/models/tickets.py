@@ -66,6 +66,9 @@ class Ticket(TimestampMixin, Base):
         Index(None, "first_response_due_at"),
         Index(None, "next_response_due_at"),
         Index(None, "resolution_due_at"),
+        Index(None, "first_response_warning_at"),
+        Index(None, "next_response_warning_at"),
+        Index(None, "resolution_warning_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -118,6 +121,11 @@ class Ticket(TimestampMixin, Base):
     first_response_due_at: Mapped[datetime | None] = mapped_column()
     next_response_due_at: Mapped[datetime | None] = mapped_column()
     resolution_due_at: Mapped[datetime | None] = mapped_column()
+    # When to warn (the due time less the policy's lead, in business time), and when a warning
+    # or breach was recorded (each at most once per due time).
+    first_response_warning_at: Mapped[datetime | None] = mapped_column()
+    next_response_warning_at: Mapped[datetime | None] = mapped_column()
+    resolution_warning_at: Mapped[datetime | None] = mapped_column()
     first_response_warned_at: Mapped[datetime | None] = mapped_column()
     next_response_warned_at: Mapped[datetime | None] = mapped_column()
     resolution_warned_at: Mapped[datetime | None] = mapped_column()

@@ -181,6 +181,34 @@ def add(schedule: Schedule, instant: datetime, minutes: float) -> datetime:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def subtract(schedule: Schedule, instant: datetime, minutes: float) -> datetime:
+    """The instant from which ``minutes`` of business time lead up to ``instant``
+    (the inverse of :func:`add` for instants inside business hours)."""
+    end = _check(instant)
+    if minutes < 0:
+        raise ValueError("minutes must not be negative")
+    remaining = timedelta(minutes=minutes)
+    if not remaining:
+        return end
+    if not schedule.has_hours:
+        raise ValidationError("The schedule has no business hours.", {"schedule": "empty"})
+    cursor = end
+    day = end.astimezone(schedule.tz).date()
+    for _ in range(MAX_DAYS):
+        for iv_start, iv_end in reversed(list(schedule.intervals_on(day))):
+            if iv_start >= cursor:
+                continue
+            finish = min(iv_end, cursor)
+            available = finish - iv_start
+            if remaining <= available:
+                return finish - remaining
+            remaining -= available
+            cursor = iv_start
+        day -= timedelta(days=1)
+    raise ValidationError("The schedule has no working time for years back.",
+                          {"schedule": "no working time"})
+
+
 def between(schedule: Schedule, a: datetime, b: datetime) -> timedelta:
     """Business time in ``[a, b)``; zero when ``b`` is not after ``a``."""
     start, end = _check(a), _check(b)

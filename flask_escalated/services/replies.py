@@ -19,7 +19,7 @@ from ..domain import (
 )
 from ..events import Actor, record
 from ..models import Reply, Ticket
-from . import activity, attachments, session, tickets
+from . import activity, attachments, session, sla, tickets
 from .errors import Conflict, NotFound, ValidationError
 
 #: After an agent's public reply the ticket waits on the customer.
@@ -81,8 +81,10 @@ def add_reply(
         ticket.last_agent_reply_at = stamp
         if ticket.first_response_at is None:
             ticket.first_response_at = stamp
+        sla.on_agent_reply(ticket)
     else:
         ticket.last_customer_reply_at = stamp
+        sla.on_customer_reply(ticket)
     activity.record(ticket, "reply_added", actor, reply_id=reply.id)
     record(db, "reply_created", actor=actor, ticket=ticket, reply=reply)
     _auto_move(ticket, actor)

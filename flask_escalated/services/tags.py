@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..events import Actor, record
 from ..models import Tag, Ticket
-from . import activity, audit, session, tickets
+from . import activity, audit, session, sla, tickets
 from .errors import Conflict, NotFound, ValidationError
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
@@ -59,6 +59,7 @@ def add_tags(ticket: Ticket, names: Iterable[object], actor: Actor) -> list[Tag]
         record(session(), "tag_added", actor=actor, ticket=ticket, tag=tag)
     if added:
         tickets.touch(ticket)
+        sla.reconsider(ticket)
     return added
 
 
@@ -71,6 +72,7 @@ def remove_tags(ticket: Ticket, names: Iterable[object], actor: Actor) -> list[T
         record(session(), "tag_removed", actor=actor, ticket=ticket, tag=tag)
     if removed:
         tickets.touch(ticket)
+        sla.reconsider(ticket)
     return removed
 
 

@@ -35,7 +35,7 @@ from ..domain import (
 )
 from ..events import Actor, record
 from ..models import Department, Ticket
-from . import activity, attachments, audit, contacts, session, statuses, storage
+from . import activity, attachments, audit, contacts, session, sla, statuses, storage
 from .errors import NotFound, StaleVersion, ValidationError
 
 _REFERENCE = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-(\d{1,18})$")
@@ -163,6 +163,7 @@ def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
     db.flush()
     # The reference derives from the row id, so it is unique however many requests race.
     ticket.reference = f"{cfg[Config.TICKET_REFERENCE_PREFIX]}-{ticket.id:05d}"
+    sla.on_created(ticket)
     activity.record(
         ticket, "created", actor, channel=data.channel, priority=priority,
         tags=[t.slug for t in ticket_tags],
@@ -299,6 +300,7 @@ def change_status(
         ticket.resolved_at = None
         ticket.closed_at = None
     touch(ticket)
+    sla.reconsider(ticket)
     props: dict[str, Any] = {"from": old_status, "to": info.slug}
     if auto:
         props["auto"] = True
@@ -331,6 +333,7 @@ def change_priority(
     old = ticket.priority
     ticket.priority, ticket.priority_rank = priority, PRIORITY_RANK[priority]
     touch(ticket)
+    sla.reconsider(ticket)
     activity.record(ticket, "priority_changed", actor, **{"from": old, "to": priority})
     record(session(), "ticket_priority_changed", actor=actor, ticket=ticket,
            old_priority=old, new_priority=priority)
@@ -352,6 +355,7 @@ def change_department(
     ticket.department_id = new_id
     ticket.department = department
     touch(ticket)
+    sla.reconsider(ticket)
     activity.record(ticket, "department_changed", actor, **{"from": old_id, "to": new_id})
     record(session(), "department_changed", actor=actor, ticket=ticket,
            old_department_id=old_id, new_department_id=new_id)

@@ -71,6 +71,15 @@ def test_counting_undoes_adding(name: str, t: datetime, x: int) -> None:
     assert bh.between(s, t, bh.add(s, t, x)) == timedelta(minutes=x)
 
 
+@settings(max_examples=150, deadline=None)
+@given(schedules, instants, minutes)
+def test_subtracting_undoes_adding(name: str, t: datetime, x: int) -> None:
+    s = SCHEDULES[name]
+    later = bh.add(s, t, x)
+    assert bh.between(s, bh.subtract(s, later, x), later) == timedelta(minutes=x)
+    assert bh.subtract(s, later, x) <= later
+
+
 @settings(max_examples=100, deadline=None)
 @given(schedules, instants, instants, instants)
 def test_counting_is_additive(name: str, a: datetime, b: datetime, c: datetime) -> None:

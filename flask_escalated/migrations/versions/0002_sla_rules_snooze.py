@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 from sqlalchemy.dialects import postgresql
 
 import flask_escalated.models.base
@@ -134,6 +133,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('first_response_due_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('next_response_due_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('resolution_due_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('first_response_warning_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('next_response_warning_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('resolution_warning_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('first_response_warned_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('next_response_warned_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('resolution_warned_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
@@ -141,6 +143,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('next_response_breached_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('resolution_breached_at', flask_escalated.models.base.UTCDateTime(), nullable=True))
         batch_op.create_index(batch_op.f('ix_escalated_tickets_first_response_due_at'), ['first_response_due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_escalated_tickets_first_response_warning_at'), ['first_response_warning_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_escalated_tickets_next_response_warning_at'), ['next_response_warning_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_escalated_tickets_resolution_warning_at'), ['resolution_warning_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_escalated_tickets_next_response_due_at'), ['next_response_due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_escalated_tickets_resolution_due_at'), ['resolution_due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_escalated_tickets_snoozed_until'), ['snoozed_until'], unique=False)
@@ -155,12 +160,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_escalated_tickets_resolution_due_at'))
         batch_op.drop_index(batch_op.f('ix_escalated_tickets_next_response_due_at'))
         batch_op.drop_index(batch_op.f('ix_escalated_tickets_first_response_due_at'))
+        batch_op.drop_index(batch_op.f('ix_escalated_tickets_first_response_warning_at'))
+        batch_op.drop_index(batch_op.f('ix_escalated_tickets_next_response_warning_at'))
+        batch_op.drop_index(batch_op.f('ix_escalated_tickets_resolution_warning_at'))
         batch_op.drop_column('resolution_breached_at')
         batch_op.drop_column('next_response_breached_at')
         batch_op.drop_column('first_response_breached_at')
         batch_op.drop_column('resolution_warned_at')
         batch_op.drop_column('next_response_warned_at')
         batch_op.drop_column('first_response_warned_at')
+        batch_op.drop_column('resolution_warning_at')
+        batch_op.drop_column('next_response_warning_at')
+        batch_op.drop_column('first_response_warning_at')
         batch_op.drop_column('resolution_due_at')
         batch_op.drop_column('next_response_due_at')
         batch_op.drop_column('first_response_due_at')
