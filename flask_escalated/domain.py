@@ -85,6 +85,7 @@ ACTIVITY_TYPES: Final = (
     "attachment_added",
     "escalated",
     "sla_breached",
+    "sla_warning",
     "merged",
 )
 
