@@ -28,6 +28,7 @@ login_manager = LoginManager()
 escalated = Escalated()
 
 DEMO_PASSWORD = "demo"
+DEMO_INSTANCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance")
 DEMO_USERS = [
     ("admin@demo.test", "Ada Admin"),
     ("agent@demo.test", "Alex Agent"),
@@ -66,7 +67,8 @@ def user_by_email(email: str) -> User | None:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.environ.get("DEMO_INSTANCE_PATH") or DEMO_INSTANCE)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY") or _instance_secret(app.instance_path),

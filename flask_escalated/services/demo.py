@@ -7,15 +7,15 @@ paths (activity, events, assignment) rather than inserting rows behind their bac
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from ..clock import now
 from ..domain import PRIORITIES
 from ..events import Actor
-from ..models import Ticket
-from . import agents, assignment, departments, replies, session, tags, tickets
+from ..models import BusinessSchedule, Holiday, SlaPolicy, Ticket
+from . import agents, assignment, departments, replies, session, sla, tags, tickets
 
 SUBJECTS = [
     ("Can't sign in after password reset", "I reset my password but the sign-in page keeps "
@@ -48,6 +48,32 @@ STATE_PATHS: list[tuple[list[str], int]] = [
 ]
 
 
+def _seed_sla() -> None:
+    """A business-hours schedule with holidays and a default SLA policy."""
+    week = {day: [{"start": "08:00", "end": "18:00"}]
+            for day in ("monday", "tuesday", "wednesday", "thursday", "friday")}
+    schedule = BusinessSchedule(name="Office hours", timezone="Europe/Berlin", hours=week,
+                                is_default=True)
+    schedule.holidays = [
+        Holiday(name="New Year's Day", date=date(2026, 1, 1), recurring=True),
+        Holiday(name="Christmas Day", date=date(2026, 12, 25), recurring=True),
+    ]
+    session().add(schedule)
+    session().add(SlaPolicy(
+        name="Standard support", description="Business-hours targets for every ticket.",
+        is_active=True, position=0, conditions={}, schedule=schedule, warning_minutes=30,
+        targets={
+            "critical": {"first_response": 30, "next_response": 60, "resolution": 240},
+            "urgent": {"first_response": 60, "next_response": 120, "resolution": 480},
+            "high": {"first_response": 120, "next_response": 240, "resolution": 960},
+            "medium": {"first_response": 240, "next_response": 480, "resolution": 1920},
+            "low": {"first_response": 480, "next_response": 960, "resolution": 2880},
+        },
+    ))
+    session().flush()
+    sla.forget()
+
+
 def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str],
               *, seed: int = 7) -> int:
     """Create the demo data once; returns the number of tickets created (0 if already seeded)."""
@@ -70,6 +96,7 @@ def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str
         "agent_ids": staff, "assignment_strategy": "least_loaded",
     })
     tags.ensure_tags(TAGS)
+    _seed_sla()
     created = 0
     start = now() - timedelta(days=14)
     for path, count in STATE_PATHS:
