@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..events import Actor
 from ..models import Department, DepartmentMember
-from . import audit, session
+from . import audit, deletion, session
 from .assignment import STRATEGIES
 from .errors import Conflict, NotFound, ValidationError
 from .tags import slugify
@@ -108,7 +108,7 @@ def update_department(actor: Actor, dept_id: object, data: dict[str, Any]) -> De
 def delete_department(actor: Actor, dept_id: object) -> None:
     row = get_department(dept_id)
     audit.log(actor, "department.deleted", "department", row.id, old=_values(row))
-    session().delete(row)
+    deletion.delete_with_dependants(row)
 
 
 def _unique_slug(row: Department) -> None:

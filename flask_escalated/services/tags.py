@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..events import Actor, record
 from ..models import Tag, Ticket
-from . import activity, audit, session, sla, tickets
+from . import activity, audit, deletion, session, sla, tickets
 from .errors import Conflict, NotFound, ValidationError
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
@@ -117,7 +117,7 @@ def update_tag(actor: Actor, tag_id: int, name: object = None, color: object = N
 def delete_tag(actor: Actor, tag_id: int) -> None:
     tag = get_tag(tag_id)
     audit.log(actor, "tag.deleted", "tag", tag.id, old={"name": tag.name, "slug": tag.slug})
-    session().delete(tag)
+    deletion.delete_with_dependants(tag)
 
 
 def get_tag(tag_id: int) -> Tag:

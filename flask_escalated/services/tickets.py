@@ -35,7 +35,7 @@ from ..domain import (
 )
 from ..events import Actor, record
 from ..models import Department, Ticket
-from . import activity, attachments, audit, contacts, session, sla, statuses, storage
+from . import activity, attachments, audit, contacts, deletion, session, sla, statuses, storage
 from .errors import NotFound, StaleVersion, ValidationError
 
 _REFERENCE = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-(\d{1,18})$")
@@ -376,8 +376,7 @@ def delete_ticket(ticket: Ticket, actor: Actor) -> None:
         actor, "ticket.deleted", "ticket", ticket.id,
         old={"reference": ticket.reference, "subject": ticket.subject, "status": ticket.status},
     )
-    db.delete(ticket)
-    db.flush()
+    deletion.delete_with_dependants(ticket)
 
 
 def auto_status_after_assignment(ticket: Ticket, actor: Actor) -> None:
