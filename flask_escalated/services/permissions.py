@@ -42,12 +42,14 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
     f"{group}.{action}" for group, actions in PERMISSIONS.items() for action in actions
 )
 
-#: System roles and the permission patterns they grant.
+#: System roles and the permission patterns they grant. Deleting tickets is an admin's
+#: decision: agents close them instead.
 SYSTEM_ROLES: dict[str, tuple[str, ...]] = {
     "admin": ("*",),
     "agent": (
-        "ticket.*", "reply.*", "kb.view", "report.view", "macro.view", "macro.create",
-        "tag.view", "status.view", "department.view", "custom_field.view", "audit.view",
+        "ticket.view", "ticket.create", "ticket.edit", "ticket.assign", "ticket.merge",
+        "ticket.split", "ticket.close", "ticket.export", "reply.*", "kb.view", "report.view",
+        "macro.view", "macro.create", "tag.view", "status.view", "department.view", "custom_field.view", "audit.view",
     ),
     "light_agent": ("ticket.view", "reply.create", "reply.create_internal", "kb.view",
                     "macro.view", "tag.view", "status.view", "department.view"),

@@ -139,8 +139,13 @@ def protect_form() -> None:
 
 
 def protect_api() -> None:
-    """Cookie-authenticated API writes need JSON (which forces a CORS preflight) or the token."""
-    if request.method in SAFE_METHODS or _bearer() is not None:
+    """Cookie-authenticated API POSTs need JSON or the CSRF token.
+
+    A browser sends a cross-site POST without asking only when its body is a form or plain
+    text; JSON bodies and the other write methods (PUT, PATCH, DELETE) need a CORS preflight,
+    which this API never grants. So only non-JSON POSTs carry a forgery risk.
+    """
+    if request.method != "POST" or _bearer() is not None:
         return
     if request.is_json or csrf_valid(request.headers.get(CSRF_HEADER)):
         return
