@@ -49,7 +49,8 @@ SYSTEM_ROLES: dict[str, tuple[str, ...]] = {
     "agent": (
         "ticket.view", "ticket.create", "ticket.edit", "ticket.assign", "ticket.merge",
         "ticket.split", "ticket.close", "ticket.export", "reply.*", "kb.view", "report.view",
-        "macro.view", "macro.create", "tag.view", "status.view", "department.view", "custom_field.view", "audit.view",
+        "macro.view", "macro.create", "tag.view", "status.view", "department.view",
+        "custom_field.view", "audit.view",
     ),
     "light_agent": ("ticket.view", "reply.create", "reply.create_internal", "kb.view",
                     "macro.view", "tag.view", "status.view", "department.view"),
