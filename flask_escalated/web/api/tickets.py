@@ -305,7 +305,7 @@ def list_replies(ident: str) -> Response:
 
 
 def _reply_input() -> tuple[Any, list[attachments.Upload]]:
-    if request.mimetype == "multipart/form-data":
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         uploads = [attachments.Upload(f.filename or "", f.stream)
                    for f in request.files.getlist("files")]
         return request.form.get("body"), uploads

@@ -1,0 +1,175 @@
+"""Who may call what: every API route against every kind of caller, and API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from flask_escalated.clock import now
+from flask_escalated.events import Actor
+from flask_escalated.services import tokens
+
+PEOPLE = ("anonymous", "customer", "other", "light", "agent", "admin")
+
+# (method, path template, body) -> expected status per caller.
+# {t} is a ticket of `customer`; {r} a reply on it; {n} a note; {a} an attachment.
+MATRIX = [
+    ("GET", "/tickets", None, dict(anonymous=401, customer=200, other=200, light=200, agent=200, admin=200)),
+    ("POST", "/tickets", {"subject": "s", "description": "d"},
+     dict(anonymous=401, customer=201, other=201, light=403, agent=201, admin=201)),
+    ("GET", "/tickets/{t}", None, dict(anonymous=401, customer=200, other=404, light=200, agent=200, admin=200)),
+    ("PATCH", "/tickets/{t}", {"subject": "new"}, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("DELETE", "/tickets/{t}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("POST", "/tickets/{t}/status", {"status": "resolved"}, dict(anonymous=401, customer=403, other=404, light=403, agent=200, admin=200)),
+    ("POST", "/tickets/{t}/assign", {"assignee_id": None}, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("GET", "/tickets/{t}/replies", None, dict(anonymous=401, customer=200, other=404, light=200, agent=200, admin=200)),
+    ("POST", "/tickets/{t}/replies", {"body": "hi"}, dict(anonymous=401, customer=201, other=404, light=201, agent=201, admin=201)),
+    ("POST", "/tickets/{t}/notes", {"body": "psst"}, dict(anonymous=401, customer=403, other=403, light=201, agent=201, admin=201)),
+    ("POST", "/tickets/{t}/notes/{n}/pin", {}, dict(anonymous=401, customer=403, other=403, light=200, agent=200, admin=200)),
+    ("DELETE", "/tickets/{t}/notes/{n}/pin", None, dict(anonymous=401, customer=403, other=403, light=200, agent=200, admin=200)),
+    ("POST", "/tickets/{t}/tags", {"tags": ["x"]}, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("PUT", "/tickets/{t}/tags", {"tags": ["x"]}, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("DELETE", "/tickets/{t}/tags/seed", None, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("GET", "/tickets/{t}/followers", None, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("POST", "/tickets/{t}/followers", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=201, admin=201)),
+    ("GET", "/tickets/{t}/attachments", None, dict(anonymous=401, customer=200, other=404, light=200, agent=200, admin=200)),
+    ("GET", "/attachments/{a}", None, dict(anonymous=401, customer=200, other=404, light=200, agent=200, admin=200)),
+    ("GET", "/tickets/{t}/activity", None, dict(anonymous=401, customer=200, other=404, light=200, agent=200, admin=200)),
+    ("GET", "/me", None, dict(anonymous=401, customer=200, other=200, light=200, agent=200, admin=200)),
+    ("GET", "/departments", None, dict(anonymous=401, customer=403, other=403, light=200, agent=200, admin=200)),
+    ("POST", "/departments", {"name": "New"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/tags", None, dict(anonymous=401, customer=403, other=403, light=200, agent=200, admin=200)),
+    ("POST", "/tags", {"name": "fresh"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/statuses", None, dict(anonymous=401, customer=403, other=403, light=200, agent=200, admin=200)),
+    ("POST", "/statuses", {"slug": "on_hold", "label": "On hold", "category": "waiting_on_agent"},
+     dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/status-transitions", None, dict(anonymous=401, customer=403, other=403, light=200, agent=200, admin=200)),
+    ("PUT", "/status-transitions", {"open": ["closed"]}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("GET", "/agents", None, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("POST", "/tickets/{t}/attachments", {}, dict(anonymous=401, customer=422, other=404, light=422, agent=422, admin=422)),
+    ("DELETE", "/tickets/{t}/followers/{u}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=204, admin=204)),
+    ("GET", "/departments/{d}", None, dict(anonymous=401, customer=403, other=403, light=200, agent=200, admin=200)),
+    ("PATCH", "/departments/{d}", {"description": "x"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/departments/{d}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("PATCH", "/tags/{g}", {"color": "#ff0000"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/tags/{g}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("PATCH", "/statuses/{s}", {"label": "Parked"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/statuses/{s}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
+]
+
+
+@pytest.fixture
+def world(app, users, ext, make_ticket):
+    import io
+
+    from flask_escalated.services import attachments, replies, tags
+
+    tid = make_ticket()
+    from flask_escalated.services import tickets
+
+    with ext.unit_of_work():
+        t = tickets.get_ticket(tid)
+        tags.add_tags(t, ["seed"], Actor.system())
+        reply = replies.add_reply(t, "public", Actor.agent(users.agent.id))
+        note = replies.add_reply(t, "private", Actor.agent(users.agent.id), internal=True)
+        (att,) = attachments.add(t, [attachments.Upload("a.txt", io.BytesIO(b"hello"))],
+                                 Actor.customer(users.customer.id))
+        from flask_escalated.services import departments, followers, statuses
+
+        dept = departments.create_department(Actor.system(), {"name": "Ops"})
+        followers.follow(t, str(users.agent2.id), Actor.system())
+        statuses.create_status(Actor.system(), slug="parked", label="Parked",
+                               category="waiting_on_agent")
+        tag_id = t.tags[0].id
+    return {"t": tid, "r": reply.id, "n": note.id, "a": att.id, "d": dept.id, "g": tag_id,
+            "s": "parked", "u": users.agent2.id}
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX,
+                         ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
+def test_permission_matrix(api, users, world, who, method, path, body, expected):
+    user = None if who == "anonymous" else getattr(users, who)
+    response = api(user).call(method, path.format(**world), json=body)
+    assert response.status_code == expected[who], response.get_data(True)[:300]
+    if response.status_code >= 400:
+        assert set(response.get_json()["error"]) == {"code", "message", "fields"}
+
+
+def test_every_api_route_is_in_the_matrix(app):
+    covered = {(m, p.split("?")[0]) for m, p, _, _ in MATRIX}
+    from flask_escalated.web.api.openapi import openapi_path
+
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("escalated.api."):
+            continue
+        path = openapi_path(rule.rule.removeprefix("/support/api/v1"))
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            templated = (path.replace("{ident}", "{t}").replace("{reply_id}", "{n}")
+                         .replace("{attachment_id}", "{a}").replace("{user_id}", "{u}")
+                         .replace("{dept_id}", "{d}").replace("{tag_id}", "{g}"))
+            templated = (templated.replace("/statuses/{slug}", "/statuses/{s}")
+                         .replace("{slug}", "seed"))
+            if (method, templated) not in covered:
+                missing.append((method, templated))
+    assert missing == []
+
+
+def _token(user, abilities, **kw):
+    _, plain = tokens.create_token(str(user.id), "test", abilities, Actor.system(), **kw)
+    return plain
+
+
+def test_tokens_act_as_their_owner_narrowed_by_abilities(app, ext, users, client_as, world):
+    with ext.unit_of_work():
+        read_only = _token(users.agent, ["tickets:read"])
+        full = _token(users.agent, ["agent"])
+        customer = _token(users.customer, ["*"])
+        other = _token(users.other, ["*"])
+        expired = _token(users.agent, ["*"], expires_at=now() - timedelta(minutes=1))
+        revoked_plain = _token(users.agent, ["*"])
+    client = app.test_client()
+    t = world["t"]
+
+    def call(token, method, path, json=None):
+        return client.open(f"/support/api/v1{path}", method=method, json=json,
+                           headers={"Authorization": f"Bearer {token}"})
+
+    assert call(read_only, "GET", f"/tickets/{t}").status_code == 200
+    assert call(read_only, "POST", f"/tickets/{t}/replies", {"body": "x"}).status_code == 403
+    assert call(full, "POST", f"/tickets/{t}/replies", {"body": "x"}).status_code == 201
+    assert call(full, "POST", "/tags", {"name": "nope"}).status_code == 403
+    assert call(customer, "GET", f"/tickets/{t}").status_code == 200
+    assert call(other, "GET", f"/tickets/{t}").status_code == 404
+    assert [x["id"] for x in call(other, "GET", "/tickets").json["data"]] == []
+    for bad in (expired, "garbage", "", "esc_" + "x" * 300):
+        r = call(bad, "GET", "/tickets")
+        assert r.status_code == 401
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    from sqlalchemy import select
+
+    from flask_escalated.models import ApiToken
+
+    with ext.unit_of_work():
+        row = ext.session.execute(select(ApiToken).where(
+            ApiToken.token_hash == tokens.hash_token(revoked_plain))).scalar_one()
+        tokens.revoke(row.id, Actor.system())
+    assert call(revoked_plain, "GET", "/tickets").status_code == 401
+    # Tokens are stored hashed: the plain value appears nowhere in the table.
+    stored = [r.token_hash for r in ext.session.execute(select(ApiToken)).scalars()]
+    assert full not in stored and tokens.hash_token(full) in stored
+
+
+def test_token_writes_need_no_csrf_but_cookie_form_posts_do(app, ext, users, api, world):
+    with ext.unit_of_work():
+        plain = _token(users.agent, ["agent"])
+    client = app.test_client()
+    r = client.post(f"/support/api/v1/tickets/{world['t']}/replies", data={"body": "form"},
+                    headers={"Authorization": f"Bearer {plain}"})
+    assert r.status_code == 201
+    cookie = api(users.agent).client
+    r = cookie.post(f"/support/api/v1/tickets/{world['t']}/replies", data={"body": "form"})
+    assert r.status_code == 403
