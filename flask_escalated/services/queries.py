@@ -101,7 +101,7 @@ def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) 
         term = flt.q.strip()
         query = query.where(
             or_(
-                Ticket.subject.contains(term, autoescape=True),
+                Ticket.subject.icontains(term, autoescape=True),
                 Ticket.reference == term.upper(),
             )
         )
@@ -167,7 +167,7 @@ def list_tickets(
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
-    return rows, [_encode_value(getattr(last, key)), last.id]
+    return rows, [_encode_value(getattr(last, column.key)), last.id]
 
 
 def list_activity(

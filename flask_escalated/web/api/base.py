@@ -144,8 +144,6 @@ def load_ticket(ident: str, permission: str = "ticket.view") -> tuple[Ticket, Pr
 
 
 def str_list(value: Any, name: str) -> list[str]:
-    if isinstance(value, str):
-        return [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValidationError(f"{name} must be a list of strings.", {name: "expected strings"})
     return value

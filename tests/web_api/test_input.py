@@ -1,0 +1,239 @@
+"""Bad input gets a clear 4xx in the error envelope, never a 500; lists page by keyset."""
+
+from __future__ import annotations
+
+import pytest
+
+from flask_escalated.events import Actor
+from flask_escalated.services import departments, tickets
+
+XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+def status_of(response):
+    assert response.status_code < 500, response.get_data(True)[:500]
+    if response.status_code >= 400 and response.is_json:
+        assert set(response.get_json()["error"]) == {"code", "message", "fields"}
+    return response.status_code
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"subject": "", "description": "d"},
+    {"subject": "   ", "description": "d"},
+    {"subject": "s"},
+    {"subject": 5, "description": "d"},
+    {"subject": ["s"], "description": "d"},
+    {"subject": "s", "description": {"a": 1}},
+    {"subject": "s" * 501, "description": "d"},
+    {"subject": "s", "description": "d", "priority": "blocker"},
+    {"subject": "s", "description": "d", "priority": 3},
+    {"subject": "s", "description": "d", "department_id": "abc"},
+    {"subject": "s", "description": "d", "department_id": 99999999999},
+    {"subject": "s", "description": "d", "department_id": True},
+    {"subject": "s", "description": "d", "ticket_type": "rant"},
+    {"subject": "s", "description": "d", "tags": "not-a-list"},
+    {"subject": "s", "description": "d", "tags": [1, 2]},
+    {"subject": "s", "description": "d", "metadata": [1]},
+    {"subject": "s", "description": "d", "requester_email": "not-an-email"},
+    {"subject": "s", "description": "d", "requester_email": "a@b.c\r\nBcc: x@y.z"},
+    {"subject": "s", "description": "d", "assignee_id": ["x"]},
+])
+def test_bad_ticket_bodies_are_422(api, users, body):
+    assert status_of(api(users.agent).post("/tickets", body)) == 422
+
+
+@pytest.mark.parametrize(("raw", "content_type", "expected"), [
+    ("not json", "application/json", 400),
+    ("[1, 2]", "application/json", 400),
+    ('"string"', "application/json", 400),
+    ("subject=s&description=d", "application/x-www-form-urlencoded", 400),
+    ("{\"subject\": \"s\", ", "application/json", 400),
+])
+def test_malformed_bodies_are_400(api, users, raw, content_type, expected):
+    r = api(users.agent).client.post("/support/api/v1/tickets", data=raw,
+                                     content_type=content_type,
+                                     headers={"X-CSRF-Token": "x"})
+    assert status_of(r) in (expected, 403)
+
+
+def test_customers_cannot_pick_critical(api, users):
+    r = api(users.customer).post("/tickets", {"subject": "s", "description": "d",
+                                              "priority": "critical"})
+    assert status_of(r) == 422
+    assert "priority" in r.json["error"]["fields"]
+
+
+@pytest.mark.parametrize("ident", ["0", "-1", "99999999999999999999", "ESC-", "ESC-abc",
+                                   "../etc/passwd", "%00", "ESC-000000000000000000001",
+                                   "😀", "x" * 500])
+def test_unknown_tickets_are_404(api, users, ident):
+    from urllib.parse import quote
+
+    assert status_of(api(users.agent).get(f"/tickets/{quote(ident, safe='')}")) == 404
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=-1", "limit=abc", "limit=100000",
+                                   "cursor=garbage", "cursor=eyJhIjoxfQ", "sort=password",
+                                   "sort=-subject", "status_category=nope", "priority=x",
+                                   "created_after=yesterday", "created_after=2026-01-01T00:00",
+                                   "department_id=abc", "q=" + "x" * 201])
+def test_bad_list_parameters_are_422(api, users, query):
+    assert status_of(api(users.agent).get(f"/tickets?{query}")) == 422
+
+
+def test_odd_but_valid_searches(api, users, make_ticket):
+    make_ticket(subject="100% off_sale")
+    make_ticket(subject="Ordinary")
+    agent = api(users.agent)
+    for q, hits in (("%", 1), ("_", 1), ("100%", 1), ("'; DROP TABLE x; --", 0),
+                    ("😀", 0), ("中文", 0), ("o", 2)):
+        r = agent.get("/tickets", query_string={"q": q})
+        assert status_of(r) == 200
+        assert len(r.json["data"]) == hits, q
+
+
+def test_oversized_request_is_413(api, users, make_ticket):
+    tid = make_ticket()
+    r = api(users.agent).post(f"/tickets/{tid}/replies", {"body": "x" * 60_000_000})
+    assert status_of(r) == 413
+    r = api(users.agent).post(f"/tickets/{tid}/replies", {"body": "x" * 200_001})
+    assert status_of(r) == 422
+
+
+def test_unknown_routes_and_methods_are_json(api, users):
+    r = api(users.agent).get("/nothing/here")
+    assert status_of(r) == 404 and r.json["error"]["code"] == "not_found"
+    r = api(users.agent).call("PUT", "/tickets")
+    assert status_of(r) == 405 and r.json["error"]["code"] == "method_not_allowed"
+
+
+def test_host_pages_keep_their_own_404(client_as, users):
+    r = client_as(users.agent).get("/no-such-host-page")
+    assert r.status_code == 404 and not r.is_json
+
+
+def test_xss_is_stored_verbatim_and_served_as_json(api, users):
+    r = api(users.customer).post("/tickets", {"subject": XSS, "description": XSS})
+    assert r.status_code == 201
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.json["data"]["subject"] == XSS.replace("\n", " ")
+
+
+def test_stale_version_and_wrong_types_on_every_versioned_write(api, users, make_ticket):
+    tid = make_ticket()
+    agent = api(users.agent)
+    for path, body in ((f"/tickets/{tid}", {"priority": "low"}),
+                       (f"/tickets/{tid}/status", {"status": "resolved"}),
+                       (f"/tickets/{tid}/assign", {"assignee_id": str(users.agent.id)})):
+        assert status_of(agent.post(path, {**body, "version": 999})
+                         if not path.endswith(str(tid)) else
+                         agent.patch(path, {**body, "version": 999})) == 409
+        assert status_of(agent.post(path, {**body, "version": True})
+                         if not path.endswith(str(tid)) else
+                         agent.patch(path, {**body, "version": True})) == 422
+
+
+# ---------------------------------------------------------------------------- paging
+@pytest.fixture
+def many(app, users, ext, clock):
+    """17 tickets with ties on created_at and priority, spread over two departments."""
+    with ext.unit_of_work():
+        dept = departments.create_department(Actor.system(), {"name": "Ops"})
+    ids = []
+    priorities = ["low", "medium", "high", "urgent", "critical"]
+    for i in range(17):
+        if i % 3 == 0:
+            clock.advance(minutes=1)
+        with ext.unit_of_work():
+            t = tickets.create_ticket(tickets.NewTicket(
+                subject=f"T{i}", description="d", requester_user_id=str(users.customer.id),
+                priority=priorities[i % 5], department_id=dept.id if i % 2 else None,
+                tags=["even"] if i % 2 == 0 else []), Actor.system())
+        ids.append(t.id)
+    return ids, dept.id
+
+
+@pytest.mark.parametrize("sort", ["created_at", "-created_at", "updated_at", "-updated_at",
+                                  "priority", "-priority", "id", "-id"])
+def test_keyset_pages_have_no_gaps_or_duplicates(api, users, many, sort):
+    ids, _ = many
+    agent = api(users.agent)
+    seen, cursor = [], None
+    for _ in range(20):
+        url = f"/tickets?limit=4&sort={sort}" + (f"&cursor={cursor}" if cursor else "")
+        page = agent.get(url).json
+        seen += [t["id"] for t in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+    full = [t["id"] for t in agent.get(f"/tickets?limit=100&sort={sort}").json["data"]]
+    assert seen == full
+
+
+def test_filters(api, users, many, ext):
+    ids, dept_id = many
+    agent = api(users.agent)
+
+    def count(query):
+        return len(agent.get(f"/tickets?limit=100&{query}").json["data"])
+
+    assert count("") == 17
+    assert count("priority=low,high") == 7
+    assert count("tag=even") == 9
+    assert count(f"department_id={dept_id}") == 8
+    assert count("department_id=none") == 9
+    assert count("assignee=none") == 17
+    api(users.agent).post(f"/tickets/{ids[0]}/assign", {"assignee_id": str(users.agent.id)})
+    assert count("assignee=me") == 1
+    assert count(f"assignee={users.agent.id}") == 1
+    assert count("status=in_progress") == 1
+    assert count("status_category=open,in_progress") == 17
+    assert count("q=T1") == 8  # T1, T10..T16
+    first = agent.get("/tickets?limit=100&sort=created_at").json["data"][0]["created_at"]
+    assert count(f"created_after={first}") == 17
+    assert count(f"created_before={first}") == 0
+    assert api(users.other).get("/tickets").json["data"] == []
+
+
+def test_customers_only_list_their_own(api, users, make_ticket):
+    mine, theirs = make_ticket(), make_ticket(requester=users.other)
+    assert [t["id"] for t in api(users.customer).get("/tickets").json["data"]] == [mine]
+    assert [t["id"] for t in api(users.other).get("/tickets").json["data"]] == [theirs]
+    assert len(api(users.agent).get("/tickets").json["data"]) == 2
+
+
+def test_list_query_count_is_flat(app, api, users, ext, count_queries, clock):
+    with ext.unit_of_work():
+        dept = departments.create_department(Actor.system(), {"name": "Ops"})
+    for i in range(30):
+        with ext.unit_of_work():
+            tickets.create_ticket(tickets.NewTicket(
+                subject=f"T{i}", description="d", department_id=dept.id, tags=["a", "b"],
+                requester_email=f"c{i}@example.test", assignee_id=str(users.agent.id)),
+                Actor.agent(users.agent.id))
+    agent = api(users.agent)
+    agent.get("/tickets?limit=1")  # warm-up (first request loads the profile cache etc.)
+    with count_queries() as small:
+        assert len(agent.get("/tickets?limit=3").json["data"]) == 3
+    with count_queries() as large:
+        assert len(agent.get("/tickets?limit=30").json["data"]) == 30
+    assert small.count == large.count, (small.statements, large.statements)
+    assert large.count <= 8, large.statements
+
+
+def test_detail_query_count_does_not_grow_with_tags(app, api, users, make_ticket, ext,
+                                                    count_queries):
+    from flask_escalated.services import tags
+
+    few, lots = make_ticket(), make_ticket()
+    with ext.unit_of_work():
+        tags.add_tags(tickets.get_ticket(few), ["a"], Actor.system())
+        tags.add_tags(tickets.get_ticket(lots), [f"t{i}" for i in range(20)], Actor.system())
+    agent = api(users.agent)
+    with count_queries() as q1:
+        agent.get(f"/tickets/{few}")
+    with count_queries() as q2:
+        agent.get(f"/tickets/{lots}")
+    assert q1.count == q2.count
