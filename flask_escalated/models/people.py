@@ -57,7 +57,7 @@ class Department(TimestampMixin, Base):
         back_populates="department",
         cascade="all, delete-orphan",
         order_by="DepartmentMember.user_id",
-        lazy="selectin",
+        lazy="select",
     )
 
     @property

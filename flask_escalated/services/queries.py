@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select, tuple_
+from sqlalchemy import Select, and_, exists, false, literal, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from ..domain import PRIORITIES, STATUS_CATEGORIES
@@ -82,13 +82,7 @@ def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) 
     elif flt.department_id is not None:
         query = query.where(Ticket.department_id == flt.department_id)
     if flt.tag:
-        query = query.where(
-            exists().where(
-                ticket_tags.c.ticket_id == Ticket.id,
-                ticket_tags.c.tag_id == Tag.id,
-                Tag.slug == flt.tag,
-            )
-        )
+        query = query.where(_tag_clause(flt.tag))
     if flt.requester_user_id:
         query = query.where(Ticket.requester_user_id == flt.requester_user_id)
     if flt.contact_id is not None:
@@ -108,10 +102,39 @@ def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) 
     return query
 
 
+#: Up to this many tickets, a tag filter becomes an id list (see ``_tag_clause``).
+RARE_TAG_LIMIT = 2000
+
+
+def _tag_clause(slug: str) -> Any:
+    """Tickets carrying tag ``slug``.
+
+    The planner cannot tell a rare tag from a common one through a join on the slug, and walks
+    the whole sort index looking for matches (seconds at 1M tickets for a tag on a handful).
+    So read the tag's ticket ids first: few of them become an ``IN`` list the index serves
+    directly; many keep the ``EXISTS`` form, which the sort index serves well when matches are
+    dense.
+    """
+    db = session()
+    tag_id = db.execute(select(Tag.id).where(Tag.slug == slug)).scalar()
+    if tag_id is None:
+        return false()
+    ids = list(db.execute(
+        select(ticket_tags.c.ticket_id).where(ticket_tags.c.tag_id == tag_id)
+        .limit(RARE_TAG_LIMIT + 1)
+    ).scalars())
+    if len(ids) <= RARE_TAG_LIMIT:
+        return Ticket.id.in_(ids) if ids else false()
+    return exists().where(ticket_tags.c.ticket_id == Ticket.id, ticket_tags.c.tag_id == tag_id)
+
+
 def _after(column: Any, descending: bool, value: Any, last_id: int, dialect: str) -> Any:
     """``(column, id)`` strictly after the cursor in the sort direction."""
     if dialect in ("postgresql", "sqlite"):
-        left, right = tuple_(column, Ticket.id), tuple_(value, last_id)
+        # Typed literals: the value must go through the column's type (UTC normalisation),
+        # not as a bare timestamptz that the server reads in its session time zone.
+        left = tuple_(column, Ticket.id)
+        right = tuple_(literal(value, column.type), literal(last_id, Ticket.id.type))
         return left < right if descending else left > right
     # MariaDB plans the expanded form as a range scan; it does not for row constructors.
     if descending:

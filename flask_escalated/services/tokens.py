@@ -7,7 +7,9 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from typing import cast
+
+from sqlalchemy import Engine, select, update
 
 from ..clock import now
 from ..events import Actor
@@ -73,8 +75,22 @@ def authenticate(plain: str, ip: str | None = None) -> ApiToken | None:
     if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= stamp):
         return None
     if row.last_used_at is None or stamp - row.last_used_at >= LAST_USED_GRANULARITY:
-        row.last_used_at, row.last_used_ip = stamp, ip
+        _touch(row.id, stamp, ip)
     return row
+
+
+def _touch(token_id: int, stamp: datetime, ip: str | None) -> None:
+    """Record use in a short transaction of its own: a read-only request must not hold a row
+    lock on the token (requests with one token would queue), nor leave the write uncommitted."""
+    engine = cast(Engine, session().get_bind())
+    with engine.begin() as conn:
+        conn.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id)
+            .where((ApiToken.last_used_at.is_(None))
+                   | (ApiToken.last_used_at <= stamp - LAST_USED_GRANULARITY))
+            .values(last_used_at=stamp, last_used_ip=ip)
+        )
 
 
 def revoke(token_id: int, actor: Actor) -> ApiToken | None:

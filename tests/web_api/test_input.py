@@ -237,3 +237,49 @@ def test_detail_query_count_does_not_grow_with_tags(app, api, users, make_ticket
     with count_queries() as q2:
         agent.get(f"/tickets/{lots}")
     assert q1.count == q2.count
+
+
+def test_cursors_survive_a_non_utc_database_session(make_app, backend):
+    """Cursor values go through the column type, whatever the server's session time zone."""
+    if backend != "postgres":
+        pytest.skip("the session time zone is a PostgreSQL setting")
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={
+        "connect_args": {"options": "-c timezone=America/New_York"}})
+    from tests.hosts import intid
+
+    with app.app_context():
+        agent = intid.make_user("a@example.test", "A")
+        intid.db.session.commit()
+        ext = app.extensions["escalated"]
+        from flask_escalated.services import agents
+
+        with ext.unit_of_work():
+            agents.make_agent(str(agent.id), Actor.system())
+            for i in range(9):
+                tickets.create_ticket(tickets.NewTicket(
+                    subject=f"T{i}", description="d", requester_email=f"x{i}@example.test"),
+                    Actor.system())
+        client = app.test_client(user=agent)
+        for sort in ("created_at", "-updated_at"):
+            seen, cursor = [], None
+            for _ in range(10):
+                page = client.get(f"/support/api/v1/tickets?limit=2&sort={sort}"
+                                  + (f"&cursor={cursor}" if cursor else "")).json
+                seen += [t["id"] for t in page["data"]]
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+            assert len(seen) == 9 and len(set(seen)) == 9, (sort, seen)
+
+
+def test_token_use_is_recorded_without_holding_the_request(app, users, ext, clock):
+    from flask_escalated.models import ApiToken
+    from flask_escalated.services import tokens as token_service
+
+    with ext.unit_of_work():
+        row, plain = token_service.create_token(str(users.agent.id), "t", ["*"], Actor.system())
+    client = app.test_client()
+    assert client.get("/support/api/v1/tickets",
+                      headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+    ext.session.rollback()
+    assert ext.session.get(ApiToken, row.id).last_used_at == clock.current

@@ -1,0 +1,1 @@
+"""Benchmarks for flask-escalated: a data generator and a latency/throughput runner."""
