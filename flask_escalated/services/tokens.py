@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
-
 from typing import cast
 
 from sqlalchemy import Engine, select, update
