@@ -23,6 +23,7 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 def alembic_config() -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", MIGRATIONS_DIR)
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", os.path.join(MIGRATIONS_DIR, "versions"))
     cfg.attributes["flask_app"] = current_app._get_current_object()  # type: ignore[attr-defined]
     return cfg

@@ -105,10 +105,12 @@ def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str
             customer = customer_ids[created % len(customer_ids)]
             dept = billing if any(w in subject.lower() for w in ("invoice", "refund", "cancel",
                                                                   "subscription")) else support
+            # New, untriaged tickets sit in no department, so nobody is auto-assigned yet.
+            dept_id = dept.id if path else None
             ticket = tickets.create_ticket(
                 tickets.NewTicket(
                     subject=subject, description=body, requester_user_id=customer,
-                    priority=rng.choice(PRIORITIES), department_id=dept.id,
+                    priority=rng.choice(PRIORITIES), department_id=dept_id,
                     tags=rng.sample(TAGS, k=rng.randint(0, 2)),
                     channel=rng.choice(["web", "web", "email", "api"]),
                     created_at=start + timedelta(hours=created * 7),

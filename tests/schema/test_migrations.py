@@ -1,0 +1,93 @@
+"""The shipped migrations: upgrade, downgrade, upgrade again on each database; the same schema
+as the models; and a host's own autogenerate leaving our tables alone."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from flask_escalated import Escalated
+from flask_escalated.migrate import VERSION_TABLE, include_own_name
+from flask_escalated.models import metadata
+from tests.hosts import intid
+
+
+def _tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(backend, test_databases, tmp_path):
+    url = test_databases.fresh(backend, "mig")
+    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
+                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
+    runner = app.test_cli_runner()
+    ours = {t for t in metadata.tables}
+
+    result = runner.invoke(args=["escalated", "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert ours | {VERSION_TABLE} <= _tables(url)
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={
+            "include_name": include_own_name, "compare_type": True})
+        diff = compare_metadata(context, metadata)
+    engine.dispose()
+    assert diff == [], diff
+
+    assert runner.invoke(args=["escalated", "db", "check"]).exit_code == 0
+    assert runner.invoke(args=["escalated", "db", "current"]).exit_code == 0
+    assert runner.invoke(args=["escalated", "db", "history"]).exit_code == 0
+
+    result = runner.invoke(args=["escalated", "db", "downgrade", "base"])
+    assert result.exit_code == 0, result.output
+    assert not {t for t in _tables(url) if t.startswith("escalated_") and t != VERSION_TABLE}
+
+    result = runner.invoke(args=["escalated", "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert ours <= _tables(url)
+    # Idempotent on every deploy.
+    assert runner.invoke(args=["escalated", "db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        intid.db.engine.dispose()
+
+
+def test_host_autogenerate_ignores_our_tables(backend, test_databases, tmp_path):
+    """A host comparing its own models with a database holding our tables proposes nothing
+    about them, through the documented include_name hook."""
+    url = test_databases.fresh(backend, "host")
+    engine = sa.create_engine(url)
+    metadata.create_all(engine)
+    host = sa.MetaData()
+    sa.Table("host_things", host, sa.Column("id", sa.Integer, primary_key=True))
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={
+            "include_name": Escalated.alembic_include_name})
+        diff = compare_metadata(context, host)
+    engine.dispose()
+    names = {op[1].name for op in diff if op[0] in ("add_table", "remove_table")}
+    assert names == {"host_things"}, diff
+
+
+def test_create_all_and_upgrade_agree_with_flask_migrate_host(backend, test_databases, tmp_path):
+    """The same check through a Flask-Migrate host: its env sees no escalated_ tables."""
+    from flask_migrate import Migrate
+
+    url = test_databases.fresh(backend, "fm")
+    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
+                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
+    Migrate(app, intid.db, include_name=Escalated.alembic_include_name)
+    assert app.test_cli_runner().invoke(args=["escalated", "db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        intid.db.create_all()
+        with intid.db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={
+                "include_name": Escalated.alembic_include_name})
+            diff = compare_metadata(context, intid.db.metadata)
+        intid.db.engine.dispose()
+    assert diff == []
