@@ -86,6 +86,8 @@ ACTIVITY_TYPES: Final = (
     "escalated",
     "sla_breached",
     "sla_warning",
+    "snoozed",
+    "woken",
     "merged",
 )
 

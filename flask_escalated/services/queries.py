@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, false, literal, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
+from ..clock import now
 from ..domain import PRIORITIES, STATUS_CATEGORIES
 from ..models import Activity, Tag, Ticket, ticket_tags
 from . import session
@@ -44,6 +45,9 @@ class TicketFilter:
     q: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    #: None: hide tickets snoozed into the future (the active queue); True: only those; False:
+    #: everything.
+    snoozed: bool | None = None
     sort: str = "-updated_at"
 
     def validate(self) -> None:
@@ -87,6 +91,10 @@ def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) 
         query = query.where(Ticket.requester_user_id == flt.requester_user_id)
     if flt.contact_id is not None:
         query = query.where(Ticket.contact_id == flt.contact_id)
+    if flt.snoozed is None:
+        query = query.where(or_(Ticket.snoozed_until.is_(None), Ticket.snoozed_until <= now()))
+    elif flt.snoozed:
+        query = query.where(Ticket.snoozed_until > now())
     if flt.created_after is not None:
         query = query.where(Ticket.created_at >= flt.created_after)
     if flt.created_before is not None:

@@ -84,6 +84,10 @@ def add_reply(
         sla.on_agent_reply(ticket)
     else:
         ticket.last_customer_reply_at = stamp
+        if ticket.snoozed_until is not None:
+            from . import snooze
+
+            snooze.unsnooze(ticket, actor, reason="customer reply")
         sla.on_customer_reply(ticket)
     activity.record(ticket, "reply_added", actor, reply_id=reply.id)
     record(db, "reply_created", actor=actor, ticket=ticket, reply=reply)

@@ -90,6 +90,7 @@ def ticket(t: Ticket, people: People, *, for_agent: bool) -> dict[str, Any]:
         "first_response_at": iso(t.first_response_at),
         "resolved_at": iso(t.resolved_at),
         "closed_at": iso(t.closed_at),
+        "snoozed_until": iso(t.snoozed_until),
     }
     if for_agent:
         data["metadata"] = t.metadata_ or {}

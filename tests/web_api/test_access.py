@@ -56,6 +56,8 @@ MATRIX = [
     ("DELETE", "/tags/{g}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("PATCH", "/statuses/{s}", {"label": "Parked"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("DELETE", "/statuses/{s}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("POST", "/tickets/{t}/snooze", {"preset": "1h"}, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("DELETE", "/tickets/{t}/snooze", None, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 

@@ -16,6 +16,8 @@ from ...services import (
     queries,
     replies,
     serializers,
+    sla,
+    snooze,
     statuses,
     tags,
     tickets,
@@ -57,6 +59,7 @@ def _detail(ticket: Any, principal: Principal, status: int = 200) -> tuple[Respo
     body = serializers.ticket_detail(ticket, people, for_agent=principal.is_agent)
     if principal.is_agent:
         body["allowed_statuses"] = [s.slug for s in statuses.allowed_targets(ticket.status)]
+        body["sla"] = [s.as_dict() for s in sla.state(ticket)]
         body["followers"] = followers.list_followers(ticket)
     return jsonify({"data": body}), status
 
@@ -74,6 +77,13 @@ def _parse_datetime(name: str) -> datetime | None:
     return value
 
 
+def _snoozed_arg(raw: str | None) -> bool | None:
+    values = {None: None, "": None, "false": None, "true": True, "any": False}
+    if raw not in values:
+        raise ValidationError("snoozed is true, false or any.", {"snoozed": "true|false|any"})
+    return values[raw]
+
+
 def _filters(principal: Principal) -> TicketFilter:
     args = request.args
     department = args.get("department_id")
@@ -87,6 +97,7 @@ def _filters(principal: Principal) -> TicketFilter:
         created_after=_parse_datetime("created_after"),
         created_before=_parse_datetime("created_before"),
         sort=args.get("sort") or "-updated_at",
+        snoozed=_snoozed_arg(args.get("snoozed")),
     )
     if department == "none":
         flt.no_department = True
@@ -110,6 +121,7 @@ def _filters(principal: Principal) -> TicketFilter:
               "tag": "tag slug", "q": "text in subject, or a reference",
               "requester_user_id": "host user id (agents)",
               "created_after": "ISO date-time", "created_before": "ISO date-time",
+              "snoozed": "false (default: hide snoozed), true (only snoozed) or any",
               "sort": "created_at|updated_at|priority|id, '-' prefix for descending"})
 def list_tickets() -> Response:
     principal = current_principal()
@@ -267,6 +279,28 @@ def assign_ticket(ident: str) -> tuple[Response, int]:
         else:
             assignment.assign(ticket, data["assignee_id"], principal.actor,
                               version=data.get("version"))
+    return _detail(tickets.get_ticket(ticket.id), principal)
+
+
+@route("/tickets/<ident>/snooze", ["POST"], summary="Snooze until a preset or a time",
+       tag="Tickets", permission="ticket.edit",
+       body={"preset": "1h|4h|tomorrow|next_monday (09:00 in your time zone)",
+             "until": "ISO 8601 date-time with a zone"})
+def snooze_ticket(ident: str) -> tuple[Response, int]:
+    ticket, principal = load_ticket(ident, "ticket.edit")
+    data = json_body()
+    with committed():
+        until = snooze.parse_until(data.get("preset"), data.get("until"), principal.actor)
+        snooze.snooze(ticket, until, principal.actor)
+    return _detail(tickets.get_ticket(ticket.id), principal)
+
+
+@route("/tickets/<ident>/snooze", ["DELETE"], summary="Wake a snoozed ticket", tag="Tickets",
+       permission="ticket.edit")
+def wake_ticket(ident: str) -> tuple[Response, int]:
+    ticket, principal = load_ticket(ident, "ticket.edit")
+    with committed():
+        snooze.unsnooze(ticket, principal.actor)
     return _detail(tickets.get_ticket(ticket.id), principal)
 
 
