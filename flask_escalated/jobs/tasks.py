@@ -1,0 +1,84 @@
+"""The periodic jobs. Each loops one service batch at a time, one unit of work per batch.
+
+They expect an app context (the Escalated worker pushes one per job; the inline scheduler and
+the CLI have one already).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import current_app
+
+from ..config import Config
+from ..services import ext
+from .queues import redis_connection
+
+LOCK_PREFIX = "escalated:lock:"
+
+
+@contextlib.contextmanager
+def single_run(name: str, ttl: int) -> Iterator[bool]:
+    """A short Redis lock so a slow run of ``name`` is never stacked with the next one; yields
+    whether this run may go ahead (always, without Redis)."""
+    conn = redis_connection()
+    if conn is None:
+        yield True
+        return
+    key = LOCK_PREFIX + name
+    got = bool(conn.set(key, "1", nx=True, ex=max(ttl, 1)))
+    try:
+        yield got
+    finally:
+        if got:
+            conn.delete(key)
+
+
+def drain(step: Callable[[], int], *, max_batches: int = 10_000) -> int:
+    """Run ``step`` in a unit of work at a time until it reports nothing left."""
+    total = 0
+    for _ in range(max_batches):
+        with ext().unit_of_work():
+            done = step()
+        if not done:
+            break
+        total += done
+    return total
+
+
+def _periodic(name: str, step: Callable[[], int], ttl: int = 600) -> dict[str, Any]:
+    with single_run(name, ttl) as go:
+        if not go:
+            return {"task": name, "skipped": "another run is in progress"}
+        return {"task": name, "processed": drain(step)}
+
+
+def check_sla(batch_size: int = 500) -> dict[str, Any]:
+    from ..services import sla_sweep
+
+    return _periodic("check-sla", lambda: sla_sweep.sweep_batch(limit=batch_size))
+
+
+def wake_snoozed(batch_size: int = 500) -> dict[str, Any]:
+    from ..services import snooze
+
+    return _periodic("wake-snoozed", lambda: snooze.wake_batch(limit=batch_size))
+
+
+def close_resolved(batch_size: int = 500) -> dict[str, Any]:
+    from ..services import lifecycle
+
+    days = int(current_app.config[Config.AUTO_CLOSE_RESOLVED_AFTER_DAYS])
+    return _periodic("close-resolved",
+                     lambda: lifecycle.close_resolved_batch(days=days, limit=batch_size))
+
+
+def purge_activities(batch_size: int = 5000) -> dict[str, Any]:
+    from ..services import lifecycle
+
+    days = int(current_app.config[Config.PURGE_ACTIVITIES_AFTER_DAYS])
+    return _periodic("purge-activities",
+                     lambda: lifecycle.purge_activities_batch(days=days, limit=batch_size),
+                     ttl=3600)
