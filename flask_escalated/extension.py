@@ -14,7 +14,7 @@ from . import events, hosts
 from .clock import now
 from .config import Config, apply_defaults
 from .models import AgentProfile, metadata
-from .services import storage
+from .services import notify, storage
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -98,6 +98,7 @@ class Escalated:
         app.extensions[EXTENSION_KEY] = self
         events.install(db.session)
         storage.install(db.session)
+        notify.install(db.session)
 
         from .cli import escalated_cli
         from .web import register_blueprints

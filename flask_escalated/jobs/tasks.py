@@ -82,3 +82,15 @@ def purge_activities(batch_size: int = 5000) -> dict[str, Any]:
     return _periodic("purge-activities",
                      lambda: lifecycle.purge_activities_batch(days=days, limit=batch_size),
                      ttl=3600)
+
+
+def evaluate_escalations(batch_size: int = 500) -> dict[str, Any]:
+    from ..services import escalation
+
+    return _periodic("evaluate-escalations", lambda: escalation.evaluate(limit=batch_size))
+
+
+def run_automations(batch_size: int = 500) -> dict[str, Any]:
+    from ..services import automations
+
+    return _periodic("run-automations", lambda: automations.run(limit=batch_size))

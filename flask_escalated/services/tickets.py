@@ -275,7 +275,8 @@ def update_ticket(
 
 
 def change_status(
-    ticket: Ticket, target: object, actor: Actor, *, version: object = None, auto: bool = False
+    ticket: Ticket, target: object, actor: Actor, *, version: object = None, auto: bool = False,
+    reason: str = "status change",
 ) -> Ticket:
     """Move ``ticket`` to ``target`` if the transition table allows it.
 
@@ -314,7 +315,7 @@ def change_status(
     if follow_up:
         record(db, follow_up, actor=actor, ticket=ticket)
     if info.category == ESCALATED:
-        record(db, "ticket_escalated", actor=actor, ticket=ticket, reason="status change")
+        record(db, "ticket_escalated", actor=actor, ticket=ticket, reason=reason)
     return ticket
 
 

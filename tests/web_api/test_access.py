@@ -58,6 +58,18 @@ MATRIX = [
     ("DELETE", "/statuses/{s}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("POST", "/tickets/{t}/snooze", {"preset": "1h"}, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
     ("DELETE", "/tickets/{t}/snooze", None, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("GET", "/escalation-rules", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("POST", "/escalation-rules", {"name": "R", "conditions": {"all": [{"field": "priority", "operator": "eq", "value": "low"}]}, "actions": [{"type": "add_tag", "value": "x"}]}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/escalation-rules/{e}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("PATCH", "/escalation-rules/{e}", {"is_active": False}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/escalation-rules/{e}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("GET", "/escalation-rules/{e}/logs", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("GET", "/automations", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("POST", "/automations", {"name": "R", "conditions": {"all": [{"field": "priority", "operator": "eq", "value": "low"}]}, "actions": [{"type": "add_tag", "value": "x"}]}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/automations/{m}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("PATCH", "/automations/{m}", {"is_active": False}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/automations/{m}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("GET", "/automations/{m}/logs", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 
@@ -85,7 +97,14 @@ def world(app, users, ext, make_ticket):
         statuses.create_status(Actor.system(), slug="parked", label="Parked",
                                category="waiting_on_agent")
         tag_id = t.tags[0].id
-    return {"t": tid, "r": reply.id, "n": note.id, "a": att.id, "d": dept.id, "g": tag_id,
+        from flask_escalated.services import rules
+
+        group = {"all": [{"field": "priority", "operator": "eq", "value": "low"}]}
+        esc = rules.create("escalation", Actor.system(), {
+            "name": "E", "conditions": group, "actions": [{"type": "escalate"}]})
+        auto = rules.create("automation", Actor.system(), {
+            "name": "M", "conditions": group, "actions": [{"type": "close"}]})
+    return {"e": esc.id, "m": auto.id,"t": tid, "r": reply.id, "n": note.id, "a": att.id, "d": dept.id, "g": tag_id,
             "s": "parked", "u": users.agent2.id}
 
 
@@ -113,6 +132,9 @@ def test_every_api_route_is_in_the_matrix(app):
             templated = (path.replace("{ident}", "{t}").replace("{reply_id}", "{n}")
                          .replace("{attachment_id}", "{a}").replace("{user_id}", "{u}")
                          .replace("{dept_id}", "{d}").replace("{tag_id}", "{g}"))
+            if "{rule_id}" in templated:
+                templated = templated.replace(
+                    "{rule_id}", "{e}" if "escalation" in templated else "{m}")
             templated = (templated.replace("/statuses/{slug}", "/statuses/{s}")
                          .replace("{slug}", "seed"))
             if (method, templated) not in covered:

@@ -1,0 +1,305 @@
+"""The rule engine behind escalation rules and time-based automations.
+
+Both kinds are a condition group (compiled to SQL by :mod:`.conditions`) and a list of actions.
+A rule acts on a ticket once per *condition window*: when it acts it writes a ``RuleFiring`` row
+(unique per rule and ticket, so two workers cannot both act), and that row is deleted — the rule
+re-armed — only when an evaluation finds the condition false for the ticket again. This is the
+trap Zendesk documents for automations, and the reference implementation's re-firing bug.
+Every evaluation that acts writes a ``RuleLog`` row with what it did or what failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import delete, exists, not_, select
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import now
+from ..domain import CLOSED_CATEGORIES, PRIORITIES
+from ..events import Actor
+from ..models import Automation, EscalationRule, RuleFiring, RuleLog, Ticket
+from . import assignment, audit, conditions, deletion, replies, session, tags, tickets
+from .errors import NotFound, ServiceError, ValidationError
+from .sla_sweep import skip_locked
+
+log = logging.getLogger("flask_escalated.rules")
+
+SYSTEM = Actor.system()
+RuleModel = type[EscalationRule] | type[Automation]
+KINDS: dict[str, RuleModel] = {"escalation": EscalationRule, "automation": Automation}
+
+
+# ---------------------------------------------------------------------------- actions
+def _str(value: Any) -> str:
+    if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
+        raise ValueError("a non-empty string")
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 20_000:
+        raise ValueError("text of 1 to 20000 characters")
+    return value
+
+
+def _priority(value: Any) -> str:
+    if value not in PRIORITIES:
+        raise ValueError(f"one of {', '.join(PRIORITIES)}")
+    return str(value)
+
+
+def _notify(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("an object")
+    return value
+
+
+#: action type -> (value validator or None, kinds allowed)
+ACTION_TYPES: dict[str, tuple[Callable[[Any], Any] | None, tuple[str, ...]]] = {
+    "set_status": (_str, ("escalation", "automation")),
+    "escalate": (None, ("escalation",)),
+    "set_priority": (_priority, ("escalation", "automation")),
+    "assign_agent": (_str, ("escalation", "automation")),
+    "assign_department": (_str, ("escalation",)),
+    "add_tag": (_str, ("escalation", "automation")),
+    "remove_tag": (_str, ("automation",)),
+    "add_note": (_text, ("escalation", "automation")),
+    "send_reply": (_text, ("automation",)),
+    "close": (None, ("automation",)),
+    "notify_email": (_notify, ("escalation",)),
+    "notify_webhook": (_notify, ("escalation",)),
+}
+
+
+def validate_actions(kind: str, actions: Any) -> list[dict[str, Any]]:
+    if not isinstance(actions, list) or not actions or len(actions) > 20:
+        raise ValidationError("actions must be a list of 1 to 20 actions.",
+                              {"actions": "expected a list"})
+    clean = []
+    for i, action in enumerate(actions):
+        where = f"actions[{i}]"
+        if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
+            allowed = sorted(k for k, (_, kinds) in ACTION_TYPES.items() if kind in kinds)
+            raise ValidationError(f"{where}: type must be one of {', '.join(allowed)}.",
+                                  {"actions": where})
+        check, kinds = ACTION_TYPES[action["type"]]
+        if kind not in kinds:
+            raise ValidationError(f"{where}: '{action['type']}' is not a {kind} action.",
+                                  {"actions": where})
+        value = action.get("value")
+        if check is not None:
+            try:
+                value = check(value)
+            except ValueError as exc:
+                raise ValidationError(f"{where}: value must be {exc}.",
+                                      {"actions": where}) from None
+            if action["type"] in ("notify_email", "notify_webhook"):
+                from . import notify
+
+                value = notify.validate(action["type"], value)
+        clean.append({"type": action["type"], "value": value})
+    return clean
+
+
+def _fill(text: str, ticket: Ticket) -> str:
+    """Literal placeholders only: rule texts are never evaluated as templates."""
+    return text.replace("{reference}", ticket.reference or "").replace("{subject}",
+                                                                       ticket.subject)
+
+
+def _apply(action: dict[str, Any], ticket: Ticket, rule: Any) -> None:
+    kind, value = action["type"], action.get("value")
+    value = cast(Any, value)
+    if kind == "set_status":
+        tickets.change_status(ticket, value, SYSTEM)
+    elif kind == "escalate":
+        tickets.change_status(ticket, "escalated", SYSTEM, auto=True,
+                              reason=f"Escalation rule: {rule.name}")
+    elif kind == "close":
+        tickets.change_status(ticket, "closed", SYSTEM, auto=True)
+    elif kind == "set_priority":
+        tickets.change_priority(ticket, value, SYSTEM)
+    elif kind == "assign_agent":
+        assignment.assign(ticket, value, SYSTEM)
+    elif kind == "assign_department":
+        tickets.change_department(ticket, value, SYSTEM)
+        dept = ticket.department
+        if dept is not None and dept.assignment_strategy != "manual":
+            assignment.auto_assign(ticket, SYSTEM, strategy=dept.assignment_strategy)
+    elif kind == "add_tag":
+        tags.add_tags(ticket, [value], SYSTEM)
+    elif kind == "remove_tag":
+        tags.remove_tags(ticket, [value], SYSTEM)
+    elif kind == "add_note":
+        replies.add_reply(ticket, _fill(value, ticket), SYSTEM, internal=True)
+    elif kind == "send_reply":
+        replies.add_reply(ticket, _fill(value, ticket), SYSTEM)
+    elif kind in ("notify_email", "notify_webhook"):
+        from . import notify
+
+        notify.queue(kind, value, ticket, rule.name)
+
+
+# ---------------------------------------------------------------------------- evaluation
+def _names_status(group: dict[str, Any]) -> bool:
+    items = next(iter(group.values()))
+    return any(
+        _names_status(i) if set(i) & {"all", "any"} else i.get("field") in ("status",
+                                                                          "status_category")
+        for i in items
+    )
+
+
+def evaluate(kind: str, at: datetime | None = None, limit: int = 500) -> int:
+    """Run every active rule of ``kind`` once over matching tickets; returns tickets acted on
+    (the caller commits and calls again until 0)."""
+    at = at or now()
+    model = KINDS[kind]
+    db = session()
+    dialect = db.get_bind().dialect.name
+    handled = 0
+    rules = list(db.execute(
+        select(model).where(model.is_active.is_(True)).order_by(model.position, model.id)
+    ).scalars())
+    for rule in rules:
+        if handled >= limit:
+            break
+        handled += _evaluate_rule(kind, rule, at, limit - handled, dialect)
+    return handled
+
+
+def _evaluate_rule(kind: str, rule: Any, at: datetime, limit: int, dialect: str) -> int:
+    db = session()
+    try:
+        cond = conditions.compile_group(conditions.validate(rule.conditions), at)
+    except ValidationError as exc:
+        log.warning("%s rule %s has invalid conditions: %s", kind, rule.id, exc.message)
+        return 0
+    # Re-arm: tickets this rule acted on whose condition is false again.
+    stale = list(db.execute(
+        select(RuleFiring.id).join(Ticket, Ticket.id == RuleFiring.ticket_id).where(
+            RuleFiring.rule_kind == kind, RuleFiring.rule_id == rule.id, not_(cond))
+    ).scalars())
+    if stale:
+        db.execute(delete(RuleFiring).where(RuleFiring.id.in_(stale)))
+    fired = exists().where(RuleFiring.rule_kind == kind, RuleFiring.rule_id == rule.id,
+                           RuleFiring.ticket_id == Ticket.id)
+    query = select(Ticket).where(cond, not_(fired))
+    if kind == "escalation" or not _names_status(rule.conditions):
+        query = query.where(Ticket.status_category.not_in(CLOSED_CATEGORIES))
+    candidates = list(db.execute(skip_locked(query.order_by(Ticket.id).limit(limit), dialect))
+                      .scalars())
+    acted = 0
+    for ticket in candidates:
+        try:
+            with db.begin_nested():
+                db.add(RuleFiring(rule_kind=kind, rule_id=rule.id, ticket_id=ticket.id,
+                                  fired_at=at))
+        except IntegrityError:
+            continue  # another worker got there first
+        done, errors = [], []
+        for action in rule.actions or []:
+            try:
+                with db.begin_nested():
+                    _apply(action, ticket, rule)
+                done.append(action["type"])
+            except (ServiceError, ValueError) as exc:
+                errors.append(f"{action.get('type')}: {getattr(exc, 'message', exc)}")
+        db.add(RuleLog(rule_kind=kind, rule_id=rule.id, rule_name=rule.name,
+                       ticket_id=ticket.id, actions=done, error="; ".join(errors) or None,
+                       created_at=at))
+        acted += 1
+    rule.last_run_at = at
+    return acted
+
+
+# ---------------------------------------------------------------------------- CRUD
+def _values(rule: Any) -> dict[str, Any]:
+    return {"name": rule.name, "description": rule.description, "is_active": rule.is_active,
+            "position": rule.position, "conditions": rule.conditions, "actions": rule.actions}
+
+
+def serialize(rule: Any) -> dict[str, Any]:
+    from .serializers import iso
+
+    return {"id": rule.id, **_values(rule), "last_run_at": iso(rule.last_run_at),
+            "created_at": iso(rule.created_at), "updated_at": iso(rule.updated_at)}
+
+
+def _apply_fields(kind: str, rule: Any, data: dict[str, Any], creating: bool) -> None:
+    if creating or "name" in data:
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 120:
+            raise ValidationError("A rule needs a name.", {"name": "1-120 characters"})
+        rule.name = name.strip()
+    if "description" in data:
+        if data["description"] is not None and not isinstance(data["description"], str):
+            raise ValidationError("description must be text.", {"description": "text"})
+        rule.description = data["description"]
+    if "is_active" in data:
+        if not isinstance(data["is_active"], bool):
+            raise ValidationError("is_active must be true or false.", {"is_active": "boolean"})
+        rule.is_active = data["is_active"]
+    if "position" in data:
+        if isinstance(data["position"], bool) or not isinstance(data["position"], int):
+            raise ValidationError("position must be an integer.", {"position": "integer"})
+        rule.position = data["position"]
+    if creating or "conditions" in data:
+        rule.conditions = conditions.validate(data.get("conditions"))
+    if creating or "actions" in data:
+        rule.actions = validate_actions(kind, data.get("actions"))
+
+
+def create(kind: str, actor: Actor, data: dict[str, Any]) -> Any:
+    rule = KINDS[kind](is_active=True, position=0)
+    _apply_fields(kind, rule, data, creating=True)
+    session().add(rule)
+    session().flush()
+    audit.log(actor, f"{kind}.created", kind, rule.id, new=_values(rule))
+    return rule
+
+
+def get(kind: str, rule_id: object) -> Any:
+    try:
+        rule = session().get(KINDS[kind], int(str(rule_id)))
+    except ValueError:
+        rule = None
+    if rule is None:
+        raise NotFound(f"No such {kind} rule.")
+    return rule
+
+
+def update(kind: str, actor: Actor, rule_id: object, data: dict[str, Any]) -> Any:
+    rule = get(kind, rule_id)
+    old = _values(rule)
+    _apply_fields(kind, rule, data, creating=False)
+    if "conditions" in data:
+        # New conditions start a new window for every ticket.
+        session().execute(delete(RuleFiring).where(
+            RuleFiring.rule_kind == kind, RuleFiring.rule_id == rule.id))
+    audit.log(actor, f"{kind}.updated", kind, rule.id, old=old, new=_values(rule))
+    return rule
+
+
+def remove(kind: str, actor: Actor, rule_id: object) -> None:
+    rule = get(kind, rule_id)
+    audit.log(actor, f"{kind}.deleted", kind, rule.id, old=_values(rule))
+    session().execute(delete(RuleFiring).where(
+        RuleFiring.rule_kind == kind, RuleFiring.rule_id == rule.id))
+    deletion.delete_with_dependants(rule)
+
+
+def list_rules(kind: str) -> list[Any]:
+    model = KINDS[kind]
+    return list(session().execute(select(model).order_by(model.position, model.id)).scalars())
+
+
+def logs(kind: str, rule_id: int, *, limit: int, before: int | None) -> list[RuleLog]:
+    query = select(RuleLog).where(RuleLog.rule_kind == kind, RuleLog.rule_id == rule_id)
+    if before is not None:
+        query = query.where(RuleLog.id < before)
+    return list(session().execute(query.order_by(RuleLog.id.desc()).limit(limit)).scalars())
