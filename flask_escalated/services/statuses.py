@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from ..domain import DEFAULT_TRANSITIONS, STATUS_CATEGORIES, STATUS_LABELS
 from ..events import Actor
 from ..models import Ticket, TicketStatus
-from . import audit, session, settings
+from . import audit, session, settings, sla
 from .errors import Conflict, InvalidTransition, NotFound, ValidationError
 
 TRANSITIONS_KEY = "status_transitions"
@@ -67,6 +67,7 @@ def _cache() -> dict[str, Any]:
 
 def _forget() -> None:
     g.pop(_CACHE_KEY, None)
+    sla.forget()  # which statuses pause the clock may have changed
 
 
 def all_statuses(include_inactive: bool = False) -> list[StatusInfo]:
@@ -168,7 +169,7 @@ def set_transition_table(table: object, actor: Actor) -> dict[str, list[str]]:
 
 def create_status(
     actor: Actor, *, slug: object, label: object, category: object, color: object = None,
-    position: object = 0,
+    position: object = 0, pauses_sla: object = False,
 ) -> TicketStatus:
     errors: dict[str, str] = {}
     if not isinstance(slug, str) or not _SLUG.match(slug):
@@ -183,6 +184,8 @@ def create_status(
         errors["color"] = "expected #rrggbb"
     if isinstance(position, bool) or not isinstance(position, int):
         errors["position"] = "must be an integer"
+    if not isinstance(pauses_sla, bool):
+        errors["pauses_sla"] = "must be true or false"
     if errors:
         raise ValidationError("The status is not valid.", errors)
     assert isinstance(slug, str) and isinstance(label, str) and isinstance(category, str)
@@ -191,6 +194,7 @@ def create_status(
     row = TicketStatus(
         slug=slug, label=label.strip(), category=category,
         color=color if isinstance(color, str) else "#6b7280", position=position,
+        pauses_sla=pauses_sla,
     )
     session().add(row)
     session().flush()
@@ -216,6 +220,8 @@ def update_status(actor: Actor, slug: str, **changes: object) -> TicketStatus:
         row.position = changes["position"]
     if "is_active" in changes and isinstance(changes["is_active"], bool):
         row.is_active = changes["is_active"]
+    if "pauses_sla" in changes and isinstance(changes["pauses_sla"], bool):
+        row.pauses_sla = changes["pauses_sla"]
     _forget()
     audit.log(actor, "status.updated", "status", row.id, old=old, new=_status_values(row))
     return row
@@ -247,4 +253,4 @@ def _custom(slug: str) -> TicketStatus:
 
 def _status_values(row: TicketStatus) -> dict[str, object]:
     return {"slug": row.slug, "label": row.label, "category": row.category, "color": row.color,
-            "position": row.position, "is_active": row.is_active}
+            "position": row.position, "is_active": row.is_active, "pauses_sla": row.pauses_sla}

@@ -70,6 +70,18 @@ MATRIX = [
     ("PATCH", "/automations/{m}", {"is_active": False}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("DELETE", "/automations/{m}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("GET", "/automations/{m}/logs", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("GET", "/sla-policies", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("POST", "/sla-policies", {"name": "P2", "targets": {"low": {"resolution": 60}}}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/sla-policies/{p}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("PATCH", "/sla-policies/{p}", {"warning_minutes": 10}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/sla-policies/{p}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("GET", "/business-schedules", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("POST", "/business-schedules", {"name": "S2", "timezone": "UTC", "hours": {}}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/business-schedules/{b}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("PATCH", "/business-schedules/{b}", {"name": "S3"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/business-schedules/{b}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("POST", "/business-schedules/{b}/holidays", {"name": "H", "date": "2026-01-01"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("DELETE", "/business-schedules/{b}/holidays/{h}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 
@@ -104,7 +116,15 @@ def world(app, users, ext, make_ticket):
             "name": "E", "conditions": group, "actions": [{"type": "escalate"}]})
         auto = rules.create("automation", Actor.system(), {
             "name": "M", "conditions": group, "actions": [{"type": "close"}]})
-    return {"e": esc.id, "m": auto.id,"t": tid, "r": reply.id, "n": note.id, "a": att.id, "d": dept.id, "g": tag_id,
+        from flask_escalated.services import sla_admin
+
+        schedule = sla_admin.create_schedule(Actor.system(), {"name": "S", "timezone": "UTC",
+                                                              "hours": {}})
+        holiday = sla_admin.add_holiday(Actor.system(), schedule.id,
+                                        {"name": "H", "date": "2026-12-25"})
+        policy = sla_admin.create_policy(Actor.system(), {
+            "name": "P", "targets": {"low": {"resolution": 60}}, "schedule_id": schedule.id})
+    return {"e": esc.id, "m": auto.id, "p": policy.id, "b": schedule.id, "h": holiday.id,"t": tid, "r": reply.id, "n": note.id, "a": att.id, "d": dept.id, "g": tag_id,
             "s": "parked", "u": users.agent2.id}
 
 
@@ -132,6 +152,8 @@ def test_every_api_route_is_in_the_matrix(app):
             templated = (path.replace("{ident}", "{t}").replace("{reply_id}", "{n}")
                          .replace("{attachment_id}", "{a}").replace("{user_id}", "{u}")
                          .replace("{dept_id}", "{d}").replace("{tag_id}", "{g}"))
+            templated = (templated.replace("{policy_id}", "{p}")
+                         .replace("{schedule_id}", "{b}").replace("{holiday_id}", "{h}"))
             if "{rule_id}" in templated:
                 templated = templated.replace(
                     "{rule_id}", "{e}" if "escalation" in templated else "{m}")

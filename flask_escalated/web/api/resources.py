@@ -114,14 +114,14 @@ def list_statuses() -> Response:
        permission="status.manage", status=201,
        body={"slug": "string (required)", "label": "string (required)",
              "category": "one of the eight built-in statuses", "color": "#rrggbb",
-             "position": "integer"})
+             "position": "integer", "pauses_sla": "boolean (stops the SLA clock)"})
 def create_status() -> tuple[Response, int]:
     data = json_body()
     with committed():
         statuses.create_status(
             current_principal().actor, slug=data.get("slug"), label=data.get("label"),
             category=data.get("category"), color=data.get("color"),
-            position=data.get("position", 0),
+            position=data.get("position", 0), pauses_sla=data.get("pauses_sla", False),
         )
     return jsonify({"data": statuses.resolve(data["slug"]).as_dict()}), 201
 
@@ -129,14 +129,15 @@ def create_status() -> tuple[Response, int]:
 @route("/statuses/<slug>", ["PATCH"], summary="Update a custom status", tag="Statuses",
        permission="status.manage",
        body={"label": "string", "color": "#rrggbb", "position": "integer",
-             "is_active": "boolean"})
+             "is_active": "boolean", "pauses_sla": "boolean"})
 def update_status(slug: str) -> Response:
     data = json_body()
     with committed():
         row = statuses.update_status(current_principal().actor, slug, **data)
     return jsonify({"data": {"slug": row.slug, "label": row.label, "category": row.category,
                              "color": row.color, "position": row.position,
-                             "is_active": row.is_active, "builtin": False}})
+                             "is_active": row.is_active, "pauses_sla": row.pauses_sla,
+                             "builtin": False}})
 
 
 @route("/statuses/<slug>", ["DELETE"], summary="Delete an unused custom status",
