@@ -93,6 +93,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     with app.app_context():
         setup_database(seed=app.config["DEMO_SEED"])
+    if not app.testing and not app.config["ESCALATED_REDIS_URL"]:
+        # No Redis: run the periodic jobs (SLA check, escalations, snooze wake-up, ...) in a
+        # background thread of this process, so the demo needs nothing else running.
+        from flask_escalated.jobs.schedule import InlineScheduler
+
+        InlineScheduler(app).start()
     return app
 
 
