@@ -168,3 +168,21 @@ def test_wake_and_close_tasks(app, users, clock):
     ext.session.rollback()
     assert ext.session.get(Ticket, t.id).status == "closed"
     assert tasks.purge_activities()["processed"] == 0
+
+
+def test_rq_cron_scheduler_enqueues_the_schedule(rq_app, redis_db):
+    """The same registration `flask escalated cron` does, then one scheduler tick."""
+    from rq.cron import CronScheduler
+
+    scheduler = CronScheduler(connection=redis_db, name="escalated-test")
+    for periodic in active_schedule():
+        scheduler.register(periodic.function(), queue_name=periodic.queue,
+                           interval=periodic.interval, name=periodic.name)
+    enqueued = scheduler.enqueue_jobs()
+    assert {job.name for job in enqueued} == {p.name for p in active_schedule()}
+    queued = Queue("escalated", connection=redis_db).get_jobs()
+    assert {job.func_name.rsplit(".", 1)[-1] for job in queued} == {
+        p.task for p in active_schedule() if p.queue == "escalated"}
+    worker = worker_class(rq_app, simple=True)(["escalated"], connection=redis_db)
+    worker.work(burst=True)
+    assert Queue("escalated", connection=redis_db).finished_job_registry.count == len(queued)
