@@ -63,12 +63,20 @@ class Ticket(TimestampMixin, Base):
         Index(None, "created_at", "id"),
         Index(None, "updated_at", "id"),
         Index(None, "snoozed_until"),
-        Index(None, "first_response_due_at"),
-        Index(None, "next_response_due_at"),
-        Index(None, "resolution_due_at"),
-        Index(None, "first_response_warning_at"),
-        Index(None, "next_response_warning_at"),
-        Index(None, "resolution_warning_at"),
+        # The SLA sweep looks for "not yet recorded, and due": the recorded-at column leads, so
+        # rows already recorded are not walked past again on every batch.
+        Index("ix_escalated_tickets_sweep_fr_breach", "first_response_breached_at",
+              "first_response_due_at"),
+        Index("ix_escalated_tickets_sweep_nr_breach", "next_response_breached_at",
+              "next_response_due_at"),
+        Index("ix_escalated_tickets_sweep_res_breach", "resolution_breached_at",
+              "resolution_due_at"),
+        Index("ix_escalated_tickets_sweep_fr_warn", "first_response_warned_at",
+              "first_response_warning_at"),
+        Index("ix_escalated_tickets_sweep_nr_warn", "next_response_warned_at",
+              "next_response_warning_at"),
+        Index("ix_escalated_tickets_sweep_res_warn", "resolution_warned_at",
+              "resolution_warning_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
