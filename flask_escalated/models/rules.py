@@ -12,37 +12,31 @@ from .base import Base, BigId, JSONType, TimestampMixin, table, utcnow
 from .tickets import Ticket
 
 
-class EscalationRule(TimestampMixin, Base):
+class RuleMixin(TimestampMixin):
     """``conditions`` is a group ``{"all": [...]} | {"any": [...]}`` of conditions
     ``{"field", "operator", "value"}`` or nested groups; ``actions`` is a list of
-    ``{"type", "value"}``. Evaluated by ``flask escalated evaluate-escalations``."""
+    ``{"type", "value"}``."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    conditions: Mapped[dict[str, Any]] = mapped_column()
+    actions: Mapped[list[Any]] = mapped_column(JSONType)
+    last_run_at: Mapped[datetime | None] = mapped_column()
+
+
+class EscalationRule(RuleMixin, Base):
+    """Evaluated by ``flask escalated evaluate-escalations``."""
 
     __tablename__ = table("escalation_rules")
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str | None] = mapped_column(Text)
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    conditions: Mapped[dict[str, Any]] = mapped_column()
-    actions: Mapped[list[Any]] = mapped_column(JSONType)
-    last_run_at: Mapped[datetime | None] = mapped_column()
 
-
-class Automation(TimestampMixin, Base):
-    """A time-based rule with the same condition/action shape, run by
-    ``flask escalated run-automations``."""
+class Automation(RuleMixin, Base):
+    """A time-based rule, run by ``flask escalated run-automations``."""
 
     __tablename__ = table("automations")
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str | None] = mapped_column(Text)
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    conditions: Mapped[dict[str, Any]] = mapped_column()
-    actions: Mapped[list[Any]] = mapped_column(JSONType)
-    last_run_at: Mapped[datetime | None] = mapped_column()
 
 
 class RuleFiring(Base):

@@ -30,6 +30,12 @@ def _get(model: Any, ident: object, what: str) -> Any:
     return row
 
 
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 120:
+        raise ValidationError(f"A {what} needs a name.", {"name": "1-120 characters"})
+    return value.strip()
+
+
 # ---------------------------------------------------------------------------- policies
 def policy_values(p: SlaPolicy) -> dict[str, Any]:
     return {"name": p.name, "description": p.description, "is_active": p.is_active,
@@ -67,10 +73,7 @@ def _clean_conditions(raw: Any) -> dict[str, Any]:
 
 def _apply_policy(p: SlaPolicy, data: dict[str, Any], creating: bool) -> None:
     if creating or "name" in data:
-        name = data.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 120:
-            raise ValidationError("A policy needs a name.", {"name": "1-120 characters"})
-        p.name = name.strip()
+        p.name = _name(data.get("name"), "policy")
     if "description" in data:
         if data["description"] is not None and not isinstance(data["description"], str):
             raise ValidationError("description must be text.", {"description": "text"})
@@ -156,10 +159,7 @@ def schedule_values(s: BusinessSchedule) -> dict[str, Any]:
 
 def _apply_schedule(s: BusinessSchedule, data: dict[str, Any], creating: bool) -> None:
     if creating or "name" in data:
-        name = data.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 120:
-            raise ValidationError("A schedule needs a name.", {"name": "1-120 characters"})
-        s.name = name.strip()
+        s.name = _name(data.get("name"), "schedule")
     if creating or "timezone" in data:
         s.timezone = business_hours.zone(data.get("timezone", "UTC")).key
     if creating or "hours" in data:
@@ -213,8 +213,6 @@ def get_schedule(ident: object) -> BusinessSchedule:
 def add_holiday(actor: Actor, schedule_ident: object, data: dict[str, Any]) -> Holiday:
     s = get_schedule(schedule_ident)
     name, raw, recurring = data.get("name"), data.get("date"), data.get("recurring", False)
-    if not isinstance(name, str) or not name.strip() or len(name) > 120:
-        raise ValidationError("A holiday needs a name.", {"name": "1-120 characters"})
     try:
         day = date.fromisoformat(raw) if isinstance(raw, str) else None
     except ValueError:
@@ -223,7 +221,8 @@ def add_holiday(actor: Actor, schedule_ident: object, data: dict[str, Any]) -> H
         raise ValidationError("date must be YYYY-MM-DD.", {"date": "invalid"})
     if not isinstance(recurring, bool):
         raise ValidationError("recurring must be true or false.", {"recurring": "bool"})
-    holiday = Holiday(schedule_id=s.id, name=name.strip(), date=day, recurring=recurring)
+    holiday = Holiday(schedule_id=s.id, name=_name(name, "holiday"), date=day,
+                      recurring=recurring)
     session().add(holiday)
     session().flush()
     sla.forget()
