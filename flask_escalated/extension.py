@@ -196,12 +196,6 @@ class Escalated:
             ) from None
 
     @property
-    def ext(self) -> Escalated:
-        """This object (lets code written against ``app.extensions[...]`` reach it the same
-        way as through a state object)."""
-        return self
-
-    @property
     def session(self) -> Session:
         return self.state.session
 

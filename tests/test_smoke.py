@@ -3,7 +3,7 @@ from flask_escalated.services import tickets
 
 
 def test_ticket_round_trip(app, users, client_as, signal_log):
-    with app.extensions["escalated"].ext.unit_of_work():
+    with app.extensions["escalated"].unit_of_work():
         t = tickets.create_ticket(
             tickets.NewTicket(subject="Hello", description="World",
                               requester_user_id=str(users.customer.id)),
