@@ -99,8 +99,8 @@ class Escalated:
         events.install(db.session)
         storage.install(db.session)
         notify.install(db.session)
-
         from .cli import escalated_cli
+        from .services import webhooks  # noqa: F401  (registers the outbox handlers)
         from .web import register_blueprints
 
         register_blueprints(app)

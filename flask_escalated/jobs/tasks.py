@@ -94,3 +94,32 @@ def run_automations(batch_size: int = 500) -> dict[str, Any]:
     from ..services import automations
 
     return _periodic("run-automations", lambda: automations.run(limit=batch_size))
+
+
+def deliver_webhook(delivery_id: int) -> str:
+    """Send one webhook delivery (queued right after the change that caused it commits)."""
+    from ..services import webhooks
+
+    return webhooks.deliver(delivery_id)
+
+
+def deliver_webhooks(batch_size: int = 200) -> dict[str, Any]:
+    """Sweep the outbox: send every delivery that is due (new, or waiting for a retry)."""
+    from ..services import webhooks
+
+    def step() -> int:
+        ids = webhooks.due_ids(limit=batch_size)
+        for delivery_id in ids:
+            webhooks.deliver(delivery_id)
+        return len(ids)
+
+    with single_run("deliver-webhooks", 600) as go:
+        if not go:
+            return {"task": "deliver-webhooks", "skipped": "another run is in progress"}
+        total = 0
+        for _ in range(1000):
+            done = step()
+            if not done:
+                break
+            total += done
+        return {"task": "deliver-webhooks", "processed": total}

@@ -9,6 +9,7 @@ from .sla import BusinessSchedule, Holiday, SlaPolicy
 from .statuses import TicketStatus
 from .tickets import Activity, Attachment, Reply, Tag, Ticket, TicketFollower, ticket_tags
 from .tokens import ApiToken
+from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "TABLE_PREFIX",
@@ -34,6 +35,9 @@ __all__ = [
     "Ticket",
     "TicketFollower",
     "TicketStatus",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "metadata",
     "ticket_tags",
 ]

@@ -9,13 +9,9 @@ link-local addresses, unless the host is listed in ``ESCALATED_WEBHOOK_ALLOWED_H
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import socket
-import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import event as sa_event
@@ -23,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Config
 from ..models import Ticket
-from . import ext, session
+from . import ext, outbound, session
 from .contacts import normalize_email
 from .errors import ValidationError
 
@@ -34,11 +30,7 @@ TIMEOUT = 5
 
 def validate(kind: str, value: dict[str, Any]) -> dict[str, Any]:
     if kind == "notify_webhook":
-        url = value.get("url")
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") \
-                or not urlsplit(url).hostname:
-            raise ValidationError("notify_webhook needs an http(s) url.", {"actions": "url"})
-        return {"url": url}
+        return {"url": outbound.check_url(value.get("url"), "actions")}
     to = value.get("to", "assignee")
     if to != "assignee":
         to = normalize_email(to)
@@ -112,34 +104,10 @@ def _mail(payload: dict[str, Any]) -> str:
     return "sent"
 
 
-def _check_host(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    allowed = set(current_app.config[Config.WEBHOOK_ALLOWED_HOSTS] or [])
-    if host in allowed:
-        return
-    for info in socket.getaddrinfo(host, None):
-        address = ipaddress.ip_address(info[4][0])
-        if (address.is_private or address.is_loopback or address.is_link_local
-                or address.is_reserved or address.is_multicast or address.is_unspecified):
-            raise ValueError(f"{host} resolves to a non-public address")
-
-
 def _post(payload: dict[str, Any]) -> str:
-    url = payload["value"]["url"]
-    _check_host(url)
     body = json.dumps({"event": "escalation.notify", "payload": {
         "ticket_id": payload["ticket_id"], "reference": payload["reference"],
         "subject": payload["subject"], "rule": payload["rule"]}}).encode()
-    # The scheme was checked to be http(s) when the rule was saved.
-    request = urllib.request.Request(  # noqa: S310
-        url, data=body, method="POST", headers={"Content-Type": "application/json"})
-    opener = urllib.request.build_opener(_NoRedirects)
-    with opener.open(request, timeout=TIMEOUT) as response:
-        return f"sent: {response.status}"
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect could point anywhere, including inside the network: do not follow."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    result = outbound.post(payload["value"]["url"], body,
+                           {"Content-Type": "application/json"}, timeout=TIMEOUT)
+    return f"sent: {result.status}" if result.ok else f"failed: {result.error or result.status}"

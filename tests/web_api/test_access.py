@@ -82,6 +82,13 @@ MATRIX = [
     ("DELETE", "/business-schedules/{b}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("POST", "/business-schedules/{b}/holidays", {"name": "H", "date": "2026-01-01"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
     ("DELETE", "/business-schedules/{b}/holidays/{h}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("GET", "/webhooks", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("POST", "/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["*"]}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=422)),
+    ("GET", "/webhooks/{w}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("PATCH", "/webhooks/{w}", {"is_active": False}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/webhooks/{w}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("GET", "/webhooks/{w}/deliveries", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("POST", "/webhooks/{w}/deliveries/{y}/redeliver", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=202)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 
@@ -124,7 +131,17 @@ def world(app, users, ext, make_ticket):
                                         {"name": "H", "date": "2026-12-25"})
         policy = sla_admin.create_policy(Actor.system(), {
             "name": "P", "targets": {"low": {"resolution": 60}}, "schedule_id": schedule.id})
-    return {"e": esc.id, "m": auto.id, "p": policy.id, "b": schedule.id, "h": holiday.id,"t": tid, "r": reply.id, "n": note.id, "a": att.id, "d": dept.id, "g": tag_id,
+        from flask_escalated.models import Webhook, WebhookDelivery
+
+        hook = Webhook(url="http://127.0.0.1:9/hook", secret="s" * 32, events=["*"],
+                       is_active=False, failure_count=0)
+        ext.session.add(hook)
+        ext.session.flush()
+        delivery = WebhookDelivery(uid="u-1", webhook_id=hook.id, event="ticket.created",
+                                   body="{}", status="dead", attempts=3)
+        ext.session.add(delivery)
+        ext.session.flush()
+    return {"w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id, "p": policy.id, "b": schedule.id, "h": holiday.id,"t": tid, "r": reply.id, "n": note.id, "a": att.id, "d": dept.id, "g": tag_id,
             "s": "parked", "u": users.agent2.id}
 
 
@@ -152,6 +169,8 @@ def test_every_api_route_is_in_the_matrix(app):
             templated = (path.replace("{ident}", "{t}").replace("{reply_id}", "{n}")
                          .replace("{attachment_id}", "{a}").replace("{user_id}", "{u}")
                          .replace("{dept_id}", "{d}").replace("{tag_id}", "{g}"))
+            templated = (templated.replace("{webhook_id}", "{w}")
+                         .replace("{delivery_id}", "{y}"))
             templated = (templated.replace("{policy_id}", "{p}")
                          .replace("{schedule_id}", "{b}").replace("{holiday_id}", "{h}"))
             if "{rule_id}" in templated:

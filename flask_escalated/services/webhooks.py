@@ -1,0 +1,336 @@
+"""Webhooks that never lose an event.
+
+The outbox: every domain event a subscription matches becomes a delivery row **in the same
+transaction as the change** (a ``before_commit`` handler), so a change and its deliveries commit
+or roll back together, whatever happens to Redis or a worker. After the commit each new delivery
+is handed to the ``escalated-webhooks`` queue; ``deliver-webhooks`` sweeps the outbox for
+anything due, so a lost job is re-sent.
+
+Each POST carries the family's envelope ``{"id", "event", "payload", "timestamp"}`` signed with
+``X-Escalated-Signature`` = hex HMAC-SHA256 of the raw body keyed by the endpoint's secret. The
+id and timestamp are inside the signed body, so a receiver can refuse stale or replayed
+deliveries. Failures retry with exponential backoff and jitter up to
+``ESCALATED_WEBHOOK_MAX_ATTEMPTS``; every attempt is logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import secrets
+import threading
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from flask import Flask, current_app
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..clock import now
+from ..config import Config
+from ..events import DomainEvent, on_after_commit, on_before_commit
+from ..models import Reply, Tag, Ticket, Webhook, WebhookAttempt, WebhookDelivery
+from ..signals import ALL_SIGNALS, webhook_event_name
+from . import audit, deletion, outbound, session
+from .errors import NotFound, ValidationError
+
+log = logging.getLogger("flask_escalated.webhooks")
+
+EVENTS = tuple(sorted(webhook_event_name(name) for name in ALL_SIGNALS))
+_NEW = "escalated.new_deliveries"
+CLAIM = timedelta(seconds=90)
+BASE_DELAY = 30  # seconds before the second attempt; doubles each time
+MAX_DELAY = 6 * 3600
+
+
+# ---------------------------------------------------------------------------- payloads
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Reply):
+        return {"id": value.id, "is_internal": value.is_internal,
+                "author_type": value.author_type, "body": value.body}
+    if isinstance(value, Tag):
+        return {"id": value.id, "name": value.name, "slug": value.slug}
+    if isinstance(value, Ticket):
+        return {"id": value.id, "reference": value.reference}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def payload_for(event: DomainEvent) -> dict[str, Any]:
+    t = event.ticket
+    body: dict[str, Any] = {"actor": event.actor.as_dict()}
+    if t is not None:
+        body["ticket"] = {
+            "id": t.id, "reference": t.reference, "subject": t.subject, "status": t.status,
+            "status_category": t.status_category, "priority": t.priority,
+            "assignee_id": t.assignee_id, "department_id": t.department_id,
+            "requester_user_id": t.requester_user_id, "contact_id": t.contact_id,
+            "channel": t.channel, "version": t.version,
+        }
+    body.update({k: _plain(v) for k, v in event.data.items()})
+    return body
+
+
+def sign(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# ---------------------------------------------------------------------------- the outbox
+def _subscribers(db: Session) -> list[Webhook]:
+    return list(db.execute(select(Webhook).where(Webhook.is_active.is_(True))).scalars())
+
+
+@on_before_commit
+def write_outbox(db: Session, events: list[DomainEvent]) -> None:
+    """Turn matching domain events into delivery rows inside the committing transaction."""
+    hooks = _subscribers(db)
+    if not hooks:
+        return
+    stamp = now()
+    rows = []
+    for event in events:
+        name = webhook_event_name(event.name)
+        targets = [h for h in hooks if "*" in (h.events or []) or name in (h.events or [])]
+        if not targets:
+            continue
+        payload = payload_for(event)
+        for hook in targets:
+            uid = str(uuid.uuid4())
+            body = json.dumps({"id": uid, "event": name, "payload": payload,
+                               "timestamp": stamp.isoformat().replace("+00:00", "Z")},
+                              separators=(",", ":"), sort_keys=True)
+            rows.append(WebhookDelivery(uid=uid, webhook_id=hook.id, event=name, body=body,
+                                        status="pending", attempts=0, next_attempt_at=stamp,
+                                        created_at=stamp))
+    if rows:
+        db.add_all(rows)
+        db.flush()
+        db.info.setdefault(_NEW, []).extend(r.id for r in rows)
+
+
+@on_after_commit
+def hand_over(app: Flask, events: list[DomainEvent]) -> None:
+    """After the commit, queue the new deliveries (RQ), or send them from a background thread
+    when there is no Redis: the request that caused them never waits for a receiver."""
+    db = app.extensions["escalated"].session
+    ids = db.info.pop(_NEW, None)
+    if not ids:
+        return
+    from ..jobs.queues import WEBHOOK_QUEUE, queue, redis_connection
+
+    if redis_connection() is not None:
+        from ..jobs.tasks import deliver_webhook
+
+        for delivery_id in ids:
+            queue(WEBHOOK_QUEUE).enqueue(deliver_webhook, delivery_id)
+        return
+    thread = threading.Thread(target=_deliver_in_thread, args=(app, ids), daemon=True,
+                              name="escalated-webhooks")
+    thread.start()
+
+
+def _deliver_in_thread(app: Flask, ids: list[int]) -> None:
+    with app.app_context():
+        for delivery_id in ids:
+            try:
+                deliver(delivery_id)
+            except Exception:
+                log.exception("webhook delivery %s failed", delivery_id)
+
+
+# ---------------------------------------------------------------------------- sending
+def backoff(attempts: int) -> timedelta:
+    """Delay after ``attempts`` failed tries: 30 s, 60 s, 120 s ... capped, with ±20 % jitter."""
+    delay = min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
+    return timedelta(seconds=delay * random.uniform(0.8, 1.2))
+
+
+def _claim(delivery_id: int) -> bool:
+    """Take the delivery for this sender (a short, committed claim); False if someone has it."""
+    at = now()
+    engine = cast(Engine, session().get_bind())
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id,
+                   WebhookDelivery.status.in_(("pending", "failed")),
+                   or_(WebhookDelivery.claimed_until.is_(None),
+                       WebhookDelivery.claimed_until < at))
+            .values(claimed_until=at + CLAIM)
+        )
+    return bool(result.rowcount)
+
+
+def deliver(delivery_id: int) -> str:
+    """Send one delivery once (if due and not taken by another sender); returns its status."""
+    if not _claim(delivery_id):
+        return "skipped"
+    db = session()
+    db.expire_all()
+    row = db.get(WebhookDelivery, delivery_id)
+    hook = db.get(Webhook, row.webhook_id) if row is not None else None
+    if row is None or hook is None:
+        return "gone"
+    body = row.body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "flask-escalated-webhooks",
+        "X-Escalated-Event": row.event,
+        "X-Escalated-Delivery": row.uid,
+        "X-Escalated-Signature": sign(body, hook.secret),
+    }
+    db.commit()  # no transaction stays open while we wait on the receiver
+    result = outbound.post(hook.url, body, headers)
+    max_attempts = int(current_app.config[Config.WEBHOOK_MAX_ATTEMPTS])
+    row = db.get(WebhookDelivery, delivery_id)
+    hook = db.get(Webhook, hook.id)
+    assert row is not None and hook is not None
+    row.attempts += 1
+    row.last_status_code = result.status
+    row.last_error = None if result.ok else (result.error or f"HTTP {result.status}")[:500]
+    row.claimed_until = None
+    stamp = now()
+    if result.ok:
+        row.status, row.delivered_at, row.next_attempt_at = "delivered", stamp, None
+        hook.failure_count, hook.last_delivered_at = 0, stamp
+    elif row.attempts >= max_attempts:
+        row.status, row.next_attempt_at = "dead", None
+        hook.failure_count += 1
+    else:
+        row.status, row.next_attempt_at = "failed", stamp + backoff(row.attempts)
+        hook.failure_count += 1
+    db.add(WebhookAttempt(delivery_id=row.id, number=row.attempts, status_code=result.status,
+                          duration_ms=result.duration_ms,
+                          response_excerpt=result.body[:500] or None,
+                          error=row.last_error, created_at=stamp))
+    db.commit()
+    return row.status
+
+
+def due_ids(limit: int = 500, at: datetime | None = None) -> list[int]:
+    at = at or now()
+    return list(session().execute(
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.status.in_(("pending", "failed")),
+               WebhookDelivery.next_attempt_at <= at,
+               or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < at))
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
+    ).scalars())
+
+
+def redeliver(actor: Any, webhook_id: object, delivery_id: object) -> WebhookDelivery:
+    """Send a delivery again (same id and body), whatever its state."""
+    hook = get_webhook(webhook_id)
+    row = session().get(WebhookDelivery, _int(delivery_id))
+    if row is None or row.webhook_id != hook.id:
+        raise NotFound("No such delivery.")
+    if row.status == "dead":
+        row.attempts = 0  # a fresh set of tries
+    row.status, row.next_attempt_at, row.claimed_until = "pending", now(), None
+    audit.log(actor, "webhook.redelivered", "webhook_delivery", row.id)
+    return row
+
+
+# ---------------------------------------------------------------------------- management
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise NotFound("Not found.") from None
+
+
+def get_webhook(ident: object) -> Webhook:
+    hook = session().get(Webhook, _int(ident))
+    if hook is None:
+        raise NotFound("No such webhook.")
+    return hook
+
+
+def _values(hook: Webhook) -> dict[str, Any]:
+    return {"url": hook.url, "description": hook.description, "events": hook.events,
+            "is_active": hook.is_active}
+
+
+def _apply(hook: Webhook, data: dict[str, Any], creating: bool) -> None:
+    if creating or "url" in data:
+        hook.url = outbound.check_url(data.get("url"))
+    if creating or "events" in data:
+        events = data.get("events")
+        if not isinstance(events, list) or not events or any(
+                e != "*" and e not in EVENTS for e in events):
+            raise ValidationError("events: a list of event names, or ['*'].",
+                                  {"events": ", ".join(("*", *EVENTS))})
+        hook.events = sorted(set(events))
+    if "description" in data:
+        if data["description"] is not None and (not isinstance(data["description"], str)
+                                                or len(data["description"]) > 255):
+            raise ValidationError("description: text up to 255 characters.",
+                                  {"description": "text"})
+        hook.description = data["description"]
+    if "is_active" in data:
+        if not isinstance(data["is_active"], bool):
+            raise ValidationError("is_active must be true or false.", {"is_active": "bool"})
+        hook.is_active = data["is_active"]
+    if "secret" in data:
+        secret = data["secret"]
+        if not isinstance(secret, str) or not 16 <= len(secret) <= 128:
+            raise ValidationError("secret: 16 to 128 characters.", {"secret": "length"})
+        hook.secret = secret
+
+
+def create_webhook(actor: Any, data: dict[str, Any]) -> Webhook:
+    hook = Webhook(is_active=True, failure_count=0, secret=secrets.token_hex(32))
+    _apply(hook, data, creating=True)
+    session().add(hook)
+    session().flush()
+    audit.log(actor, "webhook.created", "webhook", hook.id, new=_values(hook))
+    return hook
+
+
+def update_webhook(actor: Any, ident: object, data: dict[str, Any]) -> Webhook:
+    hook = get_webhook(ident)
+    old = _values(hook)
+    _apply(hook, data, creating=False)
+    audit.log(actor, "webhook.updated", "webhook", hook.id, old=old,
+              new={**_values(hook), **({"secret": "changed"} if "secret" in data else {})})
+    return hook
+
+
+def delete_webhook(actor: Any, ident: object) -> None:
+    hook = get_webhook(ident)
+    audit.log(actor, "webhook.deleted", "webhook", hook.id, old=_values(hook))
+    deletion.delete_with_dependants(hook)
+
+
+def list_webhooks() -> list[Webhook]:
+    return list(session().execute(select(Webhook).order_by(Webhook.id)).scalars())
+
+
+def list_deliveries(webhook_id: int, *, limit: int, before: int | None
+                    ) -> list[WebhookDelivery]:
+    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    if before is not None:
+        query = query.where(WebhookDelivery.id < before)
+    return list(session().execute(query.order_by(WebhookDelivery.id.desc()).limit(limit))
+                .scalars())
+
+
+def attempts_for(delivery_ids: list[int]) -> dict[int, list[WebhookAttempt]]:
+    found: dict[int, list[WebhookAttempt]] = {}
+    if delivery_ids:
+        for a in session().execute(select(WebhookAttempt).where(
+                WebhookAttempt.delivery_id.in_(delivery_ids)).order_by(WebhookAttempt.id)
+                ).scalars():
+            found.setdefault(a.delivery_id, []).append(a)
+    return found
