@@ -28,7 +28,7 @@ def hash_token(plain: str) -> str:
 
 def create_token(
     user_id: object,
-    name: str,
+    name: object,
     abilities: list[str] | None,
     actor: Actor,
     *,
@@ -98,3 +98,18 @@ def revoke(token_id: int, actor: Actor) -> ApiToken | None:
         row.revoked_at = now()
         audit.log(actor, "api_token.revoked", "api_token", row.id, old={"name": row.name})
     return row
+
+
+def list_tokens(user_id: str | None = None) -> list[ApiToken]:
+    """Tokens of one user (or every token when ``user_id`` is None), newest first."""
+    query = select(ApiToken).order_by(ApiToken.id.desc())
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return list(session().execute(query).scalars())
+
+
+def get_token(token_id: object) -> ApiToken | None:
+    try:
+        return session().get(ApiToken, int(str(token_id)))
+    except ValueError:
+        return None

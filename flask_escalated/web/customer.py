@@ -50,7 +50,8 @@ def _guard() -> Response | None:
     if not principal.is_authenticated:
         manager = getattr(current_app, "login_manager", None)
         if manager is not None and manager.login_view:
-            return redirect(url_for(manager.login_view, next=request.full_path))
+            target = request.full_path if request.query_string else request.path
+            return redirect(url_for(manager.login_view, next=target))
         abort(401)
     protect_form()
     return None

@@ -89,6 +89,9 @@ MATRIX = [
     ("DELETE", "/webhooks/{w}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("GET", "/webhooks/{w}/deliveries", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("POST", "/webhooks/{w}/deliveries/{y}/redeliver", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=202)),
+    ("GET", "/api-tokens", None, dict(anonymous=401, customer=200, other=200, light=200, agent=200, admin=200)),
+    ("POST", "/api-tokens", {"name": "mine"}, dict(anonymous=401, customer=201, other=201, light=201, agent=201, admin=201)),
+    ("DELETE", "/api-tokens/{k}", None, dict(anonymous=401, customer=404, other=404, light=404, agent=204, admin=204)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 
@@ -141,7 +144,11 @@ def world(app, users, ext, make_ticket):
                                    body="{}", status="dead", attempts=3)
         ext.session.add(delivery)
         ext.session.flush()
-    return {"w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id, "p": policy.id, "b": schedule.id, "h": holiday.id,"t": tid, "r": reply.id, "n": note.id, "a": att.id, "d": dept.id, "g": tag_id,
+        from flask_escalated.services import tokens as token_service
+
+        token_row, _plain = token_service.create_token(str(users.agent.id), "k", ["*"],
+                                                       Actor.system())
+    return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id, "p": policy.id, "b": schedule.id, "h": holiday.id,"t": tid, "r": reply.id, "n": note.id, "a": att.id, "d": dept.id, "g": tag_id,
             "s": "parked", "u": users.agent2.id}
 
 
@@ -169,7 +176,7 @@ def test_every_api_route_is_in_the_matrix(app):
             templated = (path.replace("{ident}", "{t}").replace("{reply_id}", "{n}")
                          .replace("{attachment_id}", "{a}").replace("{user_id}", "{u}")
                          .replace("{dept_id}", "{d}").replace("{tag_id}", "{g}"))
-            templated = (templated.replace("{webhook_id}", "{w}")
+            templated = (templated.replace("{webhook_id}", "{w}").replace("{token_id}", "{k}")
                          .replace("{delivery_id}", "{y}"))
             templated = (templated.replace("{policy_id}", "{p}")
                          .replace("{schedule_id}", "{b}").replace("{holiday_id}", "{h}"))

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from ...config import Config
 from ...services.errors import ServiceError
 from ..security import protect_api
-from . import openapi, resources, rules, sla, tickets, webhooks  # noqa: F401  (route registration)
+from . import openapi, resources, rules, sla, tickets, tokens, webhooks  # noqa: F401  (route registration)
 from .base import add_routes
 from .errors import (
     http_error_response,

@@ -1,0 +1,76 @@
+"""JSON API v1: API tokens — everyone manages their own; admins manage all."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Response, jsonify
+
+from ...clock import now
+from ...models import ApiToken
+from ...services import ext, tokens
+from ...services.errors import NotFound, PermissionDenied, ValidationError
+from ...services.permissions import ABILITIES
+from ...services.serializers import iso
+from ..security import current_principal, via_token
+from .base import json_body, route
+from .commit import committed
+
+
+def _token(t: ApiToken) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "user_id": t.user_id, "prefix": t.token_prefix,
+            "abilities": t.abilities, "expires_at": iso(t.expires_at),
+            "last_used_at": iso(t.last_used_at), "revoked_at": iso(t.revoked_at),
+            "created_at": iso(t.created_at)}
+
+
+@route("/api-tokens", ["GET"], summary="Your API tokens (admins: everyone's)", tag="API tokens")
+def list_tokens() -> Response:
+    principal = current_principal()
+    owner = None if principal.can("api_token.manage") else principal.user_id
+    return jsonify({"data": [_token(t) for t in tokens.list_tokens(owner)],
+                    "abilities": sorted(ABILITIES)})
+
+
+@route("/api-tokens", ["POST"], summary="Create a token; the plain token is shown once",
+       tag="API tokens", status=201,
+       body={"name": "string (required)", "abilities": "list (default ['*'])",
+             "expires_in_days": "integer 1-3650", "user_id": "admins: someone else's"})
+def create_token() -> tuple[Response, int]:
+    principal = current_principal()
+    if via_token():
+        raise PermissionDenied("Tokens are created from a signed-in session, not with a token.")
+    data = json_body()
+    owner = str(data.get("user_id", principal.user_id))
+    if owner != principal.user_id:
+        if not principal.can("api_token.manage"):
+            raise PermissionDenied("Only admins create tokens for other people.")
+        if ext().load_user(owner) is None:
+            raise ValidationError(f"No user '{owner[:40]}'.", {"user_id": "unknown"})
+    abilities = data.get("abilities")
+    if abilities is not None and (not isinstance(abilities, list)
+                                  or not all(isinstance(a, str) for a in abilities)):
+        raise ValidationError("abilities must be a list of names.", {"abilities": "list"})
+    days = data.get("expires_in_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= 3650):
+        raise ValidationError("expires_in_days: 1 to 3650.", {"expires_in_days": "range"})
+    with committed():
+        row, plain = tokens.create_token(
+            owner, data.get("name"), abilities, principal.actor,
+            expires_at=now() + timedelta(days=days) if days else None)
+    return jsonify({"data": {**_token(row), "token": plain}}), 201
+
+
+@route("/api-tokens/<int:token_id>", ["DELETE"], summary="Revoke a token", tag="API tokens",
+       status=204)
+def revoke_token(token_id: int) -> tuple[str, int]:
+    principal = current_principal()
+    row = tokens.get_token(token_id)
+    if row is None or (row.user_id != principal.user_id
+                       and not principal.can("api_token.manage")):
+        raise NotFound("No such token.")
+    with committed():
+        tokens.revoke(row.id, principal.actor)
+    return "", 204
