@@ -62,3 +62,10 @@ def link_to_user(email: str, user_id: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def by_ids(ids: set[int]) -> dict[int, Contact]:
+    if not ids:
+        return {}
+    rows = session().execute(select(Contact).where(Contact.id.in_(ids))).scalars()
+    return {c.id: c for c in rows}

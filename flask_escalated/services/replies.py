@@ -18,7 +18,7 @@ from ..domain import (
     WAITING_ON_CUSTOMER,
 )
 from ..events import Actor, record
-from ..models import Reply, Ticket
+from ..models import Attachment, Reply, Ticket
 from . import activity, attachments, session, sla, tickets
 from .errors import Conflict, NotFound, ValidationError
 
@@ -130,3 +130,25 @@ def get_reply(ticket: Ticket, reply_id: object) -> Reply:
     if reply is None:
         raise NotFound("No such reply.")
     return reply
+
+
+def list_replies(ticket: Ticket, *, include_internal: bool) -> list[Reply]:
+    """The conversation in order; internal notes only when asked for."""
+    query = select(Reply).where(Reply.ticket_id == ticket.id)
+    if not include_internal:
+        query = query.where(Reply.is_internal.is_(False))
+    return list(session().execute(query.order_by(Reply.created_at, Reply.id)).scalars())
+
+
+def attachments_by_reply(rows: list[Reply], *, include_internal: bool
+                         ) -> dict[int, list[Attachment]]:
+    """The files of many replies in one query."""
+    found: dict[int, list[Attachment]] = {}
+    ids = [r.id for r in rows]
+    if ids:
+        query = select(Attachment).where(Attachment.reply_id.in_(ids)).order_by(Attachment.id)
+        if not include_internal:
+            query = query.where(Attachment.is_internal.is_(False))
+        for a in session().execute(query).scalars():
+            found.setdefault(a.reply_id or 0, []).append(a)
+    return found

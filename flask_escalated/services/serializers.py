@@ -136,6 +136,17 @@ def reply(r: Reply, people: People, contacts: dict[int, Contact] | None = None,
     }
 
 
+def replies(rows: list[Reply], *, include_internal: bool) -> list[dict[str, Any]]:
+    """Many replies with their authors and files: a fixed number of queries for any count."""
+    from . import contacts as contact_service
+    from . import replies as reply_service
+
+    files = reply_service.attachments_by_reply(rows, include_internal=include_internal)
+    authors = contact_service.by_ids({r.author_contact_id for r in rows if r.author_contact_id})
+    people = People(r.author_user_id for r in rows)
+    return [reply(r, people, authors, files.get(r.id)) for r in rows]
+
+
 def activity(row: Activity, people: People) -> dict[str, Any]:
     return {
         "id": row.id,

@@ -17,14 +17,11 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ..config import Config
 from ..domain import CLOSED_CATEGORIES
-from ..models import Reply
 from ..services import attachments, departments, ext, queries, replies, serializers, tickets
-from ..services import session as db_session
 from ..services.errors import NotFound, ServiceError
 from ..services.permissions import can_view_ticket
 from ..services.queries import TicketFilter
@@ -121,10 +118,7 @@ def _load(ident: str) -> Any:
 
 def show_ticket(ident: str) -> str:
     ticket, _ = _load(ident)
-    rows = list(db_session().execute(
-        select(Reply).where(Reply.ticket_id == ticket.id, Reply.is_internal.is_(False))
-        .order_by(Reply.created_at, Reply.id)
-    ).scalars())
+    rows = replies.list_replies(ticket, include_internal=False)
     files = attachments.list_for_ticket(ticket, include_internal=False)
     people = serializers.People([ticket.requester_user_id, ticket.assignee_id,
                                  *(r.author_user_id for r in rows)])

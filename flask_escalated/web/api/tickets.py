@@ -6,9 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request, send_file
-from sqlalchemy import select
 
-from ...models import Attachment, Contact, Reply
 from ...services import (
     assignment,
     attachments,
@@ -22,7 +20,6 @@ from ...services import (
     tags,
     tickets,
 )
-from ...services import session as db_session
 from ...services.errors import NotFound, ValidationError
 from ...services.permissions import Principal
 from ...services.queries import TicketFilter
@@ -305,37 +302,12 @@ def wake_ticket(ident: str) -> tuple[Response, int]:
 
 
 # ---------------------------------------------------------------------------- replies
-def _reply_rows(ticket: Any, include_internal: bool) -> list[Reply]:
-    query = select(Reply).where(Reply.ticket_id == ticket.id)
-    if not include_internal:
-        query = query.where(Reply.is_internal.is_(False))
-    return list(db_session().execute(query.order_by(Reply.created_at, Reply.id)).scalars())
-
-
-def _serialize_replies(rows: list[Reply], include_internal: bool) -> list[dict[str, Any]]:
-    db = db_session()
-    ids = [r.id for r in rows]
-    files: dict[int, list[Attachment]] = {}
-    if ids:
-        query = select(Attachment).where(Attachment.reply_id.in_(ids)).order_by(Attachment.id)
-        if not include_internal:
-            query = query.where(Attachment.is_internal.is_(False))
-        for a in db.execute(query).scalars():
-            files.setdefault(a.reply_id or 0, []).append(a)
-    contact_ids = {r.author_contact_id for r in rows if r.author_contact_id}
-    contacts = {
-        c.id: c for c in db.execute(select(Contact).where(Contact.id.in_(contact_ids))).scalars()
-    } if contact_ids else {}
-    people = serializers.People(r.author_user_id for r in rows)
-    return [serializers.reply(r, people, contacts, files.get(r.id)) for r in rows]
-
-
 @route("/tickets/<ident>/replies", ["GET"], summary="List replies (and notes, for agents)",
        tag="Replies", permission="ticket.view")
 def list_replies(ident: str) -> Response:
     ticket, principal = load_ticket(ident)
-    rows = _reply_rows(ticket, principal.is_agent)
-    return jsonify({"data": _serialize_replies(rows, principal.is_agent)})
+    rows = replies.list_replies(ticket, include_internal=principal.is_agent)
+    return jsonify({"data": serializers.replies(rows, include_internal=principal.is_agent)})
 
 
 def _reply_input() -> tuple[Any, list[attachments.Upload]]:
@@ -354,7 +326,8 @@ def create_reply(ident: str) -> tuple[Response, int]:
     body, uploads = _reply_input()
     with committed():
         reply = replies.add_reply(ticket, body, principal.actor, uploads=uploads, channel="api")
-    return jsonify({"data": _serialize_replies([reply], principal.is_agent)[0]}), 201
+    body = serializers.replies([reply], include_internal=principal.is_agent)[0]
+    return jsonify({"data": body}), 201
 
 
 @route("/tickets/<ident>/notes", ["POST"], summary="Add an internal note", tag="Replies",
@@ -366,14 +339,14 @@ def create_note(ident: str) -> tuple[Response, int]:
     with committed():
         reply = replies.add_reply(ticket, body, principal.actor, internal=True, uploads=uploads,
                                   channel="api")
-    return jsonify({"data": _serialize_replies([reply], True)[0]}), 201
+    return jsonify({"data": serializers.replies([reply], include_internal=True)[0]}), 201
 
 
 def _pin(ident: str, reply_id: str, pinned: bool) -> Response:
     ticket, principal = load_ticket(ident, "reply.create_internal")
     with committed():
         reply = replies.set_pinned(ticket, reply_id, pinned, principal.actor)
-    return jsonify({"data": _serialize_replies([reply], True)[0]})
+    return jsonify({"data": serializers.replies([reply], include_internal=True)[0]})
 
 
 @route("/tickets/<ident>/notes/<reply_id>/pin", ["POST"], summary="Pin a note", tag="Replies",
