@@ -3,12 +3,14 @@
 from .audit import AuditLog
 from .base import TABLE_PREFIX, Base, metadata
 from .people import AgentProfile, Contact, Department, DepartmentMember
+from .roles import Role, RoleGrant
 from .rules import Automation, EscalationRule, RuleFiring, RuleLog
 from .settings import Setting
 from .sla import BusinessSchedule, Holiday, SlaPolicy
 from .statuses import TicketStatus
 from .tickets import Activity, Attachment, Reply, Tag, Ticket, TicketFollower, ticket_tags
 from .tokens import ApiToken
+from .two_factor import TwoFactorCredential
 from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "EscalationRule",
     "Holiday",
     "Reply",
+    "Role",
+    "RoleGrant",
     "RuleFiring",
     "RuleLog",
     "Setting",
@@ -35,6 +39,7 @@ __all__ = [
     "Ticket",
     "TicketFollower",
     "TicketStatus",
+    "TwoFactorCredential",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -12,9 +12,12 @@ from .permissions import SYSTEM_ROLES
 
 
 def make_agent(user_id: object, actor: Actor, *, role: str = "agent") -> AgentProfile:
-    """Create or update the agent profile of a host user (``role``: admin/agent/light_agent)."""
-    if role not in SYSTEM_ROLES:
-        raise ValidationError(f"Unknown role '{role}'.", {"role": ", ".join(SYSTEM_ROLES)})
+    """Create or update the agent profile of a host user; ``role`` is a system or custom role."""
+    from .roles import role_exists
+
+    if not role_exists(role):
+        raise ValidationError(f"Unknown role '{role[:60]}'.",
+                              {"role": f"one of {', '.join(SYSTEM_ROLES)} or a custom role"})
     uid = str(user_id)
     profile = session().execute(
         select(AgentProfile).where(AgentProfile.user_id == uid)

@@ -25,12 +25,14 @@ from ..services import attachments, departments, ext, queries, replies, serializ
 from ..services.errors import NotFound, ServiceError
 from ..services.permissions import can_view_ticket
 from ..services.queries import TicketFilter
-from .security import csrf_token, current_principal, protect_form
+from .html import install_html_errors, require_signed_in
+from .security import csrf_token, current_principal, protect_form, requires
 
 
 def create_customer_blueprint() -> Blueprint:
     bp = Blueprint("customer", __name__)
     bp.before_request(_guard)
+    install_html_errors(bp)
     bp.add_url_rule("/", "home", home)
     bp.add_url_rule("/tickets", "tickets", my_tickets)
     bp.add_url_rule("/tickets/new", "new_ticket", new_ticket, methods=["GET", "POST"])
@@ -43,21 +45,19 @@ def create_customer_blueprint() -> Blueprint:
 
 
 def _guard() -> Response | None:
-    principal = current_principal()
-    if not principal.is_authenticated:
-        manager = getattr(current_app, "login_manager", None)
-        if manager is not None and manager.login_view:
-            target = request.full_path if request.query_string else request.path
-            return redirect(url_for(manager.login_view, next=target))
-        abort(401)
+    denied = require_signed_in()
+    if denied is not None:
+        return denied
     protect_form()
     return None
 
 
+@requires()
 def home() -> Response:
     return redirect(url_for(".tickets"))
 
 
+@requires("ticket.view")
 def my_tickets() -> str:
     principal = current_principal()
     q = (request.args.get("q") or "").strip()[:200] or None
@@ -68,6 +68,7 @@ def my_tickets() -> str:
     return render_template("escalated/customer/tickets.html", tickets=rows, q=q or "")
 
 
+@requires("ticket.create")
 def new_ticket() -> Any:
     principal = current_principal()
     form: dict[str, str] = {}
@@ -116,6 +117,7 @@ def _load(ident: str) -> Any:
     return ticket, principal
 
 
+@requires("ticket.view")
 def show_ticket(ident: str) -> str:
     ticket, _ = _load(ident)
     rows = replies.list_replies(ticket, include_internal=False)
@@ -135,6 +137,7 @@ def show_ticket(ident: str) -> str:
     )
 
 
+@requires("reply.create")
 def post_reply(ident: str) -> Response:
     ticket, principal = _load(ident)
     uploads = [attachments.Upload(f.filename or "", f.stream)
@@ -162,11 +165,13 @@ def _move(ident: str, target: str, message: str) -> Response:
     return redirect(url_for(".ticket", ident=ticket.reference))
 
 
+@requires("ticket.close")
 def close_ticket(ident: str) -> Response:
     if not current_app.config[Config.ALLOW_CUSTOMER_CLOSE]:
         abort(403)
     return _move(ident, "closed", "The ticket is closed.")
 
 
+@requires("ticket.close")
 def reopen_ticket(ident: str) -> Response:
     return _move(ident, "reopened", "The ticket is open again.")

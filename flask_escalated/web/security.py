@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import abort, g, request, session
 
 from ..hosts import user_id_of
-from ..services import ext, tokens
+from ..services import ext, roles, tokens
 from ..services.errors import PermissionDenied, ServiceError
 from ..services.permissions import Principal
 
@@ -72,14 +72,14 @@ def current_principal() -> Principal:
 def _principal_for(user: Any, abilities: list[str] | None) -> Principal:
     escalated = ext()
     uid = user_id_of(user)
-    profile = escalated.agent_profile(uid)
-    return Principal.build(
-        uid,
-        is_agent=escalated.is_agent(user),
-        is_admin=escalated.is_admin(user),
-        role=profile.role if profile is not None else None,
-        abilities=abilities,
-    )
+    is_agent, is_admin = escalated.is_agent(user), escalated.is_admin(user)
+    profile = escalated.agent_profile(uid) if uid is not None else None
+    role = profile.role if profile is not None else None
+    granted = by_department = None
+    if is_agent and not is_admin and uid is not None:
+        granted, by_department = roles.resolve(uid, role or "agent")
+    return Principal.build(uid, is_agent=is_agent, is_admin=is_admin, role=role,
+                           abilities=abilities, granted=granted, by_department=by_department)
 
 
 def via_token() -> bool:
@@ -100,7 +100,7 @@ def requires(permission: str | None = None) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = require_login()
-            if permission is not None and not principal.can(permission):
+            if permission is not None and not principal.can_anywhere(permission):
                 raise PermissionDenied(f"You need the '{permission}' permission for this.")
             return view(*args, **kwargs)
 

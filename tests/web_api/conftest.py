@@ -61,3 +61,65 @@ def api(client_as) -> Callable[..., Any]:
             return self.call("DELETE", path, **kw)
 
     return Client
+
+
+@pytest.fixture
+def world(app, users, ext, make_ticket):
+    """One of everything the API addresses, keyed by the placeholders the path tables use."""
+    import io
+
+    from flask_escalated.services import attachments, replies, tags
+
+    tid = make_ticket()
+    from flask_escalated.services import tickets
+
+    with ext.unit_of_work():
+        t = tickets.get_ticket(tid)
+        tags.add_tags(t, ["seed"], Actor.system())
+        reply = replies.add_reply(t, "public", Actor.agent(users.agent.id))
+        note = replies.add_reply(t, "private", Actor.agent(users.agent.id), internal=True)
+        (att,) = attachments.add(t, [attachments.Upload("a.txt", io.BytesIO(b"hello"))],
+                                 Actor.customer(users.customer.id))
+        from flask_escalated.services import departments, followers, statuses
+
+        dept = departments.create_department(Actor.system(), {"name": "Ops"})
+        followers.follow(t, str(users.agent2.id), Actor.system())
+        statuses.create_status(Actor.system(), slug="parked", label="Parked",
+                               category="waiting_on_agent")
+        tag_id = t.tags[0].id
+        from flask_escalated.services import rules
+
+        group = {"all": [{"field": "priority", "operator": "eq", "value": "low"}]}
+        esc = rules.create("escalation", Actor.system(), {
+            "name": "E", "conditions": group, "actions": [{"type": "escalate"}]})
+        auto = rules.create("automation", Actor.system(), {
+            "name": "M", "conditions": group, "actions": [{"type": "close"}]})
+        from flask_escalated.services import sla_admin
+
+        schedule = sla_admin.create_schedule(Actor.system(), {"name": "S", "timezone": "UTC",
+                                                              "hours": {}})
+        holiday = sla_admin.add_holiday(Actor.system(), schedule.id,
+                                        {"name": "H", "date": "2026-12-25"})
+        policy = sla_admin.create_policy(Actor.system(), {
+            "name": "P", "targets": {"low": {"resolution": 60}}, "schedule_id": schedule.id})
+        from flask_escalated.models import Webhook, WebhookDelivery
+
+        hook = Webhook(url="http://127.0.0.1:9/hook", secret="s" * 32, events=["*"],
+                       is_active=False, failure_count=0)
+        ext.session.add(hook)
+        ext.session.flush()
+        delivery = WebhookDelivery(uid="u-1", webhook_id=hook.id, event="ticket.created",
+                                   body="{}", status="dead", attempts=3)
+        ext.session.add(delivery)
+        ext.session.flush()
+        from flask_escalated.services import roles as role_service
+        from flask_escalated.services import tokens as token_service
+
+        role_service.create_role(Actor.system(), {"slug": "seed", "name": "Seed",
+                                                  "permissions": ["ticket.view"]})
+        token_row, _plain = token_service.create_token(str(users.agent.id), "k", ["*"],
+                                                       Actor.system())
+    return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
+            "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid, "r": reply.id,
+            "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
+            "u": users.agent2.id}

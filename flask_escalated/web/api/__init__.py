@@ -9,7 +9,16 @@ from werkzeug.exceptions import HTTPException
 from ...config import Config
 from ...services.errors import ServiceError
 from ..security import protect_api
-from . import openapi, resources, rules, sla, tickets, tokens, webhooks  # noqa: F401  (route registration)
+from . import (  # noqa: F401  (route registration)
+    openapi,
+    resources,
+    roles,
+    rules,
+    sla,
+    tickets,
+    tokens,
+    webhooks,
+)
 from .base import add_routes
 from .errors import (
     http_error_response,

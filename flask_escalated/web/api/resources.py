@@ -26,6 +26,8 @@ def me() -> Response:
         "is_admin": principal.is_admin,
         "role": principal.role,
         "permissions": sorted(principal.permissions),
+        "department_permissions": {str(d): sorted(p) for d, p in
+                                   sorted(principal.department_permissions.items())},
         "abilities": sorted(principal.abilities) if principal.abilities is not None else None,
     }})
 

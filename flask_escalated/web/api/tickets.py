@@ -20,7 +20,7 @@ from ...services import (
     tags,
     tickets,
 )
-from ...services.errors import NotFound, ValidationError
+from ...services.errors import NotFound, PermissionDenied, ValidationError
 from ...services.permissions import Principal
 from ...services.queries import TicketFilter
 from ..security import current_principal
@@ -157,6 +157,14 @@ def create_ticket() -> tuple[Response, int]:
             new.requester_user_id = principal.user_id
     else:
         new.requester_user_id = principal.user_id
+    if not principal.can("ticket.create"):
+        # Held through department roles only: the new ticket must land in one of them.
+        dept = new.department_id
+        if not isinstance(dept, int) or not principal.can_in("ticket.create", dept):
+            raise PermissionDenied("You can open tickets only in your departments.",
+                                   {"department_id": "one of "
+                                    + ", ".join(map(str, principal.departments_with(
+                                        "ticket.create")))})
     with committed():
         ticket = tickets.create_ticket(new, principal.actor)
     return _detail(tickets.get_ticket(ticket.id), principal, 201)
@@ -200,7 +208,7 @@ def update_ticket(ident: str) -> tuple[Response, int]:
         if "tags" in data:
             tags.set_tags(ticket, str_list(data["tags"], "tags"), actor)
         if "assignee_id" in data:
-            _require(principal, "ticket.assign")
+            _require(principal, ticket, "ticket.assign")
             if data["assignee_id"] is None:
                 assignment.unassign(ticket, actor)
             else:
@@ -210,10 +218,9 @@ def update_ticket(ident: str) -> tuple[Response, int]:
     return _detail(tickets.get_ticket(ticket.id), principal)
 
 
-def _require(principal: Principal, permission: str) -> None:
-    from ...services.errors import PermissionDenied
+def _require(principal: Principal, ticket: Any, permission: str) -> None:
 
-    if not principal.can(permission):
+    if not principal.can_in(permission, ticket.department_id):
         raise PermissionDenied(f"You need the '{permission}' permission for this.")
 
 
@@ -236,7 +243,8 @@ def change_status(ident: str) -> tuple[Response, int]:
         # Customers may close (when allowed) or reopen their own tickets, nothing else.
         _customer_status_check(ticket, target, principal)
     else:
-        _require(principal, "ticket.close" if target in ("resolved", "closed") else "ticket.edit")
+        _require(principal, ticket,
+                 "ticket.close" if target in ("resolved", "closed") else "ticket.edit")
     with committed():
         tickets.change_status(ticket, target, principal.actor, version=data.get("version"))
     return _detail(tickets.get_ticket(ticket.id), principal)
@@ -246,7 +254,6 @@ def _customer_status_check(ticket: Any, target: Any, principal: Principal) -> No
     from flask import current_app
 
     from ...config import Config
-    from ...services.errors import PermissionDenied
 
     if target == "closed" and current_app.config[Config.ALLOW_CUSTOMER_CLOSE]:
         return

@@ -1,0 +1,40 @@
+"""What the HTML blueprints share: sign-in redirects and readable error pages.
+
+Guards raise the same service errors for pages as for the API; here they become a redirect to
+the host's sign-in page (401) or an error page that says what went wrong (403, 404, 409, 429).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ..services.errors import ServiceError
+from .security import Unauthenticated, current_principal
+
+
+def login_redirect() -> Response:
+    """Send an anonymous visitor to the host's sign-in page (or answer 401 if it has none)."""
+    manager = getattr(current_app, "login_manager", None)
+    if manager is None or not manager.login_view:
+        abort(401)
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for(manager.login_view, next=target))
+
+
+def require_signed_in() -> Response | None:
+    """A ``before_request`` guard for blueprints that are for signed-in people only."""
+    if not current_principal().is_authenticated:
+        return login_redirect()
+    return None
+
+
+def error_page(exc: ServiceError) -> Response | tuple[str, int]:
+    if isinstance(exc, Unauthenticated):
+        return login_redirect()
+    return render_template("escalated/error.html", status=exc.status,
+                           message=exc.message), exc.status
+
+
+def install_html_errors(bp: Blueprint) -> None:
+    bp.register_error_handler(ServiceError, error_page)
