@@ -51,6 +51,9 @@ class Config:
     WEBHOOK_MAX_ATTEMPTS = "ESCALATED_WEBHOOK_MAX_ATTEMPTS"
     WEBHOOK_ALLOWED_HOSTS = "ESCALATED_WEBHOOK_ALLOWED_HOSTS"
     RATE_LIMIT_STORAGE_URI = "ESCALATED_RATE_LIMIT_STORAGE_URI"
+    RATE_LIMIT_ENABLED = "ESCALATED_RATE_LIMIT_ENABLED"
+    RATE_LIMITS = "ESCALATED_RATE_LIMITS"
+    TWO_FACTOR_ISSUER = "ESCALATED_TWO_FACTOR_ISSUER"
     LAYOUT_TEMPLATE = "ESCALATED_LAYOUT_TEMPLATE"
     MAX_BODY_LENGTH = "ESCALATED_MAX_BODY_LENGTH"
     API_PAGE_SIZE = "ESCALATED_API_PAGE_SIZE"
@@ -100,7 +103,17 @@ DEFAULTS: dict[str, Any] = {
     Config.WIDGET_RATE_LIMIT: "30 per minute",
     Config.WEBHOOK_MAX_ATTEMPTS: 8,
     Config.WEBHOOK_ALLOWED_HOSTS: [],
-    Config.RATE_LIMIT_STORAGE_URI: None,
+    Config.RATE_LIMIT_STORAGE_URI: None,  # None: ESCALATED_REDIS_URL, else in memory
+    Config.RATE_LIMIT_ENABLED: True,
+    #: Per route family; several limits separated by ';'. The widget family reads
+    #: ESCALATED_WIDGET_RATE_LIMIT unless set here.
+    Config.RATE_LIMITS: {
+        "api": "300 per minute",
+        "auth": "5 per minute; 30 per hour",
+        "guest": "30 per minute",
+        "inbound": "120 per minute",
+    },
+    Config.TWO_FACTOR_ISSUER: None,  # None: ESCALATED_APP_NAME
     Config.LAYOUT_TEMPLATE: None,
     Config.MAX_BODY_LENGTH: 200_000,
     Config.API_PAGE_SIZE: 25,
@@ -147,5 +160,37 @@ def validate(config: Mapping[str, Any]) -> None:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigurationError(f"{key} must be a non-negative integer")
+    _validate_rate_limits(config)
     if config[Config.ENABLE_REALTIME] is True and config[Config.SOCKETIO_MESSAGE_QUEUE] == "":
         raise ConfigurationError(f"{Config.SOCKETIO_MESSAGE_QUEUE} must be a URL or None")
+
+
+#: The route families that carry their own rate limit.
+RATE_LIMIT_FAMILIES = ("api", "auth", "widget", "guest", "inbound")
+
+
+def rate_limit_for(config: Mapping[str, Any], family: str) -> str:
+    """The limit string for ``family`` (the widget's lives in its own DESIGN key)."""
+    limits = config[Config.RATE_LIMITS]
+    if family == "widget" and "widget" not in limits:
+        return str(config[Config.WIDGET_RATE_LIMIT])
+    return str(limits.get(family) or DEFAULTS[Config.RATE_LIMITS][family])
+
+
+def _validate_rate_limits(config: Mapping[str, Any]) -> None:
+    from limits import parse_many
+
+    limits = config[Config.RATE_LIMITS]
+    if not isinstance(limits, dict) or set(limits) - set(RATE_LIMIT_FAMILIES):
+        raise ConfigurationError(
+            f"{Config.RATE_LIMITS} must be a dict whose keys are among "
+            f"{', '.join(RATE_LIMIT_FAMILIES)}")
+    for family in RATE_LIMIT_FAMILIES:
+        value = rate_limit_for(config, family)
+        try:
+            parse_many(value)
+        except ValueError:
+            key = Config.WIDGET_RATE_LIMIT if family == "widget" else Config.RATE_LIMITS
+            raise ConfigurationError(
+                f"{key}: '{value}' for {family} is not a rate limit such as '30 per minute'"
+            ) from None

@@ -8,7 +8,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 
 from . import events, hosts
 from .clock import now
@@ -38,6 +38,8 @@ class EscalatedState:
             app.instance_path, "escalated-attachments"
         )
         self.extras: dict[str, Any] = {}
+        #: This app's Flask-Limiter instance (see :mod:`flask_escalated.web.ratelimits`).
+        self.limiter: Any = None
 
     @property
     def session(self) -> Session:
@@ -128,6 +130,35 @@ class Escalated:
     current_user_loader = _setter("current_user_loader")
     del _setter
 
+    # ------------------------------------------------------------------ rate limits
+    def rate_limit(self, family: str = "auth") -> Callable[[F], F]:
+        """Decorate a host view (a sign-in form, say) with one of Escalated's rate limits.
+
+        ``@escalated.rate_limit("auth")`` counts the failed (4xx) form posts of each client
+        address and answers 429 with ``Retry-After`` once the family's budget is spent.
+        """
+        import functools
+
+        from flask import make_response
+
+        from .web import ratelimits
+
+        def decorator(view: F) -> F:
+            @functools.wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                if request.method in ("GET", "HEAD", "OPTIONS"):
+                    return view(*args, **kwargs)
+                key = "ip:" + ratelimits.client_ip()
+                ratelimits.check(family, key)
+                response = make_response(view(*args, **kwargs))
+                if 400 <= response.status_code < 500:
+                    ratelimits.hit(family, key)
+                return response
+
+            return wrapper  # type: ignore[return-value]
+
+        return decorator
+
     # ------------------------------------------------------------------ host users
     def load_user(self, user_id: str | None) -> Any:
         if user_id is None:
@@ -194,6 +225,10 @@ class Escalated:
             raise RuntimeError(
                 "Escalated is not initialised on this app; call escalated.init_app(app)."
             ) from None
+
+    def state_for(self, app: Flask) -> EscalatedState:
+        """``app``'s state, outside an app context (set-up code)."""
+        return self._states[app]
 
     @property
     def session(self) -> Session:

@@ -215,6 +215,27 @@ class People:
 @pytest.fixture
 def users(app: Flask) -> People:
     """An admin, two agents, a light agent and two customers."""
+    return _make_people()
+
+
+@pytest.fixture
+def users_for() -> Callable[[Flask], Any]:
+    """``users_for(app)``: the same people, in an app built with extra config."""
+
+    def make(app: Flask) -> Any:
+        from types import SimpleNamespace
+
+        with app.app_context():
+            people = _make_people()
+            return SimpleNamespace(**{
+                name: SimpleNamespace(id=u.id, email=u.email)
+                for name, u in vars(people).items()
+            })
+
+    return make
+
+
+def _make_people() -> People:
     make = intid.make_user
     people = People(
         admin=make("admin@example.test", "Ada Admin"),

@@ -87,7 +87,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     escalated.init_app(app, db=db)
 
     app.add_url_rule("/", "home", home)
-    app.add_url_rule("/login", "login", login, methods=["GET", "POST"])
+    app.add_url_rule("/login", "login", escalated.rate_limit("auth")(login),
+                     methods=["GET", "POST"])
     app.add_url_rule("/logout", "logout", logout, methods=["POST"])
     app.jinja_env.globals["csrf_token"] = csrf_token
 

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import Config
 from ..services.audit import request_info
+from . import ratelimits
 
 
 def register_blueprints(app: Flask) -> None:
@@ -26,10 +27,14 @@ def register_blueprints(app: Flask) -> None:
         static_url_path="/static",
     )
     parent.before_request(_remember_request_info)
+    limiter = ratelimits.install(app)
+    app.extensions["escalated"].state_for(app).limiter = limiter
     if app.config[Config.API_ENABLED]:
         from .api import create_api_blueprint
 
-        parent.register_blueprint(create_api_blueprint())
+        api = create_api_blueprint()
+        ratelimits.limit_blueprint(limiter, api, "api", ratelimits.caller_key)
+        parent.register_blueprint(api)
     if app.config[Config.UI_ENABLED]:
         from .customer import create_customer_blueprint
 

@@ -7,6 +7,7 @@ the host's sign-in page (401) or an error page that says what went wrong (403, 4
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from ..services.errors import ServiceError
@@ -36,5 +37,13 @@ def error_page(exc: ServiceError) -> Response | tuple[str, int]:
                            message=exc.message), exc.status
 
 
+def too_many(exc: TooManyRequests) -> tuple[str, int, dict[str, str]]:
+    retry = dict(exc.get_headers()).get("Retry-After", "60")
+    message = f"{exc.description} Try again in {retry} seconds."
+    return (render_template("escalated/error.html", status=429, message=message), 429,
+            {"Retry-After": retry})
+
+
 def install_html_errors(bp: Blueprint) -> None:
     bp.register_error_handler(ServiceError, error_page)
+    bp.register_error_handler(TooManyRequests, too_many)

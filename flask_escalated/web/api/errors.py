@@ -50,8 +50,10 @@ def http_error_response(exc: HTTPException) -> Response:
     response = error_response(status, _HTTP_CODES.get(status, "error"), message)
     if status == 405 and getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-    if exc.response is not None and status == 429:
-        retry = exc.response.headers.get("Retry-After")
+    if status == 429:
+        retry = dict(exc.get_headers()).get("Retry-After")
+        if exc.response is not None:
+            retry = exc.response.headers.get("Retry-After", retry)
         if retry:
             response.headers["Retry-After"] = retry
     return response
