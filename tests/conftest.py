@@ -228,7 +228,8 @@ def users_for() -> Callable[[Flask], Any]:
         with app.app_context():
             people = _make_people()
             return SimpleNamespace(**{
-                name: SimpleNamespace(id=u.id, email=u.email)
+                name: SimpleNamespace(id=u.id, email=u.email,
+                                      get_id=lambda u=u.get_id(): u)
                 for name, u in vars(people).items()
             })
 

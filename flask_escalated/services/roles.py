@@ -226,15 +226,15 @@ def resolve(user_id: str, base_role: str) -> tuple[frozenset[str], dict[int, fro
     patterns: dict[str, tuple[str, ...]] = {s: SYSTEM_ROLES[s] for s in slugs if s in SYSTEM_ROLES}
     custom = slugs - set(patterns)
     if custom:
-        for slug, perms in db.execute(select(Role.slug, Role.permissions)
-                                      .where(Role.slug.in_(custom))):
-            patterns[slug] = tuple(perms)
+        for slug, stored in db.execute(select(Role.slug, Role.permissions)
+                                       .where(Role.slug.in_(custom))):
+            patterns[slug] = tuple(stored)
     everywhere = expand(patterns.get(base_role, ()))
     by_department: dict[int, set[str]] = {}
     for slug, dept in grants:
-        perms = expand(patterns.get(slug, ()))
+        held = expand(patterns.get(slug, ()))
         if dept is None:
-            everywhere |= perms
+            everywhere |= held
         else:
-            by_department.setdefault(dept, set()).update(perms)
+            by_department.setdefault(dept, set()).update(held)
     return everywhere, {d: frozenset(p) for d, p in by_department.items()}

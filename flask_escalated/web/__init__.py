@@ -35,6 +35,13 @@ def register_blueprints(app: Flask) -> None:
         api = create_api_blueprint()
         ratelimits.limit_blueprint(limiter, api, "api", ratelimits.caller_key)
         parent.register_blueprint(api)
+    if app.config[Config.ENABLE_2FA]:
+        from .auth import create_auth_blueprint
+
+        auth = create_auth_blueprint()
+        ratelimits.limit_blueprint(limiter, auth, "auth", ratelimits.user_or_ip,
+                                   failures_only=True)
+        parent.register_blueprint(auth)
     if app.config[Config.UI_ENABLED]:
         from .customer import create_customer_blueprint
 

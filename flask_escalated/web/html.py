@@ -13,6 +13,10 @@ from werkzeug.wrappers import Response
 from ..services.errors import ServiceError
 from .security import Unauthenticated, current_principal
 
+#: Where a page request goes when the 2FA gate stops it.
+SECOND_FACTOR_PAGES = {"two_factor_required": "escalated.auth.verify",
+                       "two_factor_setup_required": "escalated.auth.settings"}
+
 
 def login_redirect() -> Response:
     """Send an anonymous visitor to the host's sign-in page (or answer 401 if it has none)."""
@@ -33,6 +37,8 @@ def require_signed_in() -> Response | None:
 def error_page(exc: ServiceError) -> Response | tuple[str, int]:
     if isinstance(exc, Unauthenticated):
         return login_redirect()
+    if exc.code in SECOND_FACTOR_PAGES:
+        return redirect(url_for(SECOND_FACTOR_PAGES[exc.code], next=request.path))
     return render_template("escalated/error.html", status=exc.status,
                            message=exc.message), exc.status
 

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from ...config import Config
 from ...services.errors import ServiceError
+from ..auth import second_factor_gate
 from ..security import protect_api
 from . import (  # noqa: F401  (route registration)
     openapi,
@@ -49,3 +50,4 @@ def _before() -> None:
         + cfg[Config.MAX_BODY_LENGTH] * 4 + MiB
     )
     protect_api()
+    second_factor_gate()
