@@ -8,7 +8,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 
 from . import events, hosts
 from .clock import now
@@ -277,7 +277,7 @@ class Escalated:
 def _reset_request_caches() -> None:
     """Per-request caches live on ``g``; clear them in case an app context spans requests."""
     for key in ("_escalated_profiles", "_escalated_principal", "_escalated_via_token",
-                "_escalated_status_cache"):
+                "_escalated_status_cache", "_escalated_settings"):
         g.pop(key, None)
 
 
@@ -289,12 +289,21 @@ def _dispatch_on_teardown(exc: BaseException | None) -> None:
 
 
 def _template_context() -> dict[str, Any]:
+    """Name, branding and layout for Escalated's pages. Admins' run-time settings win over the
+    config, read (once per request) only when one of our pages renders."""
     cfg = current_app.config
-    return {
+    context = {
         "escalated_app_name": cfg[Config.APP_NAME],
         "escalated_layout": cfg[Config.LAYOUT_TEMPLATE] or "escalated/base.html",
         "escalated_branding": cfg[Config.BRANDING],
     }
+    if has_request_context() and (request.blueprint or "").startswith(EXTENSION_KEY):
+        from .services import settings
+
+        values = settings.effective()
+        context["escalated_app_name"] = values["app_name"]
+        context["escalated_branding"] = {**cfg[Config.BRANDING], **values["branding"]}
+    return context
 
 
 def current_escalated() -> Escalated:

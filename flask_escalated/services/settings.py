@@ -1,15 +1,28 @@
-"""The run-time settings store. Values here override the app config."""
+"""The run-time settings store. Values here override the app config.
+
+Admins change the settings named in :data:`SETTINGS` at run time (through the API or the admin
+pages); each has a validator and a default read from the config, so a key that was never saved
+still answers with what the host configured. Every change is audited with old and new values.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app, g
 from sqlalchemy import select
 
+from ..config import Config
+from ..events import Actor
 from ..models import Setting
-from . import session
+from . import audit, session
+from .errors import ValidationError
 
-_MISSING = object()
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+GUEST_POLICY_MODES = ("unassigned", "guest_user", "prompt_signup")
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -20,6 +33,7 @@ def get(key: str, default: Any = None) -> Any:
 def set_value(key: str, value: Any) -> Any:
     """Store ``value`` under ``key``; returns the previous value (``None`` if unset)."""
     row = session().execute(select(Setting).where(Setting.key == key)).scalar_one_or_none()
+    g.pop("_escalated_settings", None)
     if row is None:
         session().add(Setting(key=key, value=value))
         return None
@@ -30,5 +44,143 @@ def set_value(key: str, value: Any) -> Any:
 
 def delete(key: str) -> None:
     row = session().execute(select(Setting).where(Setting.key == key)).scalar_one_or_none()
+    g.pop("_escalated_settings", None)
     if row is not None:
         session().delete(row)
+
+
+# ---------------------------------------------------------------------------- registry
+def _text(limit: int, *, optional: bool = True) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or len(value) > limit or (not optional and not value):
+            raise ValueError(f"text of at most {limit} characters")
+        return value.strip()
+
+    return check
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise ValueError("one of " + ", ".join(options))
+        return str(value)
+
+    return check
+
+
+def _url_template(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 500 or "{token}" not in value \
+            or not value.startswith(("https://", "http://", "/")):
+        raise ValueError("an http(s) URL or path containing {token}")
+    return value
+
+
+def _branding(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) - {"logo_url", "primary_color", "footer"}:
+        raise ValueError("an object with logo_url, primary_color and footer")
+    out = dict(value)
+    logo = out.get("logo_url")
+    if logo is not None and (not isinstance(logo, str) or len(logo) > 500
+                             or not logo.startswith(("https://", "http://", "/"))):
+        raise ValueError("logo_url must be an http(s) URL or a path")
+    colour = out.get("primary_color")
+    if colour is not None and (not isinstance(colour, str) or not _COLOUR.match(colour)):
+        raise ValueError("primary_color must look like #2563eb")
+    footer = out.get("footer")
+    if footer is not None and (not isinstance(footer, str) or len(footer) > 500):
+        raise ValueError("footer is text of at most 500 characters")
+    return out
+
+
+def _user_id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError("a host user id")
+    return value
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    clean: Callable[[Any], Any]
+    default: Callable[[dict[str, Any]], Any]
+    help: str
+
+
+#: Every setting admins may change at run time (the family's key names where they exist).
+SETTINGS: dict[str, SettingSpec] = {
+    "app_name": SettingSpec(_text(120, optional=False), lambda c: c[Config.APP_NAME],
+                            "The helpdesk's name on pages and in e-mail."),
+    "branding": SettingSpec(_branding, lambda c: dict(c[Config.BRANDING]),
+                            "logo_url, primary_color and footer for pages and e-mail."),
+    "kb_enabled": SettingSpec(_bool, lambda c: bool(c[Config.ENABLE_KB]),
+                              "Whether the knowledge base is public."),
+    "guest_policy_mode": SettingSpec(
+        _choice(GUEST_POLICY_MODES), lambda c: c[Config.GUEST_POLICY].get("mode", "unassigned"),
+        "Who owns tickets from people without an account."),
+    "guest_policy_user_id": SettingSpec(
+        _user_id, lambda c: c[Config.GUEST_POLICY].get("user_id"),
+        "The host user that guest tickets belong to (guest_user mode)."),
+    "guest_policy_signup_url_template": SettingSpec(
+        _url_template, lambda c: c[Config.GUEST_POLICY].get("signup_url_template"),
+        "Sign-up invitation link, with {token} (prompt_signup mode)."),
+}
+
+
+def effective() -> dict[str, Any]:
+    """Every registered setting's current value (stored, else the config's), cached per
+    request."""
+    cached = g.get("_escalated_settings")
+    if cached is not None:
+        return dict(cached)
+    stored: dict[str, Any] = {key: val for key, val in session().execute(
+        select(Setting.key, Setting.value).where(Setting.key.in_(list(SETTINGS))))}
+    cfg = current_app.config
+    values = {key: stored[key] if key in stored else spec.default(cfg)
+              for key, spec in SETTINGS.items()}
+    g._escalated_settings = values
+    return dict(values)
+
+
+def value(key: str) -> Any:
+    return effective()[key]
+
+
+def update(actor: Actor, changes: dict[str, Any]) -> dict[str, Any]:
+    """Validate and store ``changes`` (all or nothing); audited with old and new values."""
+    if not isinstance(changes, dict) or not changes:
+        raise ValidationError("Send an object of settings to change.", {"body": "empty"})
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key, raw in changes.items():
+        spec = SETTINGS.get(key)
+        if spec is None:
+            errors[str(key)[:60]] = "not a setting"
+            continue
+        try:
+            clean[key] = spec.clean(raw)
+        except ValueError as exc:
+            errors[key] = str(exc)
+    if errors:
+        raise ValidationError("Some settings are not valid.", errors)
+    before = effective()
+    for key, new in clean.items():
+        set_value(key, new)
+    session().flush()
+    changed = {k: v for k, v in clean.items() if before.get(k) != v}
+    if changed:
+        audit.log(actor, "settings.updated", "settings", None,
+                  old={k: before.get(k) for k in changed}, new=changed)
+    return effective()

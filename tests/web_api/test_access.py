@@ -100,6 +100,9 @@ MATRIX = [
     ("DELETE", "/roles/seed", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("GET", "/agents/{u}/roles", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("PUT", "/agents/{u}/roles", {"grants": [{"role": "seed", "department_id": None}]}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("GET", "/settings", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("PATCH", "/settings", {"kb_enabled": False}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("GET", "/audit-logs", None, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 

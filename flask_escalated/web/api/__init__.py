@@ -11,6 +11,7 @@ from ...services.errors import ServiceError
 from ..auth import second_factor_gate
 from ..security import protect_api
 from . import (  # noqa: F401  (route registration)
+    admin,
     openapi,
     resources,
     roles,
