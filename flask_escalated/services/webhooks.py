@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import now
@@ -156,77 +156,93 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.8, 1.2))
 
 
-def _claim(delivery_id: int) -> bool:
-    """Take the delivery for this sender (a short, committed claim); False if someone has it."""
+def _engine() -> Engine:
+    return cast(Engine, session().get_bind())
+
+
+def _claim(delivery_id: int) -> Any:
+    """Take the delivery for this sender and read what to send, in one short transaction.
+
+    Returns ``None`` if another sender holds it, it is not due, or it (or its webhook) is gone.
+    """
     at = now()
-    engine = cast(Engine, session().get_bind())
-    with engine.begin() as conn:
-        result = conn.execute(
+    with _engine().begin() as conn:
+        claimed = conn.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id == delivery_id,
                    WebhookDelivery.status.in_(("pending", "failed")),
                    or_(WebhookDelivery.claimed_until.is_(None),
                        WebhookDelivery.claimed_until < at))
             .values(claimed_until=at + CLAIM)
-        )
-    return bool(result.rowcount)
+        ).rowcount
+        if not claimed:
+            return None
+        return conn.execute(
+            select(WebhookDelivery.body, WebhookDelivery.event, WebhookDelivery.uid,
+                   WebhookDelivery.attempts, Webhook.id.label("webhook_id"), Webhook.url,
+                   Webhook.secret)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(WebhookDelivery.id == delivery_id)
+        ).first()
 
 
 def deliver(delivery_id: int) -> str:
-    """Send one delivery once (if due and not taken by another sender); returns its status."""
-    if not _claim(delivery_id):
+    """Send one delivery once (if due and not taken by another sender); returns its status.
+
+    No transaction stays open while the receiver answers: the claim commits first, and the
+    outcome (delivery row, webhook health, attempt log) is written in a second transaction.
+    """
+    job = _claim(delivery_id)
+    if job is None:
         return "skipped"
-    db = session()
-    db.expire_all()
-    row = db.get(WebhookDelivery, delivery_id)
-    hook = db.get(Webhook, row.webhook_id) if row is not None else None
-    if row is None or hook is None:
-        return "gone"
-    body = row.body.encode()
+    body = job.body.encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "flask-escalated-webhooks",
-        "X-Escalated-Event": row.event,
-        "X-Escalated-Delivery": row.uid,
-        "X-Escalated-Signature": sign(body, hook.secret),
+        "X-Escalated-Event": job.event,
+        "X-Escalated-Delivery": job.uid,
+        "X-Escalated-Signature": sign(body, job.secret),
     }
-    db.commit()  # no transaction stays open while we wait on the receiver
-    result = outbound.post(hook.url, body, headers)
-    max_attempts = int(current_app.config[Config.WEBHOOK_MAX_ATTEMPTS])
-    row = db.get(WebhookDelivery, delivery_id)
-    hook = db.get(Webhook, hook.id)
-    assert row is not None and hook is not None
-    row.attempts += 1
-    row.last_status_code = result.status
-    row.last_error = None if result.ok else (result.error or f"HTTP {result.status}")[:500]
-    row.claimed_until = None
+    result = outbound.post(job.url, body, headers)
+    attempts = job.attempts + 1
+    error = None if result.ok else (result.error or f"HTTP {result.status}")[:500]
     stamp = now()
+    outcome: dict[str, Any] = {"attempts": attempts, "last_status_code": result.status,
+                               "last_error": error, "claimed_until": None}
     if result.ok:
-        row.status, row.delivered_at, row.next_attempt_at = "delivered", stamp, None
-        hook.failure_count, hook.last_delivered_at = 0, stamp
-    elif row.attempts >= max_attempts:
-        row.status, row.next_attempt_at = "dead", None
-        hook.failure_count += 1
+        status = "delivered"
+        outcome.update(delivered_at=stamp, next_attempt_at=None)
+        health: dict[str, Any] = {"failure_count": 0, "last_delivered_at": stamp}
     else:
-        row.status, row.next_attempt_at = "failed", stamp + backoff(row.attempts)
-        hook.failure_count += 1
-    db.add(WebhookAttempt(delivery_id=row.id, number=row.attempts, status_code=result.status,
-                          duration_ms=result.duration_ms,
-                          response_excerpt=result.body[:500] or None,
-                          error=row.last_error, created_at=stamp))
-    db.commit()
-    return row.status
+        dead = attempts >= int(current_app.config[Config.WEBHOOK_MAX_ATTEMPTS])
+        status = "dead" if dead else "failed"
+        outcome["next_attempt_at"] = None if dead else stamp + backoff(attempts)
+        health = {"failure_count": Webhook.failure_count + 1}
+    outcome["status"] = status
+    with _engine().begin() as conn:
+        conn.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+                     .values(outcome))
+        conn.execute(update(Webhook).where(Webhook.id == job.webhook_id).values(health))
+        conn.execute(insert(WebhookAttempt).values(
+            delivery_id=delivery_id, number=attempts, status_code=result.status,
+            duration_ms=result.duration_ms, response_excerpt=result.body[:500] or None,
+            error=error, created_at=stamp))
+    return status
 
 
 def due_ids(limit: int = 500, at: datetime | None = None) -> list[int]:
+    """Deliveries due now, read on a fresh connection: deliveries are written outside the
+    caller's session, and a repeatable-read snapshot would keep offering the same rows."""
     at = at or now()
-    return list(session().execute(
-        select(WebhookDelivery.id)
-        .where(WebhookDelivery.status.in_(("pending", "failed")),
-               WebhookDelivery.next_attempt_at <= at,
-               or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < at))
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
-    ).scalars())
+    with _engine().connect() as conn:
+        return list(conn.execute(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status.in_(("pending", "failed")),
+                   WebhookDelivery.next_attempt_at <= at,
+                   or_(WebhookDelivery.claimed_until.is_(None),
+                       WebhookDelivery.claimed_until < at))
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
+        ).scalars())
 
 
 def redeliver(actor: Any, webhook_id: object, delivery_id: object) -> WebhookDelivery:
