@@ -102,9 +102,13 @@ class Escalated:
         storage.install(db.session)
         notify.install(db.session)
         from .cli import escalated_cli
-        from .services import webhooks  # noqa: F401  (registers the outbox handlers)
+        from .services import mail, webhooks  # noqa: F401  (register the outbox handlers)
         from .web import register_blueprints
 
+        if app.config[Config.MAIL_FROM] and "mail" not in app.extensions:
+            from flask_mail import Mail
+
+            Mail(app)  # the host's MAIL_SERVER, MAIL_PORT ... settings
         register_blueprints(app)
         app.cli.add_command(escalated_cli, "escalated")
         app.before_request(_reset_request_caches)

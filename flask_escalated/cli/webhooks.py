@@ -1,9 +1,10 @@
-"""``flask escalated deliver-webhooks``: sweep the webhook outbox."""
+"""``flask escalated deliver-webhooks`` and ``deliver-mail``: sweep the outboxes."""
 
 from __future__ import annotations
 
 import click
 
+from ..jobs.tasks import deliver_mails as mail_sweep
 from ..jobs.tasks import deliver_webhooks as sweep
 from .group import escalated_cli
 
@@ -17,3 +18,14 @@ def deliver_webhooks(batch_size: int) -> None:
         click.echo(f"Skipped: {result['skipped']}.")
     else:
         click.echo(f"Attempted {result['processed']} webhook deliveries.")
+
+
+@escalated_cli.command("deliver-mail")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 5000))
+def deliver_mail(batch_size: int) -> None:
+    """Send every outbound e-mail that is due (new or waiting for a retry)."""
+    result = mail_sweep(batch_size=batch_size)
+    if "skipped" in result:
+        click.echo(f"Skipped: {result['skipped']}.")
+    else:
+        click.echo(f"Attempted {result['processed']} e-mails.")

@@ -41,6 +41,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("evaluate-escalations", "evaluate_escalations", MINUTE),
     Periodic("wake-snoozed", "wake_snoozed", MINUTE),
     Periodic("deliver-webhooks", "deliver_webhooks", MINUTE, queue="escalated-webhooks"),
+    Periodic("deliver-mail", "deliver_mails", MINUTE, queue="escalated-mail"),
     Periodic("run-automations", "run_automations", 5 * MINUTE),
     Periodic("close-resolved", "close_resolved", HOUR),
     Periodic("purge-activities", "purge_activities", DAY),

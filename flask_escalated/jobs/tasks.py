@@ -107,19 +107,35 @@ def deliver_webhooks(batch_size: int = 200) -> dict[str, Any]:
     """Sweep the outbox: send every delivery that is due (new, or waiting for a retry)."""
     from ..services import webhooks
 
-    def step() -> int:
-        ids = webhooks.due_ids(limit=batch_size)
-        for delivery_id in ids:
-            webhooks.deliver(delivery_id)
-        return len(ids)
+    return _sweep_outbox("deliver-webhooks", webhooks.due_ids, webhooks.deliver, batch_size)
 
-    with single_run("deliver-webhooks", 600) as go:
+
+def deliver_mail(mail_id: int) -> str:
+    """Send one outbound e-mail (queued right after the change that caused it commits)."""
+    from ..services import mail
+
+    return mail.deliver(mail_id)
+
+
+def deliver_mails(batch_size: int = 200) -> dict[str, Any]:
+    """Sweep the mail outbox: send every message that is due (new, or waiting for a retry)."""
+    from ..services import mail
+
+    return _sweep_outbox("deliver-mail", mail.due_ids, mail.deliver, batch_size)
+
+
+def _sweep_outbox(name: str, due: Callable[..., list[int]], send: Callable[[int], str],
+                  batch_size: int) -> dict[str, Any]:
+    """Send what ``due`` offers, batch after batch, one sweeper at a time."""
+    with single_run(name, 600) as go:
         if not go:
-            return {"task": "deliver-webhooks", "skipped": "another run is in progress"}
+            return {"task": name, "skipped": "another run is in progress"}
         total = 0
         for _ in range(1000):
-            done = step()
-            if not done:
+            ids = due(limit=batch_size)
+            if not ids:
                 break
-            total += done
-        return {"task": "deliver-webhooks", "processed": total}
+            for item in ids:
+                send(item)
+            total += len(ids)
+        return {"task": name, "processed": total}

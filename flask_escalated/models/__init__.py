@@ -2,6 +2,8 @@
 
 from .audit import AuditLog
 from .base import TABLE_PREFIX, Base, metadata
+from .csat import SatisfactionRating
+from .email import InboundEmail, OutboundEmail
 from .people import AgentProfile, Contact, Department, DepartmentMember
 from .roles import Role, RoleGrant
 from .rules import Automation, EscalationRule, RuleFiring, RuleLog
@@ -28,11 +30,14 @@ __all__ = [
     "DepartmentMember",
     "EscalationRule",
     "Holiday",
+    "InboundEmail",
+    "OutboundEmail",
     "Reply",
     "Role",
     "RoleGrant",
     "RuleFiring",
     "RuleLog",
+    "SatisfactionRating",
     "Setting",
     "SlaPolicy",
     "Tag",

@@ -112,6 +112,16 @@ def _user_id(value: Any) -> str | None:
     return value
 
 
+def _switches(value: Any) -> dict[str, bool]:
+    from .mail import NOTIFICATIONS
+
+    if not isinstance(value, dict) or set(value) - set(NOTIFICATIONS) \
+            or not all(isinstance(v, bool) for v in value.values()):
+        raise ValueError("an object of notification names (" + ", ".join(NOTIFICATIONS)
+                         + ") to true or false")
+    return {**{k: True for k in NOTIFICATIONS}, **value}
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     clean: Callable[[Any], Any]
@@ -127,6 +137,9 @@ SETTINGS: dict[str, SettingSpec] = {
                             "logo_url, primary_color and footer for pages and e-mail."),
     "kb_enabled": SettingSpec(_bool, lambda c: bool(c[Config.ENABLE_KB]),
                               "Whether the knowledge base is public."),
+    "mail_notifications": SettingSpec(
+        _switches, lambda c: _switches({}),
+        "Which notification e-mails are sent (each true or false)."),
     "guest_policy_mode": SettingSpec(
         _choice(GUEST_POLICY_MODES), lambda c: c[Config.GUEST_POLICY].get("mode", "unassigned"),
         "Who owns tickets from people without an account."),

@@ -308,7 +308,7 @@ def change_status(
     activity.record(ticket, "status_changed", actor, **props)
     db = session()
     record(db, "ticket_status_changed", actor=actor, ticket=ticket,
-           old_status=old_status, new_status=info.slug)
+           old_status=old_status, new_status=info.slug, automatic=auto)
     follow_up = {
         RESOLVED: "ticket_resolved", CLOSED: "ticket_closed", REOPENED: "ticket_reopened",
     }.get(info.category)

@@ -1,0 +1,364 @@
+"""Outbound e-mail: notifications per domain event, rendered into an outbox, sent after commit.
+
+Mail is on when ``ESCALATED_MAIL_FROM`` and ``ESCALATED_MAIL_DOMAIN`` are set; otherwise
+nothing here runs and everything else works. Each notification is rendered (branded HTML and
+plain text, from overridable templates under ``escalated/email/``) into an
+:class:`~flask_escalated.models.OutboundEmail` row in the same transaction as the change, then
+queued on ``escalated-mail`` (or sent from a background thread without Redis). A failed send is
+retried with backoff by ``flask escalated deliver-mail``; the request never waits on SMTP.
+
+Threading follows the family's format (see :mod:`.mail_ids`). Every notification carries
+``Auto-Submitted: auto-generated`` so well-behaved auto-responders do not answer it, and is
+never sent to our own addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
+from flask import Flask, current_app, render_template
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..clock import now
+from ..config import Config
+from ..events import DomainEvent, on_after_commit, on_before_commit
+from ..models import Contact, DepartmentMember, OutboundEmail, Reply, Ticket, TicketFollower
+from . import ext, mail_ids, settings
+from .contacts import normalize_email
+
+log = logging.getLogger("flask_escalated.mail")
+_NEW = "escalated.new_mail"
+CLAIM = timedelta(minutes=2)
+MAX_ATTEMPTS = 6
+
+#: Every notification, switchable in the ``mail_notifications`` setting.
+NOTIFICATIONS: dict[str, str] = {
+    "new_ticket_requester": "A new ticket: confirmation to the requester",
+    "new_ticket_department": "A new ticket: to the agents of its department",
+    "agent_reply": "An agent's public reply: to the requester",
+    "customer_reply": "A customer's reply: to the assignee and followers",
+    "assigned": "A ticket assigned: to the new assignee",
+    "status_changed": "A status change: to the requester",
+    "sla_warning": "An SLA target close to breach: to the assignee",
+    "sla_breached": "An SLA target breached: to the assignee",
+    "csat_request": "After resolution: a satisfaction survey to the requester",
+}
+
+
+def enabled() -> bool:
+    cfg = current_app.config
+    return bool(cfg[Config.MAIL_FROM] and cfg[Config.MAIL_DOMAIN])
+
+
+def _one_line(text: str | None, limit: int = 255) -> str:
+    """Header-safe text: no CR, LF or other control characters."""
+    return "".join(ch if ch.isprintable() else " " for ch in (text or ""))[:limit].strip()
+
+
+@dataclass
+class Recipient:
+    email: str
+    name: str | None = None
+    user_id: str | None = None
+
+
+# ---------------------------------------------------------------------------- recipients
+class _People:
+    """Resolves user ids and contacts to addresses, a bulk load at a time."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.cache: dict[str, Recipient | None] = {}
+
+    def users(self, ids: Sequence[str | None]) -> list[Recipient]:
+        wanted = [i for i in dict.fromkeys(ids) if i is not None and i not in self.cache]
+        if wanted:
+            loaded = ext().load_users(wanted)
+            for uid in wanted:
+                name, email = ext().display(loaded.get(uid))
+                self.cache[uid] = Recipient(email, name, uid) if email else None
+        return [r for i in ids if i is not None and (r := self.cache.get(i)) is not None]
+
+    def requester(self, ticket: Ticket) -> Recipient | None:
+        if ticket.requester_user_id:
+            found = self.users([ticket.requester_user_id])
+            if found:
+                return found[0]
+        if ticket.contact_id:
+            contact = self.db.get(Contact, ticket.contact_id)
+            if contact is not None:
+                return Recipient(contact.email, contact.name)
+        return None
+
+    def department(self, ticket: Ticket) -> list[Recipient]:
+        if ticket.department_id is None:
+            return []
+        ids = list(self.db.execute(select(DepartmentMember.user_id).where(
+            DepartmentMember.department_id == ticket.department_id)).scalars())
+        return self.users(ids)
+
+    def followers(self, ticket: Ticket) -> list[Recipient]:
+        ids = list(self.db.execute(select(TicketFollower.user_id).where(
+            TicketFollower.ticket_id == ticket.id)).scalars())
+        return self.users(ids)
+
+
+# ---------------------------------------------------------------------------- rendering
+def _link(ticket: Ticket, *, agent: bool) -> str | None:
+    base = current_app.config[Config.APP_URL]
+    if not base:
+        return None
+    prefix = current_app.config[Config.ROUTE_PREFIX].rstrip("/")
+    path = "/agent/tickets/" if agent else "/tickets/"
+    return f"{base.rstrip('/')}{prefix}{path}{ticket.reference}"
+
+
+def _subject(kind: str, ticket: Ticket) -> str:
+    ref, subject = ticket.reference, _one_line(ticket.subject, 200)
+    return _one_line({
+        "new_ticket_requester": f"[{ref}] We received your request: {subject}",
+        "new_ticket_department": f"[{ref}] New ticket: {subject}",
+        "agent_reply": f"[{ref}] Re: {subject}",
+        "customer_reply": f"[{ref}] Re: {subject}",
+        "assigned": f"[{ref}] Assigned to you: {subject}",
+        "status_changed": f"[{ref}] Status update: {subject}",
+        "sla_warning": f"[{ref}] SLA at risk: {subject}",
+        "sla_breached": f"[{ref}] SLA breached: {subject}",
+        "csat_request": f"[{ref}] How did we do? {subject}",
+    }[kind], 500)
+
+
+def _render(kind: str, ticket: Ticket, to: Recipient, context: dict[str, Any]) -> tuple[str, str]:
+    values = settings.effective()
+    branding = {**current_app.config[Config.BRANDING], **values["branding"]}
+    ctx = {"ticket": ticket, "recipient": to, "app_name": values["app_name"],
+           "branding": branding, "kind": kind, **context}
+    text = render_template(f"escalated/email/{kind}.txt", **ctx)
+    html = render_template(f"escalated/email/{kind}.html", **ctx)
+    return text, html
+
+
+# ---------------------------------------------------------------------------- the outbox
+@on_before_commit
+def write_mail_outbox(db: Session, events: list[DomainEvent]) -> None:
+    """Render the notifications these events call for into outbox rows (same transaction)."""
+    if not enabled():
+        return
+    switches = settings.value("mail_notifications")
+    own = {normalize_email(current_app.config[Config.MAIL_FROM])}
+    domain = str(current_app.config[Config.MAIL_DOMAIN]).lower()
+    people = _People(db)
+    rows: list[OutboundEmail] = []
+    for event in events:
+        for kind, ticket, recipients, context in _plan(event, people):
+            if not switches.get(kind, True) or ticket is None:
+                continue
+            seen: set[str] = set()
+            for to in recipients:
+                address = normalize_email(to.email) if to.email else ""
+                if not address or address in own or address.endswith("@" + domain) \
+                        or address in seen:
+                    continue
+                seen.add(address)
+                rows.append(_row(kind, ticket, to, address, context))
+    if rows:
+        db.add_all(rows)
+        db.flush()
+        db.info.setdefault(_NEW, []).extend(r.id for r in rows)
+
+
+def _plan(event: DomainEvent, people: _People) -> list[tuple[str, Ticket, list[Recipient],
+                                                             dict[str, Any]]]:
+    """(kind, ticket, recipients, context) for each notification ``event`` calls for."""
+    t = event.ticket
+    if t is None:
+        return []
+    actor_id = event.actor.user_id
+    out: list[tuple[str, Ticket, list[Recipient], dict[str, Any]]] = []
+
+    def not_actor(recipients: list[Recipient]) -> list[Recipient]:
+        return [r for r in recipients if r.user_id is None or r.user_id != actor_id]
+
+    requester = people.requester(t)
+    if event.name == "ticket_created":
+        if requester is not None:
+            out.append(("new_ticket_requester", t, [requester], {}))
+        out.append(("new_ticket_department", t, not_actor(people.department(t)), {}))
+    elif event.name == "reply_created":
+        reply = event.data.get("reply")
+        if not isinstance(reply, Reply) or reply.is_internal:
+            return []
+        if reply.author_type == "agent":
+            if requester is not None:
+                out.append(("agent_reply", t, [requester], {"reply": reply}))
+        else:
+            targets = people.users([t.assignee_id]) + people.followers(t)
+            out.append(("customer_reply", t, not_actor(targets), {"reply": reply}))
+    elif event.name == "ticket_assigned":
+        out.append(("assigned", t, not_actor(people.users([event.data.get("assignee_id")])), {}))
+    elif event.name == "ticket_status_changed":
+        # The requester hears of deliberate moves by someone else; the automatic moves that
+        # follow a reply or an assignment would only echo the mail they already got.
+        category = t.status_category
+        if requester is not None and not event.data.get("automatic") \
+                and category != "resolved" and event.actor.kind != "customer" \
+                and event.actor.kind != "contact":
+            out.append(("status_changed", t, [requester], dict(event.data)))
+    elif event.name == "ticket_resolved":
+        if requester is not None:
+            out.append(("status_changed", t, [requester], {"new_status": t.status}))
+            survey = _csat_link(t)
+            if survey:
+                out.append(("csat_request", t, [requester], {"survey_url": survey}))
+    elif event.name in ("sla_warning", "sla_breached"):
+        out.append((event.name, t, people.users([t.assignee_id]), dict(event.data)))
+    return out
+
+
+def _csat_link(ticket: Ticket) -> str | None:
+    """A single-use survey link, when CSAT is on (the token is minted by :mod:`.csat`)."""
+    if not current_app.config[Config.ENABLE_CSAT]:
+        return None
+    from . import csat
+
+    return csat.survey_url(ticket)
+
+
+def _row(kind: str, ticket: Ticket, to: Recipient, address: str,
+         context: dict[str, Any]) -> OutboundEmail:
+    domain = str(current_app.config[Config.MAIL_DOMAIN])
+    root = mail_ids.ticket_message_id(ticket.id, domain)
+    reply = context.get("reply")
+    headers: dict[str, str] = {
+        "X-Escalated-Ticket-Id": str(ticket.id),
+        "Auto-Submitted": "auto-generated",
+        "X-Auto-Response-Suppress": "All",
+    }
+    if kind == "new_ticket_requester":
+        message_id = root
+    elif isinstance(reply, Reply):
+        message_id = mail_ids.reply_message_id(ticket.id, reply.id, domain)
+    else:
+        tag = f"{kind.replace('_', '-')}-{secrets.token_hex(6)}"
+        message_id = f"<ticket-{ticket.id}-{tag}@{domain}>"
+    if message_id != root:
+        headers["In-Reply-To"] = root
+        headers["References"] = root
+    signed = mail_ids.reply_address(ticket.id)
+    if signed:
+        headers["Reply-To"] = signed
+    context = {**context, "link": _link(ticket, agent=kind not in (
+        "new_ticket_requester", "agent_reply", "status_changed", "csat_request"))}
+    text, html = _render(kind, ticket, to, context)
+    return OutboundEmail(
+        ticket_id=ticket.id, reply_id=reply.id if isinstance(reply, Reply) else None,
+        kind=kind, to_email=address, to_name=_one_line(to.name) or None, to_user_id=to.user_id,
+        subject=_subject(kind, ticket), text_body=text, html_body=html, headers=headers,
+        message_id=message_id, status="pending", attempts=0, next_attempt_at=now(),
+        created_at=now())
+
+
+@on_after_commit
+def hand_over(app: Flask, events: list[DomainEvent]) -> None:
+    """Queue the new mail on ``escalated-mail`` (or send it from a thread without Redis)."""
+    db = app.extensions["escalated"].session
+    ids = db.info.pop(_NEW, None)
+    if not ids:
+        return
+    from ..jobs.queues import MAIL_QUEUE, queue, redis_connection
+
+    if redis_connection() is not None:
+        from ..jobs.tasks import deliver_mail
+
+        for mail_id in ids:
+            queue(MAIL_QUEUE).enqueue(deliver_mail, mail_id)
+        return
+    threading.Thread(target=_send_in_thread, args=(app, ids), daemon=True,
+                     name="escalated-mail").start()
+
+
+def _send_in_thread(app: Flask, ids: list[int]) -> None:
+    with app.app_context():
+        for mail_id in ids:
+            try:
+                deliver(mail_id)
+            except Exception:
+                log.exception("sending mail %s failed", mail_id)
+
+
+# ---------------------------------------------------------------------------- sending
+def _engine() -> Engine:
+    return cast(Engine, ext().session.get_bind())
+
+
+def _mailer() -> Any:
+    state = current_app.extensions.get("mail")
+    if state is None:
+        from flask_mail import Mail
+
+        state = Mail().init_app(current_app)  # type: ignore[arg-type]
+    return state
+
+
+def deliver(mail_id: int) -> str:
+    """Send one outbox row once (if due and not claimed elsewhere); returns its status."""
+    from flask_mail import Message
+
+    at = now()
+    with _engine().begin() as conn:
+        claimed = conn.execute(
+            update(OutboundEmail)
+            .where(OutboundEmail.id == mail_id, OutboundEmail.status.in_(("pending", "failed")),
+                   or_(OutboundEmail.claimed_until.is_(None), OutboundEmail.claimed_until < at))
+            .values(claimed_until=at + CLAIM)).rowcount
+        row = conn.execute(select(OutboundEmail).where(OutboundEmail.id == mail_id)).first() \
+            if claimed else None
+    if row is None:
+        return "skipped"
+    cfg = current_app.config
+    headers = dict(row.headers or {})
+    reply_to = headers.pop("Reply-To", None)
+    message = Message(
+        subject=row.subject,
+        sender=(_one_line(settings.value("app_name"), 120), cfg[Config.MAIL_FROM]),
+        recipients=[(row.to_name, row.to_email) if row.to_name else row.to_email],
+        body=row.text_body, html=row.html_body, reply_to=reply_to, extra_headers=headers)
+    message.msgId = row.message_id
+    error = None
+    try:
+        _mailer().send(message)
+    except Exception as exc:  # any SMTP or network failure: retried later
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("mail %s to %s failed: %s", mail_id, row.to_email, error)
+    attempts = row.attempts + 1
+    values: dict[str, Any] = {"attempts": attempts, "claimed_until": None, "last_error": error}
+    if error is None:
+        values.update(status="sent", sent_at=now(), next_attempt_at=None)
+    elif attempts >= MAX_ATTEMPTS:
+        values.update(status="dead", next_attempt_at=None)
+    else:
+        delay = min(60 * 2 ** (attempts - 1), 6 * 3600) * random.uniform(0.8, 1.2)
+        values.update(status="failed", next_attempt_at=now() + timedelta(seconds=delay))
+    with _engine().begin() as conn:
+        conn.execute(update(OutboundEmail).where(OutboundEmail.id == mail_id).values(values))
+    return str(values["status"])
+
+
+def due_ids(limit: int = 200) -> list[int]:
+    at = now()
+    with _engine().connect() as conn:
+        return list(conn.execute(
+            select(OutboundEmail.id)
+            .where(OutboundEmail.status.in_(("pending", "failed")),
+                   OutboundEmail.next_attempt_at <= at,
+                   or_(OutboundEmail.claimed_until.is_(None), OutboundEmail.claimed_until < at))
+            .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id).limit(limit)
+        ).scalars())
