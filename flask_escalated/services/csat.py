@@ -134,7 +134,7 @@ def report(since: Any = None) -> dict[str, Any]:
     rated = SatisfactionRating.rated_at.is_not(None)
     window = [rated] + ([SatisfactionRating.rated_at >= since] if since is not None else [])
     dist: dict[int, int] = {
-        int(rating): int(n) for rating, n in db.execute(
+        int(rating or 0): int(n) for rating, n in db.execute(
             select(SatisfactionRating.rating, func.count())
             .where(*window).group_by(SatisfactionRating.rating))}
     total = sum(dist.values())
