@@ -267,6 +267,35 @@ def client_as(app: Flask) -> Callable[[Any], FlaskClient]:
     return make
 
 
+@pytest.fixture
+def api(client_as) -> Callable[..., Any]:
+    """``api(user).get(path)`` etc. against /support/api/v1, JSON in and out."""
+
+    class Client:
+        def __init__(self, user: Any) -> None:
+            self.client = client_as(user)
+
+        def call(self, method: str, path: str, json: Any = None, **kw: Any) -> Any:
+            return self.client.open("/support/api/v1" + path, method=method, json=json, **kw)
+
+        def get(self, path: str, **kw: Any) -> Any:
+            return self.call("GET", path, **kw)
+
+        def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+            return self.call("POST", path, json=json, **kw)
+
+        def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
+            return self.call("PATCH", path, json=json, **kw)
+
+        def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+            return self.call("PUT", path, json=json, **kw)
+
+        def delete(self, path: str, **kw: Any) -> Any:
+            return self.call("DELETE", path, **kw)
+
+    return Client
+
+
 # ---------------------------------------------------------------------------- tools
 @dataclass
 class SignalRecord:

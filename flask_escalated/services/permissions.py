@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "webhook": ("view", "manage"),
     "api_token": ("view", "manage"),
     "audit": ("view",),
+    "inbound_email": ("view", "manage"),
 }
 ALL_PERMISSIONS: frozenset[str] = frozenset(
     f"{group}.{action}" for group, actions in PERMISSIONS.items() for action in actions

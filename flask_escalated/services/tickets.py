@@ -123,13 +123,13 @@ def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
         errors["metadata"] = "must be an object"
     contact = None
     requester_user_id = data.requester_user_id
-    if requester_user_id is None and data.requester_email is not None:
+    if data.requester_email is not None:
         try:
             contact = contacts.find_or_create(data.requester_email, data.requester_name)
         except ValidationError as exc:
             errors["requester_email"] = exc.fields.get("email", "invalid")
         else:
-            requester_user_id = contact.user_id
+            requester_user_id = requester_user_id or contact.user_id
     if requester_user_id is None and contact is None:
         errors["requester"] = "a requester (host user or e-mail) is required"
     if errors:

@@ -42,6 +42,11 @@ def register_blueprints(app: Flask) -> None:
         ratelimits.limit_blueprint(limiter, auth, "auth", ratelimits.user_or_ip,
                                    failures_only=True)
         parent.register_blueprint(auth)
+    from .inbound import create_inbound_blueprint
+
+    inbound = create_inbound_blueprint()
+    ratelimits.limit_blueprint(limiter, inbound, "inbound")
+    parent.register_blueprint(inbound)
     if app.config[Config.UI_ENABLED]:
         from .customer import create_customer_blueprint
 

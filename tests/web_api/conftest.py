@@ -34,33 +34,6 @@ def make_ticket(app, users, ext) -> Callable[..., Any]:
     return make
 
 
-@pytest.fixture
-def api(client_as) -> Callable[..., Any]:
-    """``api(user).get(path)`` etc. against /support/api/v1, JSON in and out."""
-
-    class Client:
-        def __init__(self, user: Any) -> None:
-            self.client = client_as(user)
-
-        def call(self, method: str, path: str, json: Any = None, **kw: Any) -> Any:
-            return self.client.open(API + path, method=method, json=json, **kw)
-
-        def get(self, path: str, **kw: Any) -> Any:
-            return self.call("GET", path, **kw)
-
-        def post(self, path: str, json: Any = None, **kw: Any) -> Any:
-            return self.call("POST", path, json=json, **kw)
-
-        def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
-            return self.call("PATCH", path, json=json, **kw)
-
-        def put(self, path: str, json: Any = None, **kw: Any) -> Any:
-            return self.call("PUT", path, json=json, **kw)
-
-        def delete(self, path: str, **kw: Any) -> Any:
-            return self.call("DELETE", path, **kw)
-
-    return Client
 
 
 @pytest.fixture
@@ -112,6 +85,9 @@ def world(app, users, ext, make_ticket):
                                    body="{}", status="dead", attempts=3)
         ext.session.add(delivery)
         ext.session.flush()
+        from flask_escalated.services import inbound
+
+        ignored = inbound.receive("raw", b"From: a@b.c\r\nAuto-Submitted: auto-replied\r\n\r\nx")
         from flask_escalated.services import roles as role_service
         from flask_escalated.services import tokens as token_service
 
@@ -122,4 +98,4 @@ def world(app, users, ext, make_ticket):
     return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
             "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid, "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
-            "u": users.agent2.id}
+            "u": users.agent2.id, "i": ignored.id}

@@ -103,6 +103,9 @@ MATRIX = [
     ("GET", "/settings", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("PATCH", "/settings", {"kb_enabled": False}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("GET", "/audit-logs", None, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("GET", "/inbound-emails", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("GET", "/inbound-emails/{i}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("POST", "/inbound-emails/{i}/reprocess", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 
@@ -133,6 +136,7 @@ def test_every_api_route_is_in_the_matrix(app):
                          .replace("{dept_id}", "{d}").replace("{tag_id}", "{g}"))
             templated = (templated.replace("{webhook_id}", "{w}").replace("{token_id}", "{k}")
                          .replace("{delivery_id}", "{y}"))
+            templated = templated.replace("{inbound_id}", "{i}")
             templated = (templated.replace("{policy_id}", "{p}")
                          .replace("{schedule_id}", "{b}").replace("{holiday_id}", "{h}"))
             if "{rule_id}" in templated:

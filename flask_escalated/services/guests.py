@@ -1,0 +1,71 @@
+"""The guest policy: who owns a ticket opened by someone without an account.
+
+Read at run time from the settings store (``guest_policy_mode``, ``guest_policy_user_id``,
+``guest_policy_signup_url_template``; ``ESCALATED_GUEST_POLICY`` is only the initial value):
+
+- ``unassigned`` (default): the ticket belongs to a Contact, no host user;
+- ``guest_user``: it also belongs to the configured host user (a shared guest account); a
+  missing or deleted user falls back to ``unassigned`` rather than failing;
+- ``prompt_signup``: a Contact, and the confirmation mail carries a sign-up link built from the
+  template with a signed token, which :func:`contact_for_signup_token` reads back when the person
+  signs up (then :func:`~flask_escalated.services.contacts.link_to_user` moves their tickets).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from . import ext, settings
+
+if TYPE_CHECKING:
+    from .tickets import NewTicket
+
+SIGNUP_MAX_AGE = 30 * 86400
+
+
+def policy() -> dict[str, Any]:
+    values = settings.effective()
+    return {"mode": values["guest_policy_mode"], "user_id": values["guest_policy_user_id"],
+            "signup_url_template": values["guest_policy_signup_url_template"]}
+
+
+def apply_policy(data: NewTicket) -> str:
+    """Apply the current policy to a ticket from a person without an account; returns the
+    mode that applied."""
+    current = policy()
+    mode = current["mode"]
+    if mode == "guest_user":
+        uid = current["user_id"]
+        if not uid or ext().load_user(str(uid)) is None:
+            mode = "unassigned"
+        else:
+            data.requester_user_id = str(uid)
+    data.metadata = {**(data.metadata or {}), "guest_policy": mode}
+    return mode
+
+
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(str(current_app.secret_key or ""), salt="escalated-signup")
+
+
+def signup_url(email: str) -> str | None:
+    """The invitation link for ``prompt_signup`` (None when the template is unset)."""
+    template = policy()["signup_url_template"]
+    if not template:
+        return None
+    token = _signer().dumps({"email": email})
+    return str(template).replace("{token}", quote(token)).replace("{email}", quote(email))
+
+
+def contact_for_signup_token(token: str) -> str | None:
+    """The e-mail address an invitation token was made for (None if forged or expired)."""
+    try:
+        data = _signer().loads(token, max_age=SIGNUP_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    email = data.get("email") if isinstance(data, dict) else None
+    return email if isinstance(email, str) else None

@@ -1,0 +1,339 @@
+"""Inbound e-mail: file every message, drop machine mail, thread replies, open tickets.
+
+The pipeline for one message:
+
+1. :func:`receive` stores it (raw bytes in attachment storage, a row in the inbound log) before
+   anything can fail, so an admin can always see what arrived and reprocess it.
+2. :func:`process` drops auto-replies, bounces and our own mail; applies each Message-ID once;
+   resolves the ticket in the family's order (In-Reply-To, References, signed envelope-To,
+   ``[REF]`` in the subject, the legacy Message-ID table; with ``ESCALATED_REPLY_SECRET`` set only
+   the signed address counts); accepts the reply only from the ticket's requester, a follower or
+   an agent; and otherwise opens a new ticket through the one ticket-creation service.
+
+Quoted history and signatures are cut from the stored reply; the full text and the sanitized
+HTML stay in the reply's metadata and the raw message in storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import now
+from ..config import Config
+from ..domain import CLOSED
+from ..events import Actor
+from ..models import Contact, InboundEmail, Ticket, TicketFollower
+from . import attachments, ext, mail_ids, replies, session, storage, tickets
+from .contacts import find_or_create, normalize_email
+from .errors import NotFound, ServiceError
+from .inbound_parse import InboundAttachment, ParsedMail
+from .sanitize import clean_html, html_to_text
+
+MATCH_ORDER = ("in_reply_to", "references", "envelope_to", "subject_reference",
+               "legacy_message_id", "none")
+_MACHINE_SENDERS = re.compile(
+    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|auto-?reply)[@+.-]", re.I)
+_SUBJECT_REF = re.compile(r"\[([A-Z][A-Z0-9]{0,9}-\d{1,18})\]")
+
+
+@dataclass
+class Outcome:
+    status: str
+    outcome: str
+    matched_by: str | None = None
+    ticket: Ticket | None = None
+    reply_id: int | None = None
+
+    def as_dict(self, row: InboundEmail) -> dict[str, Any]:
+        return {"inbound_id": row.id, "status": self.status, "outcome": self.outcome,
+                "matched_by": self.matched_by,
+                "ticket_id": self.ticket.id if self.ticket is not None else None,
+                "ticket_reference": self.ticket.reference if self.ticket is not None else None,
+                "reply_id": self.reply_id}
+
+
+# ---------------------------------------------------------------------------- storing
+def receive(adapter: str, raw: bytes) -> InboundEmail:
+    """Log a message as it arrived (raw bytes kept in storage), before any parsing."""
+    db = session()
+    key = storage.save(db, raw) if raw else None
+    row = InboundEmail(adapter=adapter, raw_key=key, raw_size=len(raw), status="received")
+    db.add(row)
+    db.flush()
+    return row
+
+
+def raw_of(row: InboundEmail) -> bytes:
+    if not row.raw_key:
+        return b""
+    with storage.get_storage().open(row.raw_key) as fh:
+        return fh.read()
+
+
+def record_parsed(row: InboundEmail, parsed: ParsedMail) -> None:
+    row.message_id = (parsed.message_id or "")[:255] or None
+    row.from_email = parsed.from_email
+    row.from_name = parsed.from_name
+    row.to_email = ", ".join(parsed.to)[:320] or None
+    row.subject = parsed.subject[:500] or None
+    row.in_reply_to = (parsed.in_reply_to or "")[:255] or None
+    row.reference_ids = parsed.references
+
+
+def fail(row: InboundEmail, error: str, outcome: str = "error") -> None:
+    row.status, row.outcome, row.error, row.processed_at = "failed", outcome, error[:5000], now()
+
+
+# ---------------------------------------------------------------------------- machine mail
+def machine_mail(parsed: ParsedMail) -> str | None:
+    """Why this message must not be filed (auto-reply, bounce, our own mail), or None."""
+    h = parsed.headers
+    auto = h.get("auto-submitted", "").lower()
+    if auto and auto != "no":
+        return "auto_reply"
+    if h.get("precedence", "").lower() in ("bulk", "auto_reply", "junk", "list"):
+        return "auto_reply"
+    if "x-autoreply" in h or "x-autorespond" in h or ("x-auto-response-suppress" in h \
+            and h.get("x-auto-response-suppress", "").lower() in ("all", "oof", "autoreply")):
+        return "auto_reply"
+    sender = parsed.from_email or ""
+    content_type = h.get("content-type", "").lower()
+    if _MACHINE_SENDERS.match(sender) or "report-type=delivery-status" in content_type \
+            or (not sender and h.get("return-path", "") in ("<>", "")):
+        return "bounce"
+    cfg = current_app.config
+    own = normalize_email(cfg[Config.MAIL_FROM]) if cfg[Config.MAIL_FROM] else None
+    domain = (cfg[Config.MAIL_DOMAIN] or "").lower()
+    if sender and (sender == own or (domain and sender.endswith("@" + domain))):
+        return "loop"
+    if "x-escalated-ticket-id" in h:
+        return "loop"
+    return None
+
+
+# ---------------------------------------------------------------------------- resolution
+def resolve(parsed: ParsedMail) -> tuple[Ticket | None, str]:
+    """The ticket a message belongs to, and how it was found (``none``: a new ticket)."""
+    db = session()
+
+    def existing(ticket_id: int) -> Ticket | None:
+        return db.get(Ticket, ticket_id)
+
+    if current_app.config[Config.REPLY_SECRET]:
+        for address in parsed.to:
+            tid = mail_ids.verify_reply_address(address)
+            if tid is not None and (t := existing(tid)) is not None:
+                return t, "envelope_to"
+        return None, "none"
+    for tid in mail_ids.ticket_ids_in(parsed.in_reply_to):
+        if (t := existing(tid)) is not None:
+            return t, "in_reply_to"
+    for tid in mail_ids.ticket_ids_in(parsed.references):
+        if (t := existing(tid)) is not None:
+            return t, "references"
+    match = _SUBJECT_REF.search(parsed.subject or "")
+    if match:
+        t = db.execute(select(Ticket).where(Ticket.reference == match.group(1).upper())
+                       ).scalar_one_or_none()
+        if t is not None:
+            return t, "subject_reference"
+    known = mail_ids.message_ids_in(parsed.in_reply_to) + mail_ids.message_ids_in(
+        parsed.references)
+    if known:
+        tid = db.execute(
+            select(InboundEmail.ticket_id)
+            .where(InboundEmail.message_id.in_(known[:50]), InboundEmail.ticket_id.is_not(None))
+            .order_by(InboundEmail.id.desc()).limit(1)).scalar_one_or_none()
+        if tid is not None and (t := existing(tid)) is not None:
+            return t, "legacy_message_id"
+    return None, "none"
+
+
+def participant(ticket: Ticket, sender: str | None) -> Actor | None:
+    """The actor a reply from ``sender`` is filed as, if they take part in the ticket."""
+    if not sender:
+        return None
+    escalated = ext()
+    user = escalated.find_user_by_email(sender)
+    uid = None
+    if user is not None:
+        from ..hosts import user_id_of
+
+        uid = user_id_of(user)
+    if uid is not None:
+        if uid == ticket.requester_user_id:
+            return Actor.customer(uid)
+        if escalated.is_agent(user):
+            return Actor.agent(uid)
+        follows = session().execute(select(TicketFollower.id).where(
+            TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == uid)).first()
+        if follows:
+            return Actor.customer(uid)
+    if ticket.contact_id is not None:
+        contact = session().get(Contact, ticket.contact_id)
+        if contact is not None and contact.email == sender:
+            if contact.user_id and contact.user_id == ticket.requester_user_id:
+                return Actor.customer(contact.user_id)
+            return Actor.contact(contact.id)
+    if ticket.requester_user_id and uid is None:
+        # The requester's address as the host knows it (they may have no contact row).
+        name_email = escalated.display(escalated.load_user(ticket.requester_user_id))
+        if name_email[1] and normalize_email(name_email[1]) == sender:
+            return Actor.customer(ticket.requester_user_id)
+    return None
+
+
+# ---------------------------------------------------------------------------- bodies
+_QUOTE_HEADERS = (
+    re.compile(r"^\s*On .{1,300}wrote:\s*$", re.I),
+    re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.I),
+    re.compile(r"^\s*_{10,}\s*$"),
+    re.compile(r"^\s*From:\s.+$", re.I),
+    re.compile(r"^\s*Le .{1,300}a écrit\s*:\s*$", re.I),
+    re.compile(r"^\s*Am .{1,300}schrieb .{1,200}:\s*$", re.I),
+)
+_SIGNATURES = (re.compile(r"^-- ?$"), re.compile(r"^Sent from my \w+", re.I))
+
+
+def strip_quoted(text: str) -> str:
+    """The new part of a reply: quoted history, reply headers and signatures removed."""
+    kept: list[str] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if any(p.match(line) for p in _QUOTE_HEADERS) or any(p.match(line) for p in _SIGNATURES):
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        kept.append(line)
+    result = "\n".join(kept).strip()
+    return result or text.strip()
+
+
+def _bodies(parsed: ParsedMail) -> tuple[str, str, str]:
+    """(text to store, full text, sanitized HTML)."""
+    html = clean_html(parsed.html) if parsed.html else ""
+    full = parsed.text.strip() if parsed.text and parsed.text.strip() else html_to_text(html)
+    return full, full, html
+
+
+def _uploads(items: list[InboundAttachment]) -> list[attachments.Upload]:
+    import io
+
+    cfg = current_app.config
+    limit, size = cfg[Config.MAX_ATTACHMENTS], cfg[Config.MAX_ATTACHMENT_SIZE]
+    kept = [a for a in items if 0 < len(a.data) <= size][:limit]
+    return [attachments.Upload(a.filename, io.BytesIO(a.data)) for a in kept]
+
+
+# ---------------------------------------------------------------------------- processing
+def dedupe_key(message_id: str | None) -> str | None:
+    if not message_id:
+        return None
+    return hashlib.sha256(message_id.strip().lower().encode()).hexdigest()
+
+
+def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
+    """Apply a parsed message (the caller commits). Never drops mail silently: every path
+    records its outcome on ``row``."""
+    record_parsed(row, parsed)
+    db = session()
+    reason = machine_mail(parsed)
+    if reason is not None:
+        return finish(row, Outcome("ignored", reason))
+    if not parsed.from_email:
+        fail(row, "The message has no usable From address.", "no_sender")
+        return Outcome("failed", "no_sender")
+    key = dedupe_key(parsed.message_id)
+    if key is not None and db.execute(select(InboundEmail.id).where(
+            InboundEmail.dedupe_key == key)).first() is not None:
+        return finish(row, Outcome("duplicate", "duplicate"))
+    if not parsed.subject.strip() and not parsed.text.strip() and not parsed.html.strip() \
+            and not parsed.attachments:
+        return finish(row, Outcome("ignored", "empty"))
+
+    ticket, matched_by = resolve(parsed)
+    stored, full, html = _bodies(parsed)
+    if ticket is not None:
+        actor = participant(ticket, parsed.from_email)
+        if actor is not None and ticket.status_category != CLOSED:
+            reply = replies.add_reply(ticket, strip_quoted(stored) or "(no text)", actor,
+                                      uploads=_uploads(parsed.attachments), channel="email")
+            reply.metadata_ = {"email": {"message_id": parsed.message_id,
+                                         "full_text": full[:200_000], "html": html[:200_000]}}
+            return _claim(row, Outcome("processed", "reply_added", matched_by, ticket, reply.id),
+                          key)
+    new = _new_ticket(parsed, stored, html)
+    return _claim(row, Outcome("processed", "ticket_created", matched_by, new), key)
+
+
+def _new_ticket(parsed: ParsedMail, text: str, html: str) -> Ticket:
+    sender = parsed.from_email or ""
+    escalated = ext()
+    user = escalated.find_user_by_email(sender)
+    data = tickets.NewTicket(
+        subject=(parsed.subject or "(no subject)")[:500],
+        description=(text or "(no text)")[: current_app.config[Config.MAX_BODY_LENGTH]],
+        channel="email", uploads=_uploads(parsed.attachments),
+        metadata={"email": {"message_id": parsed.message_id, "html": html[:200_000]}}
+        if html else {"email": {"message_id": parsed.message_id}},
+    )
+    if user is not None:
+        from ..hosts import user_id_of
+
+        data.requester_user_id = user_id_of(user)
+        actor = Actor.customer(data.requester_user_id)
+    else:
+        from . import guests
+
+        data.requester_email, data.requester_name = sender, parsed.from_name
+        guests.apply_policy(data)
+        contact = find_or_create(sender, parsed.from_name)
+        actor = Actor.contact(contact.id)
+    return tickets.create_ticket(data, actor)
+
+
+def _claim(row: InboundEmail, outcome: Outcome, key: str | None) -> Outcome:
+    """Mark the message applied; a concurrent copy that got there first turns this into a
+    duplicate (the caller's transaction rolls back and records that instead)."""
+    row.dedupe_key = key
+    finish(row, outcome)
+    try:
+        with session().begin_nested():
+            session().flush()
+    except IntegrityError:
+        raise DuplicateMessage() from None
+    return outcome
+
+
+class DuplicateMessage(ServiceError):
+    status = 200
+    code = "duplicate"
+
+    def __init__(self) -> None:
+        super().__init__("This message was already applied.")
+
+
+def finish(row: InboundEmail, outcome: Outcome) -> Outcome:
+    row.status, row.outcome, row.matched_by = outcome.status, outcome.outcome, outcome.matched_by
+    row.ticket_id = outcome.ticket.id if outcome.ticket is not None else None
+    row.reply_id = outcome.reply_id
+    row.processed_at = now()
+    row.error = None
+    return outcome
+
+
+def get(inbound_id: object) -> InboundEmail:
+    try:
+        ident = int(str(inbound_id))
+    except ValueError:
+        raise NotFound("No such inbound message.") from None
+    row = session().get(InboundEmail, ident)
+    if row is None:
+        raise NotFound("No such inbound message.")
+    return row

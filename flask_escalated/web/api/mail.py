@@ -1,0 +1,69 @@
+"""JSON API v1: the inbound mail log (what arrived, what became of it) and reprocessing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+from sqlalchemy import select
+
+from ...models import InboundEmail
+from ...services import inbound, inbound_pipeline, session
+from ...services.serializers import iso
+from .base import decode_cursor, encode_cursor, page_limit, route
+
+
+def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
+    out = {"id": row.id, "adapter": row.adapter, "status": row.status, "outcome": row.outcome,
+           "matched_by": row.matched_by, "message_id": row.message_id,
+           "from_email": row.from_email, "from_name": row.from_name, "to": row.to_email,
+           "subject": row.subject, "ticket_id": row.ticket_id, "reply_id": row.reply_id,
+           "error": row.error, "raw_size": row.raw_size, "created_at": iso(row.created_at),
+           "processed_at": iso(row.processed_at)}
+    if raw:
+        out["raw_excerpt"] = inbound.raw_of(row)[:20_000].decode("utf-8", "replace")
+    return out
+
+
+@route("/inbound-emails", ["GET"], summary="The inbound mail log, newest first", tag="E-mail",
+       permission="inbound_email.view", paged=True,
+       query={"status": "received|processed|ignored|duplicate|failed",
+              "ticket_id": "ticket id"})
+def list_inbound() -> Response:
+    limit = page_limit()
+    stmt = select(InboundEmail).order_by(InboundEmail.id.desc()).limit(limit + 1)
+    status = request.args.get("status")
+    if status:
+        stmt = stmt.where(InboundEmail.status == status[:20])
+    ticket_id = request.args.get("ticket_id")
+    if ticket_id and ticket_id.isdigit():
+        stmt = stmt.where(InboundEmail.ticket_id == int(ticket_id))
+    cursor = decode_cursor("inbound")
+    if isinstance(cursor, int):
+        stmt = stmt.where(InboundEmail.id < cursor)
+    rows = list(session().execute(stmt).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return jsonify({"data": [_row(r) for r in rows],
+                    "next_cursor": encode_cursor("inbound", rows[-1].id if more else None)})
+
+
+@route("/inbound-emails/<int:inbound_id>", ["GET"], summary="One inbound message, with the raw "
+       "text", tag="E-mail", permission="inbound_email.view")
+def show_inbound(inbound_id: int) -> Response:
+    return jsonify({"data": _row(inbound.get(inbound_id), raw=True)})
+
+
+@route("/inbound-emails/<int:inbound_id>/reprocess", ["POST"],
+       summary="Parse and apply a stored message again", tag="E-mail",
+       permission="inbound_email.manage")
+def reprocess_inbound(inbound_id: int) -> tuple[Response, int]:
+    row = inbound.get(inbound_id)
+    if row.status == "processed":
+        from ...services.errors import Conflict
+
+        raise Conflict("This message was already applied.", {"status": row.status})
+    status, body = inbound_pipeline.apply(row.id)
+    if status >= 400:
+        return jsonify(body), status
+    return jsonify({"data": body}), 200

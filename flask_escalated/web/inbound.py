@@ -1,0 +1,57 @@
+"""``POST /webhook/email/inbound?adapter=postmark|mailgun|ses|raw``: mail from a provider.
+
+The ``X-Escalated-Inbound-Secret`` header must equal ``ESCALATED_INBOUND_SECRET`` (compared in
+constant time; with no secret configured every call is refused). Answers are JSON: 200 for a
+reply, duplicate or ignored message, 201 for a new ticket, 4xx with the inbound log id when the
+message could not be read. Rate-limited per address (the ``inbound`` family).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from ..config import Config
+from ..services import inbound_pipeline
+from ..services.inbound_parse import ADAPTERS
+from .api.errors import error_response, http_error_response
+from .security import public
+
+MAX_INBOUND_BYTES = 40 * 1024 * 1024
+
+
+def create_inbound_blueprint() -> Blueprint:
+    bp = Blueprint("inbound", __name__, url_prefix="/webhook/email")
+    bp.add_url_rule("/inbound", "email", receive_email, methods=["POST"])
+    bp.register_error_handler(HTTPException, http_error_response)
+    return bp
+
+
+def _secret_ok() -> bool:
+    expected = current_app.config[Config.INBOUND_SECRET]
+    given = request.headers.get("X-Escalated-Inbound-Secret", "")
+    return bool(expected) and hmac.compare_digest(str(expected).encode(), given.encode())
+
+
+@public
+def receive_email() -> Response | tuple[Response, int]:
+    request.max_content_length = MAX_INBOUND_BYTES
+    if not _secret_ok():
+        return error_response(401, "unauthenticated",
+                              "Send the X-Escalated-Inbound-Secret header with the right value.")
+    adapter = request.args.get("adapter") or request.headers.get("X-Escalated-Adapter", "")
+    if adapter not in ADAPTERS:
+        return error_response(400, "bad_request", "adapter must be one of "
+                              + ", ".join(ADAPTERS), {"adapter": "unknown"})
+    if adapter == "mailgun":
+        form = {k: v for k, v in request.form.items()}
+        files = [(f.filename or "attachment", f.mimetype or "application/octet-stream",
+                  f.read()) for f in request.files.values()]
+        raw = inbound_pipeline.mailgun_raw(form, files)
+    else:
+        raw = request.get_data(cache=False)
+    status, body = inbound_pipeline.run(adapter, raw)
+    return jsonify(body), status
