@@ -31,6 +31,8 @@ log = logging.getLogger("flask_escalated.events")
 
 _PENDING = "escalated.pending_events"
 _COMMITTED = "escalated.committed_events"
+_HANDLED = "escalated.handled_events"
+_MARKS = "escalated.savepoint_marks"
 
 
 @dataclass(frozen=True)
@@ -122,28 +124,61 @@ def install(session_factory: Any) -> None:
     sa_event.listen(session_factory, "before_commit", _before_commit_listener)
     sa_event.listen(session_factory, "after_commit", _after_commit_listener)
     sa_event.listen(session_factory, "after_rollback", _after_rollback_listener)
+    sa_event.listen(session_factory, "after_transaction_create", _savepoint_started)
+    sa_event.listen(session_factory, "after_soft_rollback", _savepoint_rolled_back)
 
 
 def _before_commit_listener(session: Session) -> None:
+    # SQLAlchemy also calls this when a SAVEPOINT is released; only the real commit counts,
+    # or the handlers would see the same events twice (duplicate outbox rows).
+    if session.in_nested_transaction():
+        return
     events = session.info.get(_PENDING)
     if not events:
         return
-    # Handlers may record further events (none do today); loop until the list is stable.
-    done = 0
+    # Handlers may record further events (workflows do); loop until the list is stable. Each
+    # event reaches the handlers once, even if a handler commits a savepoint of its own.
+    done = session.info.get(_HANDLED, 0)
     while done < len(events):
         batch = events[done:]
         done = len(events)
+        session.info[_HANDLED] = done
         for handler in _before_commit:
             handler(session, batch)
 
 
 def _after_commit_listener(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_HANDLED, None)
+    session.info.pop(_MARKS, None)
     events = session.info.pop(_PENDING, None)
     if events:
         session.info.setdefault(_COMMITTED, []).extend(events)
 
 
+def _savepoint_started(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[id(transaction)] = len(session.info.get(_PENDING, ()))
+
+
+def _savepoint_rolled_back(session: Session, previous: Any) -> None:
+    """Events recorded inside a SAVEPOINT that rolled back never happened."""
+    if not previous.nested:
+        return
+    mark = session.info.get(_MARKS, {}).pop(id(previous), None)
+    events = session.info.get(_PENDING)
+    if mark is not None and events is not None and len(events) > mark:
+        del events[mark:]
+        session.info[_HANDLED] = min(session.info.get(_HANDLED, 0), mark)
+
+
 def _after_rollback_listener(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_HANDLED, None)
+    session.info.pop(_MARKS, None)
     dropped = session.info.pop(_PENDING, None)
     if dropped:
         log.debug("discarded %d domain events after rollback", len(dropped))

@@ -102,7 +102,11 @@ class Escalated:
         storage.install(db.session)
         notify.install(db.session)
         from .cli import escalated_cli
-        from .services import mail, webhooks  # noqa: F401  (register the outbox handlers)
+        from .services import (  # noqa: F401  (register the before/after-commit handlers)
+            mail,
+            webhooks,
+            workflows,
+        )
         from .web import register_blueprints
 
         if app.config[Config.MAIL_FROM] and "mail" not in app.extensions:

@@ -6,7 +6,7 @@ from .csat import SatisfactionRating
 from .email import InboundEmail, OutboundEmail
 from .people import AgentProfile, Contact, Department, DepartmentMember
 from .roles import Role, RoleGrant
-from .rules import Automation, EscalationRule, RuleFiring, RuleLog
+from .rules import Automation, EscalationRule, Macro, RuleFiring, RuleLog, Workflow
 from .settings import Setting
 from .sla import BusinessSchedule, Holiday, SlaPolicy
 from .statuses import TicketStatus
@@ -31,6 +31,7 @@ __all__ = [
     "EscalationRule",
     "Holiday",
     "InboundEmail",
+    "Macro",
     "OutboundEmail",
     "Reply",
     "Role",
@@ -48,6 +49,7 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
+    "Workflow",
     "metadata",
     "ticket_tags",
 ]

@@ -1,4 +1,5 @@
-"""Escalation rules, time-based automations, and their firing memory and logs."""
+"""Escalation rules, time-based automations, event-driven workflows, macros, and the rules'
+firing memory and logs."""
 
 from __future__ import annotations
 
@@ -37,6 +38,30 @@ class Automation(RuleMixin, Base):
     """A time-based rule, run by ``flask escalated run-automations``."""
 
     __tablename__ = table("automations")
+
+
+class Workflow(RuleMixin, Base):
+    """An event-driven rule: runs when one of ``trigger_events`` happens to a ticket."""
+
+    __tablename__ = table("workflows")
+
+    #: Dotted event names (``ticket.created``, ``reply.created`` ...).
+    trigger_events: Mapped[list[str]] = mapped_column(JSONType)
+
+
+class Macro(TimestampMixin, Base):
+    """A named list of actions an agent applies to a ticket by hand: no conditions, no
+    triggers. Personal (``owner_user_id``) or shared with every agent."""
+
+    __tablename__ = table("macros")
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    actions: Mapped[list[Any]] = mapped_column(JSONType)
+    is_shared: Mapped[bool] = mapped_column(Boolean, default=True)
+    owner_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RuleFiring(Base):

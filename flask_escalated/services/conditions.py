@@ -114,6 +114,7 @@ FIELDS: dict[str, Field] = {
     "sla_due_within_minutes": Field("minutes", _due_within),
     "hours_since_created": Field("hours", _since("created_at")),
     "hours_since_updated": Field("hours", _since("updated_at")),
+    "hours_since_last_reply": Field("hours", _since("last_reply_at")),
     "hours_since_last_customer_reply": Field("hours", _since("last_customer_reply_at")),
     "hours_since_last_agent_reply": Field("hours", _since("last_agent_reply_at")),
     "hours_since_resolved": Field("hours", _since("resolved_at")),

@@ -19,6 +19,8 @@ from urllib.parse import quote
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from ..events import Actor
+from ..models import Ticket
 from . import ext, settings
 
 if TYPE_CHECKING:
@@ -69,3 +71,25 @@ def contact_for_signup_token(token: str) -> str | None:
         return None
     email = data.get("email") if isinstance(data, dict) else None
     return email if isinstance(email, str) else None
+
+
+def open_ticket(
+    *, channel: str, name: Any, email: Any, subject: Any, description: Any,
+    department_id: Any = None, priority: Any = None,
+) -> tuple[Ticket, str]:
+    """A ticket from a person without an account (the widget, the public form): the requester
+    is a Contact found or created by e-mail, and the guest policy decides the rest. Returns the
+    ticket and the policy mode that applied."""
+    from .contacts import find_or_create
+    from .tickets import NewTicket, create_ticket
+
+    if not isinstance(name, str) or len(name) > 255:
+        name = None
+    data = NewTicket(subject=subject, description=description, channel=channel,
+                     requester_email=email if isinstance(email, str) else "",
+                     requester_name=(name or "").strip() or None,
+                     department_id=department_id, priority=priority)
+    mode = apply_policy(data)
+    contact = find_or_create(data.requester_email or "", data.requester_name)
+    ticket = create_ticket(data, Actor.contact(contact.id))
+    return ticket, mode

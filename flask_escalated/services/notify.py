@@ -54,11 +54,17 @@ def install(session_factory: Any) -> None:
     if sa_event.contains(session_factory, "after_commit", _after_commit):
         return
     sa_event.listen(session_factory, "after_commit", _after_commit)
-    sa_event.listen(session_factory, "after_rollback",
-                    lambda s: s.info.pop(_PENDING, None))
+    sa_event.listen(session_factory, "after_rollback", _after_rollback)
+
+
+def _after_rollback(db: Session) -> None:
+    if not db.in_nested_transaction():
+        db.info.pop(_PENDING, None)
 
 
 def _after_commit(db: Session) -> None:
+    if db.in_nested_transaction():  # a SAVEPOINT released: wait for the real commit
+        return
     pending = db.info.pop(_PENDING, None)
     if not pending:
         return

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import now
 from ..domain import CLOSED_CATEGORIES, PRIORITIES
 from ..events import Actor
-from ..models import Automation, EscalationRule, RuleFiring, RuleLog, Ticket
+from ..models import Automation, EscalationRule, RuleFiring, RuleLog, Ticket, Workflow
 from . import assignment, audit, conditions, deletion, replies, session, tags, tickets
 from .errors import NotFound, ServiceError, ValidationError
 from .sla_sweep import skip_locked
@@ -29,8 +29,19 @@ from .sla_sweep import skip_locked
 log = logging.getLogger("flask_escalated.rules")
 
 SYSTEM = Actor.system()
-RuleModel = type[EscalationRule] | type[Automation]
-KINDS: dict[str, RuleModel] = {"escalation": EscalationRule, "automation": Automation}
+RuleModel = type[EscalationRule] | type[Automation] | type[Workflow]
+KINDS: dict[str, RuleModel] = {"escalation": EscalationRule, "automation": Automation,
+                               "workflow": Workflow}
+#: Fields each kind's body may carry; anything else is refused, so a time-based automation
+#: cannot be given an event trigger (nor a workflow a schedule) by a typo or a wrong idea.
+RULE_FIELDS = frozenset({"name", "description", "is_active", "position", "conditions",
+                         "actions"})
+KIND_FIELDS = {"escalation": RULE_FIELDS, "automation": RULE_FIELDS,
+               "workflow": RULE_FIELDS | {"trigger_events"}}
+#: Condition fields that measure elapsed time: the domain of automations, not workflows.
+TIME_FIELDS = frozenset({"hours_since_created", "hours_since_updated", "hours_since_last_reply",
+                         "hours_since_last_customer_reply", "hours_since_last_agent_reply",
+                         "hours_since_resolved", "sla_due_within_minutes"})
 
 
 # ---------------------------------------------------------------------------- actions
@@ -60,18 +71,18 @@ def _notify(value: Any) -> dict[str, Any]:
 
 #: action type -> (value validator or None, kinds allowed)
 ACTION_TYPES: dict[str, tuple[Callable[[Any], Any] | None, tuple[str, ...]]] = {
-    "set_status": (_str, ("escalation", "automation")),
-    "escalate": (None, ("escalation",)),
-    "set_priority": (_priority, ("escalation", "automation")),
-    "assign_agent": (_str, ("escalation", "automation")),
-    "assign_department": (_str, ("escalation",)),
-    "add_tag": (_str, ("escalation", "automation")),
-    "remove_tag": (_str, ("automation",)),
-    "add_note": (_text, ("escalation", "automation")),
-    "send_reply": (_text, ("automation",)),
-    "close": (None, ("automation",)),
-    "notify_email": (_notify, ("escalation",)),
-    "notify_webhook": (_notify, ("escalation",)),
+    "set_status": (_str, ("escalation", "automation", "workflow", "macro")),
+    "escalate": (None, ("escalation", "workflow")),
+    "set_priority": (_priority, ("escalation", "automation", "workflow", "macro")),
+    "assign_agent": (_str, ("escalation", "automation", "workflow", "macro")),
+    "assign_department": (_str, ("escalation", "workflow", "macro")),
+    "add_tag": (_str, ("escalation", "automation", "workflow", "macro")),
+    "remove_tag": (_str, ("automation", "workflow", "macro")),
+    "add_note": (_text, ("escalation", "automation", "workflow", "macro")),
+    "send_reply": (_text, ("automation", "workflow", "macro")),
+    "close": (None, ("automation", "macro")),
+    "notify_email": (_notify, ("escalation", "workflow")),
+    "notify_webhook": (_notify, ("escalation", "workflow")),
 }
 
 
@@ -111,33 +122,36 @@ def _fill(text: str, ticket: Ticket) -> str:
                                                                        ticket.subject)
 
 
-def _apply(action: dict[str, Any], ticket: Ticket, rule: Any) -> None:
+def apply_action(action: dict[str, Any], ticket: Ticket, rule: Any,
+                 actor: Actor = SYSTEM) -> None:
+    """Carry out one validated action on ``ticket`` as ``actor`` (the system for rules, the
+    agent for a macro)."""
     kind, value = action["type"], action.get("value")
     value = cast(Any, value)
     if kind == "set_status":
-        tickets.change_status(ticket, value, SYSTEM)
+        tickets.change_status(ticket, value, actor)
     elif kind == "escalate":
-        tickets.change_status(ticket, "escalated", SYSTEM, auto=True,
+        tickets.change_status(ticket, "escalated", actor, auto=True,
                               reason=f"Escalation rule: {rule.name}")
     elif kind == "close":
-        tickets.change_status(ticket, "closed", SYSTEM, auto=True)
+        tickets.change_status(ticket, "closed", actor, auto=True)
     elif kind == "set_priority":
-        tickets.change_priority(ticket, value, SYSTEM)
+        tickets.change_priority(ticket, value, actor)
     elif kind == "assign_agent":
-        assignment.assign(ticket, value, SYSTEM)
+        assignment.assign(ticket, value, actor)
     elif kind == "assign_department":
-        tickets.change_department(ticket, value, SYSTEM)
+        tickets.change_department(ticket, value, actor)
         dept = ticket.department
         if dept is not None and dept.assignment_strategy != "manual":
-            assignment.auto_assign(ticket, SYSTEM, strategy=dept.assignment_strategy)
+            assignment.auto_assign(ticket, actor, strategy=dept.assignment_strategy)
     elif kind == "add_tag":
-        tags.add_tags(ticket, [value], SYSTEM)
+        tags.add_tags(ticket, [value], actor)
     elif kind == "remove_tag":
-        tags.remove_tags(ticket, [value], SYSTEM)
+        tags.remove_tags(ticket, [value], actor)
     elif kind == "add_note":
-        replies.add_reply(ticket, _fill(value, ticket), SYSTEM, internal=True)
+        replies.add_reply(ticket, _fill(value, ticket), actor, internal=True)
     elif kind == "send_reply":
-        replies.add_reply(ticket, _fill(value, ticket), SYSTEM)
+        replies.add_reply(ticket, _fill(value, ticket), actor)
     elif kind in ("notify_email", "notify_webhook"):
         from . import notify
 
@@ -205,7 +219,7 @@ def _evaluate_rule(kind: str, rule: Any, at: datetime, limit: int, dialect: str)
         for action in rule.actions or []:
             try:
                 with db.begin_nested():
-                    _apply(action, ticket, rule)
+                    apply_action(action, ticket, rule)
                 done.append(action["type"])
             except (ServiceError, ValueError) as exc:
                 errors.append(f"{action.get('type')}: {getattr(exc, 'message', exc)}")
@@ -219,8 +233,12 @@ def _evaluate_rule(kind: str, rule: Any, at: datetime, limit: int, dialect: str)
 
 # ---------------------------------------------------------------------------- CRUD
 def _values(rule: Any) -> dict[str, Any]:
-    return {"name": rule.name, "description": rule.description, "is_active": rule.is_active,
-            "position": rule.position, "conditions": rule.conditions, "actions": rule.actions}
+    values = {"name": rule.name, "description": rule.description, "is_active": rule.is_active,
+              "position": rule.position, "conditions": rule.conditions,
+              "actions": rule.actions}
+    if isinstance(rule, Workflow):
+        values["trigger_events"] = rule.trigger_events
+    return values
 
 
 def serialize(rule: Any) -> dict[str, Any]:
@@ -230,7 +248,23 @@ def serialize(rule: Any) -> dict[str, Any]:
             "created_at": iso(rule.created_at), "updated_at": iso(rule.updated_at)}
 
 
+def _condition_fields(group: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    if not group:
+        return found
+    for item in next(iter(group.values())):
+        found |= _condition_fields(item) if set(item) & {"all", "any"} else {item.get("field")}
+    return found
+
+
 def _apply_fields(kind: str, rule: Any, data: dict[str, Any], creating: bool) -> None:
+    unknown = sorted(str(k)[:40] for k in set(data) - KIND_FIELDS[kind])
+    if unknown:
+        hint = {"automation": "automations run on a schedule and take no event trigger",
+                "escalation": "escalation rules run on a schedule",
+                "workflow": "workflows run on events"}[kind]
+        raise ValidationError(f"Unknown field(s) {', '.join(unknown)}: {hint}.",
+                              {k: "unknown field" for k in unknown})
     if creating or "name" in data:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 120:
@@ -249,9 +283,32 @@ def _apply_fields(kind: str, rule: Any, data: dict[str, Any], creating: bool) ->
             raise ValidationError("position must be an integer.", {"position": "integer"})
         rule.position = data["position"]
     if creating or "conditions" in data:
-        rule.conditions = conditions.validate(data.get("conditions"))
+        given = data.get("conditions")
+        if kind == "workflow" and given in (None, {"all": []}, {"any": []}):
+            rule.conditions = {"all": []}  # a workflow may act on every such event
+        else:
+            rule.conditions = conditions.validate(given)
     if creating or "actions" in data:
         rule.actions = validate_actions(kind, data.get("actions"))
+    if kind == "workflow":
+        timed = sorted(_condition_fields(rule.conditions) & TIME_FIELDS)
+        if timed:
+            raise ValidationError("Workflows run on events, not on elapsed time; use an "
+                                  "automation for " + ", ".join(timed) + ".",
+                                  {"conditions": "time-based"})
+        if creating or "trigger_events" in data:
+            rule.trigger_events = _trigger_events(data.get("trigger_events"))
+
+
+def _trigger_events(value: Any) -> list[str]:
+    from ..signals import ALL_SIGNALS, webhook_event_name
+
+    known = sorted(webhook_event_name(n) for n in ALL_SIGNALS)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value) \
+            or set(value) - set(known):
+        raise ValidationError("trigger_events must list events such as ticket.created.",
+                              {"trigger_events": "one or more of " + ", ".join(known)})
+    return sorted(set(value))
 
 
 def create(kind: str, actor: Actor, data: dict[str, Any]) -> Any:

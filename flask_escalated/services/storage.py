@@ -95,12 +95,16 @@ def install(session_factory: Any) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: the real commit is later
+        return
     session.info.pop(_WRITTEN, None)
     for storage, key in session.info.pop(_DOOMED, ()):
         storage.delete(key)
 
 
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT rolled back, not the transaction
+        return
     session.info.pop(_DOOMED, None)
     for storage, key in session.info.pop(_WRITTEN, ()):
         storage.delete(key)

@@ -67,6 +67,15 @@ def world(app, users, ext, make_ticket):
             "name": "E", "conditions": group, "actions": [{"type": "escalate"}]})
         auto = rules.create("automation", Actor.system(), {
             "name": "M", "conditions": group, "actions": [{"type": "close"}]})
+        flow = rules.create("workflow", Actor.system(), {
+            "name": "F", "conditions": group, "trigger_events": ["ticket.updated"],
+            "actions": [{"type": "add_tag", "value": "flowed"}]})
+        from flask_escalated.models import Macro
+
+        macro = Macro(name="Shared", actions=[{"type": "add_tag", "value": "m"}],
+                      is_shared=True, owner_user_id=str(users.admin.id), position=0)
+        ext.session.add(macro)
+        ext.session.flush()
         from flask_escalated.services import sla_admin
 
         schedule = sla_admin.create_schedule(Actor.system(), {"name": "S", "timezone": "UTC",
@@ -98,4 +107,4 @@ def world(app, users, ext, make_ticket):
     return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
             "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid, "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
-            "u": users.agent2.id, "i": ignored.id}
+            "u": users.agent2.id, "i": ignored.id, "f": flow.id, "x": macro.id}

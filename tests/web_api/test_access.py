@@ -106,6 +106,18 @@ MATRIX = [
     ("GET", "/inbound-emails", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("GET", "/inbound-emails/{i}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("POST", "/inbound-emails/{i}/reprocess", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("GET", "/workflows", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("POST", "/workflows", {"name": "W", "trigger_events": ["ticket.created"], "conditions": {"all": []}, "actions": [{"type": "add_tag", "value": "x"}]}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/workflows/{f}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("PATCH", "/workflows/{f}", {"is_active": False}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/workflows/{f}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("GET", "/workflows/{f}/logs", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("GET", "/macros", None, dict(anonymous=401, customer=403, other=403, light=200, agent=200, admin=200)),
+    ("POST", "/macros", {"name": "M", "actions": [{"type": "add_tag", "value": "x"}]}, dict(anonymous=401, customer=403, other=403, light=403, agent=201, admin=201)),
+    ("GET", "/macros/{x}", None, dict(anonymous=401, customer=403, other=403, light=200, agent=200, admin=200)),
+    ("PATCH", "/macros/{x}", {"name": "Renamed"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/macros/{x}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("POST", "/tickets/{t}/macros/{x}", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 
@@ -140,8 +152,10 @@ def test_every_api_route_is_in_the_matrix(app):
             templated = (templated.replace("{policy_id}", "{p}")
                          .replace("{schedule_id}", "{b}").replace("{holiday_id}", "{h}"))
             if "{rule_id}" in templated:
-                templated = templated.replace(
-                    "{rule_id}", "{e}" if "escalation" in templated else "{m}")
+                placeholder = ("{e}" if "escalation" in templated
+                               else "{f}" if "workflow" in templated else "{m}")
+                templated = templated.replace("{rule_id}", placeholder)
+            templated = templated.replace("{macro_id}", "{x}")
             templated = (templated.replace("/statuses/{slug}", "/statuses/{s}")
                          .replace("{slug}", "seed"))
             if (method, templated) not in covered:

@@ -19,8 +19,14 @@ from flask_escalated.web.api.base import ROUTES
 from .test_access import MATRIX
 
 API = "/support/api/v1"
-#: Routes whose body asks for more than the route's guard (resolving needs ticket.close).
-BODY_NEEDS = {("POST", "/tickets/{t}/status"): {"ticket.close"}}
+#: Routes that need more than the route's guard for the object at hand: resolving needs
+#: ticket.close; someone else's macro needs macro.manage; a macro's actions need what they do.
+BODY_NEEDS = {
+    ("POST", "/tickets/{t}/status"): {"ticket.close"},
+    ("PATCH", "/macros/{x}"): {"macro.manage"},
+    ("DELETE", "/macros/{x}"): {"macro.manage"},
+    ("POST", "/tickets/{t}/macros/{x}"): {"ticket.edit"},
+}
 
 
 def _route_doc(app, method, path):

@@ -10,7 +10,7 @@ from ..security import current_principal
 from .base import decode_cursor, encode_cursor, json_body, page_limit, route
 from .commit import committed
 
-RULE_BODY = {
+RULE_BODY: dict[str, str] = {
     "name": "string (required)", "description": "string", "is_active": "boolean",
     "position": "integer",
     "conditions": '{"all"|"any": [{"field", "operator", "value"} | nested group]}',
@@ -77,3 +77,4 @@ def _crud(kind: str, path: str, perm: str, tag: str) -> None:
 
 _crud("escalation", "/escalation-rules", "escalation", "Escalation rules")
 _crud("automation", "/automations", "automation", "Automations")
+_crud("workflow", "/workflows", "workflow", "Workflows")

@@ -51,7 +51,7 @@ TICKET_BODY = {
 }
 
 
-def _detail(ticket: Any, principal: Principal, status: int = 200) -> tuple[Response, int]:
+def detail_payload(ticket: Any, principal: Principal, status: int = 200) -> tuple[Response, int]:
     people = serializers.people_for([ticket])
     body = serializers.ticket_detail(ticket, people, for_agent=principal.is_agent)
     if principal.is_agent:
@@ -167,7 +167,7 @@ def create_ticket() -> tuple[Response, int]:
                                         "ticket.create")))})
     with committed():
         ticket = tickets.create_ticket(new, principal.actor)
-    return _detail(tickets.get_ticket(ticket.id), principal, 201)
+    return detail_payload(tickets.get_ticket(ticket.id), principal, 201)
 
 
 def _opt_str(value: Any, name: str) -> str | None:
@@ -184,7 +184,7 @@ def _opt_str(value: Any, name: str) -> str | None:
        tag="Tickets", permission="ticket.view")
 def show_ticket(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident)
-    return _detail(ticket, principal)
+    return detail_payload(ticket, principal)
 
 
 @route("/tickets/<ident>", ["PATCH"], summary="Update a ticket's properties", tag="Tickets",
@@ -215,7 +215,7 @@ def update_ticket(ident: str) -> tuple[Response, int]:
                 assignment.assign(ticket, data["assignee_id"], actor)
         if "status" in data and data["status"] != ticket.status:
             tickets.change_status(ticket, data["status"], actor)
-    return _detail(tickets.get_ticket(ticket.id), principal)
+    return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 def _require(principal: Principal, ticket: Any, permission: str) -> None:
@@ -247,7 +247,7 @@ def change_status(ident: str) -> tuple[Response, int]:
                  "ticket.close" if target in ("resolved", "closed") else "ticket.edit")
     with committed():
         tickets.change_status(ticket, target, principal.actor, version=data.get("version"))
-    return _detail(tickets.get_ticket(ticket.id), principal)
+    return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 def _customer_status_check(ticket: Any, target: Any, principal: Principal) -> None:
@@ -283,7 +283,7 @@ def assign_ticket(ident: str) -> tuple[Response, int]:
         else:
             assignment.assign(ticket, data["assignee_id"], principal.actor,
                               version=data.get("version"))
-    return _detail(tickets.get_ticket(ticket.id), principal)
+    return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 @route("/tickets/<ident>/snooze", ["POST"], summary="Snooze until a preset or a time",
@@ -296,7 +296,7 @@ def snooze_ticket(ident: str) -> tuple[Response, int]:
     with committed():
         until = snooze.parse_until(data.get("preset"), data.get("until"), principal.actor)
         snooze.snooze(ticket, until, principal.actor)
-    return _detail(tickets.get_ticket(ticket.id), principal)
+    return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 @route("/tickets/<ident>/snooze", ["DELETE"], summary="Wake a snoozed ticket", tag="Tickets",
@@ -305,7 +305,7 @@ def wake_ticket(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.edit")
     with committed():
         snooze.unsnooze(ticket, principal.actor)
-    return _detail(tickets.get_ticket(ticket.id), principal)
+    return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 # ---------------------------------------------------------------------------- replies
@@ -376,7 +376,7 @@ def add_ticket_tags(ident: str) -> tuple[Response, int]:
     names = str_list(json_body().get("tags"), "tags")
     with committed():
         tags.add_tags(ticket, names, principal.actor)
-    return _detail(tickets.get_ticket(ticket.id), principal)
+    return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 @route("/tickets/<ident>/tags", ["PUT"], summary="Replace tags", tag="Tags",
@@ -386,7 +386,7 @@ def set_ticket_tags(ident: str) -> tuple[Response, int]:
     names = str_list(json_body().get("tags"), "tags")
     with committed():
         tags.set_tags(ticket, names, principal.actor)
-    return _detail(tickets.get_ticket(ticket.id), principal)
+    return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 @route("/tickets/<ident>/tags/<slug>", ["DELETE"], summary="Remove a tag", tag="Tags",
@@ -397,7 +397,7 @@ def remove_ticket_tag(ident: str, slug: str) -> tuple[Response, int]:
         removed = tags.remove_tags(ticket, [slug], principal.actor)
     if not removed:
         raise NotFound(f"The ticket has no tag '{slug[:80]}'.")
-    return _detail(tickets.get_ticket(ticket.id), principal)
+    return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 # ---------------------------------------------------------------------------- followers

@@ -1,0 +1,81 @@
+"""Workflows: event-driven rules, run inside the transaction of the change that triggers them.
+
+When a domain event named in a workflow's ``trigger_events`` happens to a ticket and the
+workflow's conditions hold for it, its actions run as the system, just before the commit, so
+the change and its consequences land (or roll back) together. A failing action is logged and
+skipped; it never undoes the change that triggered it. Events caused by workflow actions do not
+trigger workflows again, so two workflows can never ping-pong.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..clock import now
+from ..events import DomainEvent, on_before_commit, pending
+from ..models import RuleLog, Ticket, Workflow
+from ..signals import webhook_event_name
+from . import conditions
+from .errors import ServiceError, ValidationError
+from .rules import apply_action
+
+log = logging.getLogger("flask_escalated.workflows")
+_CAUSED = "escalated.workflow_events"
+
+
+@on_before_commit
+def run_workflows(db: Session, events: list[DomainEvent]) -> None:
+    caused: set[int] = db.info.setdefault(_CAUSED, set())
+    todo = [e for e in events if e.ticket is not None and id(e) not in caused]
+    if not todo:
+        return
+    flows = list(db.execute(select(Workflow).where(Workflow.is_active.is_(True))
+                            .order_by(Workflow.position, Workflow.id)).scalars())
+    if not flows:
+        return
+    at = now()
+    for event in todo:
+        name = webhook_event_name(event.name)
+        for flow in flows:
+            if name not in (flow.trigger_events or []):
+                continue
+            ticket = event.ticket
+            assert ticket is not None
+            if not _matches(db, flow, ticket, at):
+                continue
+            before = {id(e) for e in pending(db)}
+            done, errors = _run(db, flow, ticket)
+            caused.update(id(e) for e in pending(db) if id(e) not in before)
+            db.add(RuleLog(rule_kind="workflow", rule_id=flow.id, rule_name=flow.name,
+                           ticket_id=ticket.id, actions=done, error="; ".join(errors) or None,
+                           created_at=at))
+            flow.last_run_at = at
+
+
+def _matches(db: Session, flow: Workflow, ticket: Ticket, at: Any) -> bool:
+    if not next(iter((flow.conditions or {"all": []}).values())):
+        return True  # no conditions: every triggering event
+    try:
+        cond = conditions.compile_group(conditions.validate(flow.conditions), at)
+    except ValidationError as exc:
+        log.warning("workflow %s has invalid conditions: %s", flow.id, exc.message)
+        return False
+    db.flush()
+    return db.execute(select(Ticket.id).where(Ticket.id == ticket.id, cond)).first() is not None
+
+
+def _run(db: Session, flow: Workflow, ticket: Ticket) -> tuple[list[str], list[str]]:
+    done: list[str] = []
+    errors: list[str] = []
+    for action in flow.actions or []:
+        try:
+            with db.begin_nested():
+                apply_action(action, ticket, flow)
+            done.append(action["type"])
+        except (ServiceError, ValueError) as exc:
+            errors.append(f"{action.get('type')}: {getattr(exc, 'message', exc)}")
+    return done, errors

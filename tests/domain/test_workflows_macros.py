@@ -1,0 +1,111 @@
+"""Workflows (event-driven, in the change's transaction) and macros (an agent's tool)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from flask_escalated.events import Actor
+from flask_escalated.models import RuleLog, Webhook, WebhookDelivery
+from flask_escalated.services import rules, tags, tickets
+
+URGENT = {"all": [{"field": "priority", "operator": "eq", "value": "urgent"}]}
+
+
+def _flow(ext, **data):
+    with ext.unit_of_work():
+        return rules.create("workflow", Actor.system(), {"name": "W", **data}).id
+
+
+def _open(ext, users, **fields):
+    with ext.unit_of_work():
+        return tickets.create_ticket(tickets.NewTicket(
+            subject="s", description="d", requester_user_id=str(users.customer.id), **fields),
+            Actor.system()).id
+
+
+def _tags(ext, tid):
+    ext.session.rollback()
+    return sorted(t.slug for t in tickets.get_ticket(tid).tags)
+
+
+def test_workflow_acts_in_the_same_transaction_when_conditions_hold(app, users):
+    ext = app.extensions["escalated"]
+    flow = _flow(ext, trigger_events=["ticket.created"], conditions=URGENT,
+                 actions=[{"type": "add_tag", "value": "vip"},
+                          {"type": "add_note", "value": "Urgent: {reference}"}])
+    urgent, calm = _open(ext, users, priority="urgent"), _open(ext, users, priority="low")
+    assert _tags(ext, urgent) == ["vip"] and _tags(ext, calm) == []
+    (entry,) = ext.session.execute(select(RuleLog).where(RuleLog.rule_kind == "workflow")
+                                   ).scalars()
+    assert entry.rule_id == flow and entry.ticket_id == urgent
+    assert entry.actions == ["add_tag", "add_note"] and entry.error is None
+    # Roll back the triggering change: the workflow's work goes with it.
+    with pytest.raises(RuntimeError), ext.unit_of_work():
+        tickets.create_ticket(tickets.NewTicket(
+            subject="never", description="d", requester_user_id=str(users.customer.id),
+            priority="urgent"), Actor.system())
+        raise RuntimeError("rolled back")
+    ext.session.rollback()
+    assert len(list(ext.session.execute(select(RuleLog)).scalars())) == 1
+
+
+def test_workflow_effects_do_not_trigger_workflows_and_reach_webhooks(app, users):
+    ext = app.extensions["escalated"]
+    with ext.unit_of_work():
+        ext.session.add(Webhook(url="http://127.0.0.1:9/x", secret="s" * 32,
+                                events=["tag.added"], is_active=True, failure_count=0))
+    _flow(ext, trigger_events=["tag.added"], actions=[{"type": "add_tag", "value": "b"}])
+    _flow(ext, trigger_events=["tag.added"], actions=[{"type": "add_tag", "value": "c"}])
+    tid = _open(ext, users)
+    with ext.unit_of_work():
+        tags.add_tags(tickets.get_ticket(tid), ["a"], Actor.agent(users.agent.id))
+    assert _tags(ext, tid) == ["a", "b", "c"]  # each workflow once; no cascade
+    deliveries = list(ext.session.execute(select(WebhookDelivery)).scalars())
+    assert len(deliveries) == 3  # a (the agent), b and c (the workflows)
+
+
+def test_a_failing_action_is_logged_and_the_change_stands(app, users):
+    ext = app.extensions["escalated"]
+    _flow(ext, trigger_events=["ticket.created"],
+          actions=[{"type": "assign_agent", "value": "no-such-agent"},
+                   {"type": "add_tag", "value": "still"}])
+    tid = _open(ext, users)
+    assert _tags(ext, tid) == ["still"]
+    (entry,) = ext.session.execute(select(RuleLog)).scalars()
+    assert entry.actions == ["add_tag"] and "assign_agent" in entry.error
+
+
+def test_workflows_refuse_time_and_automations_refuse_events(api, users):
+    admin = api(users.admin)
+    timed = admin.post("/workflows", {
+        "name": "t", "trigger_events": ["ticket.created"], "actions": [{"type": "escalate"}],
+        "conditions": {"all": [{"field": "hours_since_created", "operator": "gt", "value": 4}]}})
+    assert timed.status_code == 422 and "automation" in timed.json["error"]["message"]
+    assert admin.post("/workflows", {"name": "x", "trigger_events": ["nope"],
+                                     "actions": [{"type": "escalate"}]}).status_code == 422
+    evented = admin.post("/automations", {
+        "name": "e", "trigger_events": ["ticket.created"], "actions": [{"type": "close"}],
+        "conditions": URGENT})
+    assert evented.status_code == 422 and "trigger_events" in evented.json["error"]["fields"]
+
+
+def test_macros_are_personal_or_shared_and_never_exceed_their_user(app, api, users):
+    agent, light, admin = api(users.agent), api(users.light), api(users.admin)
+    mine = agent.post("/macros", {"name": "Mine", "actions": [
+        {"type": "add_tag", "value": "triaged"}, {"type": "set_priority", "value": "high"}]})
+    assert mine.status_code == 201 and mine.json["data"]["is_shared"] is False
+    assert agent.post("/macros", {"name": "S", "is_shared": True,
+                                  "actions": [{"type": "close"}]}).status_code == 403
+    shared = admin.post("/macros", {"name": "Assign", "is_shared": True, "actions": [
+        {"type": "assign_agent", "value": str(users.agent.id)}]}).json["data"]["id"]
+    assert light.get(f"/macros/{mine.json['data']['id']}").status_code == 404
+    assert [m["name"] for m in light.get("/macros").json["data"]] == ["Assign"]
+    tid = _open(app.extensions["escalated"], users)
+    applied = agent.post(f"/tickets/{tid}/macros/{mine.json['data']['id']}", {})
+    assert applied.status_code == 200
+    assert applied.json["data"]["priority"] == "high"
+    assert [t["slug"] for t in applied.json["data"]["tags"]] == ["triaged"]
+    refused = light.post(f"/tickets/{tid}/macros/{shared}", {})
+    assert refused.status_code == 403 and "ticket.assign" in refused.json["error"]["message"]
+    assert agent.patch(f"/macros/{shared}", {"name": "x"}).status_code == 403
