@@ -4,6 +4,7 @@ from .audit import AuditLog
 from .base import TABLE_PREFIX, Base, metadata
 from .csat import SatisfactionRating
 from .email import InboundEmail, OutboundEmail
+from .guest import GuestChallenge, GuestToken
 from .people import AgentProfile, Contact, Department, DepartmentMember
 from .roles import Role, RoleGrant
 from .rules import Automation, EscalationRule, Macro, RuleFiring, RuleLog, Workflow
@@ -29,6 +30,8 @@ __all__ = [
     "Department",
     "DepartmentMember",
     "EscalationRule",
+    "GuestChallenge",
+    "GuestToken",
     "Holiday",
     "InboundEmail",
     "Macro",

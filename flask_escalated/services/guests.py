@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from ..events import Actor
 from ..models import Ticket
 from . import ext, settings
+from .errors import ValidationError
 
 if TYPE_CHECKING:
     from .tickets import NewTicket
@@ -90,6 +91,15 @@ def open_ticket(
                      requester_name=(name or "").strip() or None,
                      department_id=department_id, priority=priority)
     mode = apply_policy(data)
-    contact = find_or_create(data.requester_email or "", data.requester_name)
-    ticket = create_ticket(data, Actor.contact(contact.id))
+    try:
+        try:
+            contact = find_or_create(data.requester_email or "", data.requester_name)
+        except ValidationError:
+            create_ticket(data, Actor.system())  # collects every field's error, then raises
+            raise
+        ticket = create_ticket(data, Actor.contact(contact.id))
+    except ValidationError as exc:
+        renamed = {"requester_email": "email", "requester": "email"}
+        raise ValidationError(exc.message, {renamed.get(k, k): v
+                                            for k, v in exc.fields.items()}) from None
     return ticket, mode

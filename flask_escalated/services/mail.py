@@ -21,6 +21,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
 from typing import Any, cast
 
 from flask import Flask, current_app, render_template
@@ -255,8 +258,17 @@ def _row(kind: str, ticket: Ticket, to: Recipient, address: str,
     signed = mail_ids.reply_address(ticket.id)
     if signed:
         headers["Reply-To"] = signed
-    context = {**context, "link": _link(ticket, agent=kind not in (
-        "new_ticket_requester", "agent_reply", "status_changed", "csat_request"))}
+    customer_facing = kind in ("new_ticket_requester", "agent_reply", "status_changed",
+                               "csat_request")
+    if customer_facing and to.user_id is None:
+        from . import guest_access, guests
+
+        link: str | None = guest_access.guest_url(ticket)  # a guest: their own key
+        if kind == "new_ticket_requester" and guests.policy()["mode"] == "prompt_signup":
+            context = {**context, "signup_url": guests.signup_url(address)}
+    else:
+        link = _link(ticket, agent=not customer_facing)
+    context = {**context, "link": link}
     text, html = _render(kind, ticket, to, context)
     return OutboundEmail(
         ticket_id=ticket.id, reply_id=reply.id if isinstance(reply, Reply) else None,
@@ -264,6 +276,16 @@ def _row(kind: str, ticket: Ticket, to: Recipient, address: str,
         subject=_subject(kind, ticket), text_body=text, html_body=html, headers=headers,
         message_id=message_id, status="pending", attempts=0, next_attempt_at=now(),
         created_at=now())
+
+
+def queue_after_commit(mail_id: int) -> None:
+    """Mark an outbox row written outside the event handlers for sending; the caller calls
+    :func:`send_queued` once its transaction has committed (the sweep catches it otherwise)."""
+    ext().session.info.setdefault(_NEW, []).append(mail_id)
+
+
+def send_queued() -> None:
+    hand_over(current_app._get_current_object(), [])  # type: ignore[attr-defined]
 
 
 @on_after_commit
@@ -308,10 +330,34 @@ def _mailer() -> Any:
     return state
 
 
-def deliver(mail_id: int) -> str:
-    """Send one outbox row once (if due and not claimed elsewhere); returns its status."""
+def _message(row: Any) -> Any:
+    """The row as a MIME message (quoted-printable bodies: no line is ever too long for
+    SMTP), wrapped so the host's Flask-Mail connection sends it as it is."""
     from flask_mail import Message
 
+    cfg = current_app.config
+    sender = formataddr((_one_line(settings.value("app_name"), 120), cfg[Config.MAIL_FROM]))
+    to = formataddr((row.to_name or "", row.to_email))
+    built = EmailMessage(policy=SMTP)
+    built["Subject"] = row.subject
+    built["From"] = sender
+    built["To"] = to
+    built["Date"] = format_datetime(now())
+    built["Message-ID"] = row.message_id
+    for name, value in (row.headers or {}).items():
+        built[name] = value
+    built.set_content(row.text_body, cte="quoted-printable")
+    built.add_alternative(row.html_body, subtype="html", cte="quoted-printable")
+
+    class Prepared(Message):
+        def _message(self) -> Any:
+            return built
+
+    return Prepared(subject=row.subject, sender=sender, recipients=[to])
+
+
+def deliver(mail_id: int) -> str:
+    """Send one outbox row once (if due and not claimed elsewhere); returns its status."""
     at = now()
     with _engine().begin() as conn:
         claimed = conn.execute(
@@ -323,15 +369,7 @@ def deliver(mail_id: int) -> str:
             if claimed else None
     if row is None:
         return "skipped"
-    cfg = current_app.config
-    headers = dict(row.headers or {})
-    reply_to = headers.pop("Reply-To", None)
-    message = Message(
-        subject=row.subject,
-        sender=(_one_line(settings.value("app_name"), 120), cfg[Config.MAIL_FROM]),
-        recipients=[(row.to_name, row.to_email) if row.to_name else row.to_email],
-        body=row.text_body, html=row.html_body, reply_to=reply_to, extra_headers=headers)
-    message.msgId = row.message_id
+    message = _message(row)
     error = None
     try:
         _mailer().send(message)

@@ -140,6 +140,9 @@ SETTINGS: dict[str, SettingSpec] = {
     "mail_notifications": SettingSpec(
         _switches, lambda c: _switches({}),
         "Which notification e-mails are sent (each true or false)."),
+    "guest_mailbox_proof": SettingSpec(
+        _bool, lambda c: False,
+        "Public submissions must first confirm a code mailed to their address."),
     "guest_policy_mode": SettingSpec(
         _choice(GUEST_POLICY_MODES), lambda c: c[Config.GUEST_POLICY].get("mode", "unassigned"),
         "Who owns tickets from people without an account."),

@@ -43,6 +43,18 @@ def register_blueprints(app: Flask) -> None:
                                    failures_only=True)
         parent.register_blueprint(auth)
     from .inbound import create_inbound_blueprint
+    from .widget import create_widget_assets_blueprint, create_widget_blueprint
+
+    widget = create_widget_blueprint()
+    ratelimits.limit_blueprint(limiter, widget, "widget")
+    parent.register_blueprint(widget)
+    parent.register_blueprint(create_widget_assets_blueprint())
+    if app.config[Config.UI_ENABLED]:
+        from .guest import create_guest_blueprint
+
+        guest = create_guest_blueprint()
+        ratelimits.limit_blueprint(limiter, guest, "guest")
+        parent.register_blueprint(guest)
 
     inbound = create_inbound_blueprint()
     ratelimits.limit_blueprint(limiter, inbound, "inbound")

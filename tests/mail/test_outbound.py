@@ -160,3 +160,12 @@ def test_header_injection_goes_nowhere(app, ext, users, smtp):
     assert msg["Bcc"] is None and msg["X-Evil"] is None
     assert all("evil@attacker.test" not in rcpts for rcpts, _ in smtp.messages)
     assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"]
+
+
+def test_long_lines_and_non_ascii_survive_smtp(app, ext, users, smtp):
+    long_line = "é" + "x" * 5000
+    _open(ext, users, subject="Überweisung fehlgeschlagen ✓", description=long_line)
+    assert smtp.wait_for(lambda: smtp.to("customer@example.test"))
+    (msg,) = smtp.to("customer@example.test")
+    assert msg["Subject"].endswith("Überweisung fehlgeschlagen ✓")
+    assert long_line in _bodies(msg)[0]

@@ -1,0 +1,196 @@
+/* flask-escalated support widget. Embed with one tag:
+ *   <script src="https://help.example.com/support/widget/embed.js" async></script>
+ * Optional attributes: data-base-url (default: where this script came from),
+ * data-position="left". No cookies; a guest token per ticket is kept in localStorage.
+ * Everything shown is set with textContent: nothing from the server is parsed as HTML. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__escalatedWidget) { return; }
+  window.__escalatedWidget = true;
+  var base = script.getAttribute("data-base-url") || script.src.replace(/\/embed\.js(\?.*)?$/, "");
+  var left = script.getAttribute("data-position") === "left";
+  var STORE = "escalated-widget-tickets";
+
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (k) {
+      if (k === "text") { node.textContent = props[k]; }
+      else if (k === "on") { Object.keys(props.on).forEach(function (e) { node.addEventListener(e, props.on[e]); }); }
+      else { node.setAttribute(k, props[k]); }
+    });
+    (children || []).forEach(function (c) { if (c) { node.appendChild(c); } });
+    return node;
+  }
+  function api(method, path, body) {
+    return fetch(base + path, {
+      method: method, credentials: "omit",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) {
+          var msg = (data.error && data.error.message) || "Something went wrong (" + r.status + ").";
+          if (r.status === 429) { msg = "Too many requests. Please wait a moment and try again."; }
+          throw new Error(msg);
+        }
+        return data;
+      });
+    });
+  }
+  function saved() { try { return JSON.parse(localStorage.getItem(STORE) || "[]"); } catch (e) { return []; } }
+  function remember(token, reference) {
+    var list = saved().filter(function (t) { return t.token !== token; });
+    list.unshift({ token: token, reference: reference });
+    try { localStorage.setItem(STORE, JSON.stringify(list.slice(0, 10))); } catch (e) { /* private mode */ }
+  }
+
+  var css = ".esc-w{position:fixed;bottom:20px;" + (left ? "left" : "right") + ":20px;z-index:2147483000;font:14px/1.4 system-ui,sans-serif;color:#1f2937}" +
+    ".esc-w button{font:inherit;cursor:pointer}.esc-w-launch{border:0;border-radius:24px;padding:12px 18px;color:#fff;box-shadow:0 4px 12px rgba(0,0,0,.2)}" +
+    ".esc-w-panel{width:340px;max-width:calc(100vw - 40px);max-height:70vh;overflow:auto;background:#fff;border-radius:10px;box-shadow:0 8px 30px rgba(0,0,0,.25);margin-bottom:10px;padding:14px}" +
+    ".esc-w-tabs{display:flex;gap:6px;margin-bottom:10px}.esc-w-tabs button{flex:1;border:1px solid #d1d5db;background:#f9fafb;border-radius:6px;padding:6px}" +
+    ".esc-w-tabs button[aria-selected=true]{background:#fff;border-color:#6b7280;font-weight:600}" +
+    ".esc-w label{display:block;margin:8px 0 2px;font-weight:600}.esc-w input,.esc-w textarea,.esc-w select{width:100%;box-sizing:border-box;border:1px solid #d1d5db;border-radius:6px;padding:6px;font:inherit}" +
+    ".esc-w .esc-w-go{margin-top:10px;border:0;border-radius:6px;padding:8px 12px;color:#fff}.esc-w-msg{margin:8px 0;padding:6px;border-radius:6px;background:#f3f4f6}" +
+    ".esc-w-err{background:#fee2e2;color:#991b1b}.esc-w-reply{border-top:1px solid #e5e7eb;padding:6px 0;white-space:pre-wrap}.esc-w-reply b{display:block}";
+  document.head.appendChild(el("style", { text: css }));
+
+  var colour = "#2563eb";
+  var root = el("div", { "class": "esc-w" });
+  var panel = el("div", { "class": "esc-w-panel", role: "dialog", "aria-label": "Support" });
+  panel.hidden = true;
+  var launch = el("button", { "class": "esc-w-launch", type: "button", "aria-expanded": "false", text: "Help" });
+  root.appendChild(panel);
+  root.appendChild(launch);
+  document.body.appendChild(root);
+  launch.addEventListener("click", function () {
+    panel.hidden = !panel.hidden;
+    launch.setAttribute("aria-expanded", String(!panel.hidden));
+  });
+
+  function message(text, error) { return el("p", { "class": "esc-w-msg" + (error ? " esc-w-err" : ""), role: error ? "alert" : "status", text: text }); }
+  function field(label, input) { var id = "esc-w-" + Math.random().toString(36).slice(2); input.id = id; return el("div", {}, [el("label", { "for": id, text: label }), input]); }
+  function go(text) { var b = el("button", { "class": "esc-w-go", type: "submit", text: text }); b.style.background = colour; return b; }
+  function fail(box) { return function (err) { box.appendChild(message(err.message, true)); }; }
+
+  var body = el("div");
+  var tabs = el("div", { "class": "esc-w-tabs", role: "tablist" });
+  var views = {};
+  function show(name) {
+    Array.prototype.forEach.call(tabs.children, function (b) { b.setAttribute("aria-selected", String(b.dataset.view === name)); });
+    body.textContent = "";
+    body.appendChild(views[name]());
+  }
+  function tab(name, label) {
+    var b = el("button", { type: "button", role: "tab", text: label, on: { click: function () { show(name); } } });
+    b.dataset.view = name;
+    tabs.appendChild(b);
+  }
+  panel.appendChild(tabs);
+  panel.appendChild(body);
+
+  views.search = function () {
+    var box = el("div"), q = el("input", { type: "search", maxlength: "200" }), out = el("div");
+    var form = el("form", { on: { submit: function (e) {
+      e.preventDefault(); out.textContent = "";
+      api("GET", "/kb/search?q=" + encodeURIComponent(q.value)).then(function (data) {
+        if (!data.data.length) { out.appendChild(message("No articles found.")); }
+        data.data.forEach(function (a) {
+          out.appendChild(el("p", {}, [el("a", { href: a.url, target: "_blank", rel: "noopener", text: a.title }), el("br"), el("span", { text: a.snippet || "" })]));
+        });
+      }).catch(fail(out));
+    } } }, [field("Search our help articles", q), go("Search")]);
+    box.appendChild(form); box.appendChild(out);
+    return box;
+  };
+
+  views.contact = function () {
+    var box = el("div"), out = el("div");
+    var name = el("input", { maxlength: "255", autocomplete: "name" });
+    var email = el("input", { type: "email", maxlength: "320", autocomplete: "email", required: "" });
+    var subject = el("input", { maxlength: "500", required: "" });
+    var text = el("textarea", { rows: "4", required: "" });
+    var dept = el("select", {}, [el("option", { value: "", text: "Not sure" })]);
+    var code = el("input", { inputmode: "numeric", maxlength: "8" });
+    var codeRow = field("Code we e-mailed you", code); codeRow.hidden = true;
+    var challenge = null;
+    (config.departments || []).forEach(function (d) { dept.appendChild(el("option", { value: String(d.id), text: d.name })); });
+    var form = el("form", { on: { submit: function (e) {
+      e.preventDefault(); out.textContent = "";
+      var payload = { name: name.value, email: email.value, subject: subject.value, description: text.value,
+                      department_id: dept.value ? Number(dept.value) : null };
+      if (config.mailbox_proof && !challenge) {
+        api("POST", "/verify", { email: email.value }).then(function (data) {
+          challenge = data.verification_id; codeRow.hidden = false;
+          out.appendChild(message("We sent a code to " + email.value + ". Enter it to send your message."));
+        }).catch(fail(out));
+        return;
+      }
+      if (challenge) { payload.verification_id = challenge; payload.verification_code = code.value; }
+      api("POST", "/tickets", payload).then(function (data) {
+        remember(data.token, data.data.reference);
+        form.reset(); challenge = null; codeRow.hidden = true;
+        out.appendChild(message("Thanks! Your request " + data.data.reference + " is open. Follow it under \u201cMy requests\u201d."));
+      }).catch(fail(out));
+    } } }, [field("Name", name), field("E-mail", email), field("Subject", subject), field("How can we help?", text),
+           config.departments && config.departments.length ? field("Department", dept) : null, codeRow, go("Send")]);
+    box.appendChild(form); box.appendChild(out);
+    return box;
+  };
+
+  views.status = function () {
+    var box = el("div");
+    var list = saved();
+    if (!list.length) { box.appendChild(message("Requests you send from this browser appear here.")); }
+    list.forEach(function (t) {
+      box.appendChild(el("button", { type: "button", "class": "esc-w-go", text: t.reference, on: { click: function () { open(t.token, box); } } }));
+    });
+    return box;
+  };
+
+  function open(token, box) {
+    box.textContent = "";
+    api("GET", "/tickets/" + encodeURIComponent(token)).then(function (data) {
+      var t = data.data;
+      box.appendChild(el("h3", { text: t.reference + " \u2014 " + t.subject }));
+      box.appendChild(message("Status: " + t.status.replace(/_/g, " ")));
+      box.appendChild(el("div", { "class": "esc-w-reply" }, [el("b", { text: "You" }), el("span", { text: t.description })]));
+      t.replies.forEach(function (r) {
+        box.appendChild(el("div", { "class": "esc-w-reply" }, [el("b", { text: r.from === "you" ? "You" : "Support" }), el("span", { text: r.body })]));
+      });
+      var out = el("div");
+      if (t.can_reply) {
+        var reply = el("textarea", { rows: "3", required: "" });
+        box.appendChild(el("form", { on: { submit: function (e) {
+          e.preventDefault();
+          api("POST", "/tickets/" + encodeURIComponent(token) + "/replies", { body: reply.value })
+            .then(function () { open(token, box); }).catch(fail(out));
+        } } }, [field("Reply", reply), go("Send reply")]));
+      }
+      if (t.can_rate) {
+        var stars = el("select", {}, [5, 4, 3, 2, 1].map(function (n) { return el("option", { value: String(n), text: n + " \u2014 " + ["", "Terrible", "Poor", "Okay", "Good", "Excellent"][n] }); }));
+        var comment = el("textarea", { rows: "2", maxlength: "2000" });
+        box.appendChild(el("form", { on: { submit: function (e) {
+          e.preventDefault();
+          api("POST", "/tickets/" + encodeURIComponent(token) + "/rate", { rating: Number(stars.value), comment: comment.value })
+            .then(function () { open(token, box); }).catch(fail(out));
+        } } }, [field("How did we do?", stars), field("Comment (optional)", comment), go("Rate")]));
+      } else if (t.rating) {
+        box.appendChild(message("You rated this " + t.rating.rating + "/5. Thank you!"));
+      }
+      box.appendChild(out);
+    }).catch(fail(box));
+  }
+
+  var config = {};
+  api("GET", "/config").then(function (data) {
+    config = data;
+    colour = data.color || colour;
+    launch.style.background = colour;
+    launch.textContent = "Help";
+    if (data.kb_enabled) { tab("search", "Search"); }
+    tab("contact", "Contact us");
+    tab("status", "My requests");
+    show(data.kb_enabled ? "search" : "contact");
+  }).catch(function () { launch.style.background = colour; tab("contact", "Contact us"); tab("status", "My requests"); show("contact"); });
+})();

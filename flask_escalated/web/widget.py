@@ -1,0 +1,197 @@
+"""The public widget API (``/widget/...``): JSON, CORS per ``ESCALATED_WIDGET_ORIGINS``,
+rate-limited per address (and per e-mail address for submissions), no cookies.
+
+A submission answers with a guest token; the token is the only key to that ticket afterwards
+(``GET/POST /widget/tickets/<token>...``). ``GET /widget/embed.js`` is the script a host page
+embeds with one tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..config import Config
+from ..models import Reply, Ticket
+from ..services import (
+    csat,
+    departments,
+    ext,
+    guest_access,
+    guests,
+    mail,
+    replies,
+    settings,
+)
+from ..services.errors import ServiceError, ValidationError
+from ..services.serializers import iso
+from . import ratelimits
+from .api.errors import http_error_response, service_error_response
+from .security import public
+
+EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "escalated" / "widget.js"
+
+
+def _widget_blueprint(name: str) -> Blueprint:
+    bp = Blueprint(name, __name__, url_prefix="/widget")
+    bp.after_request(_cors)
+    bp.register_error_handler(ServiceError, service_error_response)
+    bp.register_error_handler(HTTPException, http_error_response)
+    return bp
+
+
+def create_widget_assets_blueprint() -> Blueprint:
+    """The script and its configuration: loaded on every page of the host site, so they are
+    cached and not rate-limited (they read nothing per visitor)."""
+    bp = _widget_blueprint("widget_assets")
+    bp.add_url_rule("/config", "config", widget_config)
+    bp.add_url_rule("/embed.js", "embed", embed_js)
+    return bp
+
+
+def create_widget_blueprint() -> Blueprint:
+    bp = _widget_blueprint("widget")
+    bp.add_url_rule("/verify", "verify", send_code, methods=["POST"])
+    bp.add_url_rule("/tickets", "create_ticket", create_ticket, methods=["POST"])
+    bp.add_url_rule("/tickets/<token>", "show_ticket", show_ticket)
+    bp.add_url_rule("/tickets/<token>/replies", "reply", reply, methods=["POST"])
+    bp.add_url_rule("/tickets/<token>/rate", "rate", rate, methods=["POST"])
+    return bp
+
+
+def _cors(response: Response) -> Response:
+    origin = request.headers.get("Origin")
+    allowed = current_app.config[Config.WIDGET_ORIGINS] or []
+    if origin and ("*" in allowed or origin in allowed):
+        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+        response.headers.add("Vary", "Origin")
+    response.headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint and request.endpoint.endswith("widget_assets.config"):
+        response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError("Send a JSON object with Content-Type: application/json.",
+                              {"body": "expected a JSON object"})
+    return data
+
+
+def _per_email(email: Any) -> None:
+    if isinstance(email, str) and email.strip():
+        key = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        ratelimits.hit("widget", "email:" + key)
+
+
+@public
+def widget_config() -> Response:
+    values = settings.effective()
+    branding = {**current_app.config[Config.BRANDING], **values["branding"]}
+    return jsonify({
+        "app_name": values["app_name"], "color": branding.get("primary_color"),
+        "greeting": f"Questions? {values['app_name']} is here to help.",
+        "departments": [{"id": d.id, "name": d.name}
+                        for d in departments.list_departments(include_inactive=False)],
+        "kb_enabled": bool(current_app.config[Config.ENABLE_KB] and values["kb_enabled"]),
+        "mailbox_proof": bool(values["guest_mailbox_proof"]),
+    })
+
+
+@public
+def send_code() -> tuple[Response, int]:
+    data = _body()
+    _per_email(data.get("email"))
+    with ext().unit_of_work():
+        ident = guest_access.challenge(str(data.get("email") or ""))
+    mail.send_queued()
+    return jsonify({"verification_id": ident}), 202
+
+
+@public
+def create_ticket() -> tuple[Response, int]:
+    data = _body()
+    email = data.get("email")
+    _per_email(email)
+    if guest_access.proof_required():
+        with ext().unit_of_work():  # commits, so a wrong code counts as a try
+            ok = guest_access.verify(data.get("verification_id"),
+                                     data.get("verification_code"), str(email or ""))
+        if not ok:
+            raise guest_access.WRONG_CODE
+    with ext().unit_of_work():
+        ticket, _mode = guests.open_ticket(
+            channel="widget", name=data.get("name"), email=email,
+            subject=data.get("subject"), description=data.get("description"),
+            department_id=data.get("department_id"))
+        token = guest_access.issue_token(ticket)
+        body = _ticket(ticket)
+    return jsonify({"data": body, "token": token}), 201
+
+
+def _ticket(ticket: Ticket) -> dict[str, Any]:
+    rows = replies.list_replies(ticket, include_internal=False)
+    rating = csat.for_ticket(ticket.id)
+    return {
+        "reference": ticket.reference, "subject": ticket.subject, "status": ticket.status,
+        "status_category": ticket.status_category, "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at), "description": ticket.description,
+        "replies": [_reply(r, ticket) for r in rows],
+        "can_reply": ticket.status_category != "closed",
+        "can_rate": rating is None and ticket.status_category in ("resolved", "closed")
+        and bool(current_app.config[Config.ENABLE_CSAT]),
+        "rating": {"rating": rating.rating, "comment": rating.comment} if rating else None,
+    }
+
+
+def _reply(r: Reply, ticket: Ticket) -> dict[str, Any]:
+    mine = r.author_type in ("contact", "customer")
+    return {"id": r.id, "from": "you" if mine else "support", "body": r.body,
+            "created_at": iso(r.created_at)}
+
+
+@public
+def show_ticket(token: str) -> Response:
+    ticket = guest_access.resolve(token)
+    body = _ticket(ticket)
+    ext().session.commit()  # last_used_at
+    return jsonify({"data": body})
+
+
+@public
+def reply(token: str) -> tuple[Response, int]:
+    data = _body()
+    with ext().unit_of_work():
+        ticket = guest_access.resolve(token)
+        row = replies.add_reply(ticket, data.get("body"), guest_access.actor_for(ticket),
+                                channel="widget")
+        body = _reply(row, ticket)
+    return jsonify({"data": body}), 201
+
+
+@public
+def rate(token: str) -> tuple[Response, int]:
+    data = _body()
+    if not current_app.config[Config.ENABLE_CSAT]:
+        raise ValidationError("Ratings are switched off here.", {"rating": "disabled"})
+    with ext().unit_of_work():
+        ticket = guest_access.resolve(token)
+        row = csat.submit_for_ticket(ticket, data.get("rating"), data.get("comment"))
+        body = {"rating": row.rating, "comment": row.comment}
+    return jsonify({"data": body}), 201
+
+
+@public
+def embed_js() -> Response:
+    response = Response(EMBED_JS.read_text(encoding="utf-8"),
+                        mimetype="application/javascript")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
