@@ -167,6 +167,19 @@ class Escalated:
 
         return decorator
 
+    def link_contact(self, user: Any) -> int:
+        """Call when a person signs up (or confirms their e-mail) in your app: the contact with
+        their address becomes theirs, and so do its tickets. Returns how many tickets moved.
+        Commits."""
+        from .services import contacts
+
+        uid = hosts.user_id_of(user)
+        _, email = self.display(user)
+        if uid is None or not email:
+            return 0
+        with self.unit_of_work():
+            return contacts.link_to_user(email, uid)
+
     # ------------------------------------------------------------------ host users
     def load_user(self, user_id: str | None) -> Any:
         if user_id is None:

@@ -100,7 +100,13 @@ def ticket(t: Ticket, people: People, *, for_agent: bool) -> dict[str, Any]:
 
 
 def ticket_detail(t: Ticket, people: People, *, for_agent: bool) -> dict[str, Any]:
-    return {**ticket(t, people, for_agent=for_agent), "description": t.description}
+    from .csat import for_ticket
+
+    rating = for_ticket(t.id)
+    return {**ticket(t, people, for_agent=for_agent), "description": t.description,
+            "satisfaction": None if rating is None else {
+                "rating": rating.rating, "comment": rating.comment,
+                "rated_at": iso(rating.rated_at)}}
 
 
 def attachment(row: Attachment) -> dict[str, Any]:

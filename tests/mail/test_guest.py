@@ -170,3 +170,38 @@ def test_guest_page_and_survey_from_the_mail(app, ext, users, smtp):
 def test_bad_links_are_a_readable_404(app, path):
     r = app.test_client().get(path)
     assert r.status_code == 404 and "not valid" in r.get_data(True)
+
+
+def test_signing_up_takes_over_the_contact_and_its_tickets(app, ext, users, api):
+    from tests.hosts import intid
+
+    client = app.test_client()
+    first = submit(client, email="newbie@example.org").json["data"]["reference"]
+    submit(client, email="newbie@example.org", subject="Second")
+    newbie = intid.make_user("newbie@example.org", "New Bie")
+    intid.db.session.commit()
+    assert api(newbie).get("/tickets").json["data"] == []
+    assert ext.link_contact(newbie) == 2
+    refs = {t["reference"] for t in api(newbie).get("/tickets").json["data"]}
+    assert first in refs and len(refs) == 2
+
+
+def test_ratings_show_on_the_ticket_and_in_the_report(app, ext, users, api):
+    client = app.test_client()
+    created = submit(client)
+    ext.session.rollback()
+    ticket_id = ext.session.execute(select(Ticket.id)).scalar_one()
+    with ext.unit_of_work():
+        t = tickets.get_ticket(ticket_id)
+        from flask_escalated.services import assignment
+
+        assignment.assign(t, str(users.agent.id), Actor.agent(users.admin.id))
+        tickets.change_status(t, "resolved", Actor.agent(users.agent.id))
+    client.post(f"{W}/tickets/{created.json['token']}/rate", json={"rating": 3})
+    agent = api(users.agent)
+    assert agent.get(f"/tickets/{ticket_id}").json["data"]["satisfaction"]["rating"] == 3
+    report = agent.get("/reports/csat").json["data"]
+    assert report["average"] == 3.0 and report["total"] == 1
+    assert report["distribution"]["3"] == 1 and report["response_rate"] == 1.0
+    assert report["by_agent"] == [{"agent_id": str(users.agent.id), "average": 3.0, "count": 1}]
+    assert agent.get("/reports/csat?since=yesterday").status_code == 422

@@ -118,6 +118,7 @@ MATRIX = [
     ("PATCH", "/macros/{x}", {"name": "Renamed"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("DELETE", "/macros/{x}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("POST", "/tickets/{t}/macros/{x}", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("GET", "/reports/csat", None, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 
