@@ -279,3 +279,35 @@ def test_admin_sees_and_reprocesses(app, ext, users, api):
     assert api(users.agent).get("/inbound-emails").status_code == 403
     ext.session.rollback()
     assert ext.session.execute(select(func.count()).select_from(InboundEmail)).scalar_one() == 2
+
+
+PAYLOADS = __import__("pathlib").Path(__file__).parent / "payloads"
+
+
+@pytest.mark.parametrize(("adapter", "name", "sender", "subject"), [
+    ("postmark", "postmark_inbound.json", "support@postmarkapp.com", "Test subject"),
+    ("mailgun", "mailgun_routed.json", "bob@example.com", "Re: Sample POST request"),
+    ("ses", "ses_sns_notification.json", "sender@example.com", "Example subject"),
+])
+def test_documented_provider_payloads(app, ext, adapter, name, sender, subject):
+    data = json.loads((PAYLOADS / name).read_text())
+    if adapter == "mailgun":
+        r = app.test_client().post(f"{URL}?adapter=mailgun", data=data,
+                                   headers={"X-Escalated-Inbound-Secret": SECRET})
+    else:
+        r = post(app, adapter, data)
+    assert r.status_code == 201, r.get_data(True)
+    (t,) = rows(ext, Ticket)
+    assert t.subject == subject and ext.session.get(Contact, t.contact_id).email == sender
+    if adapter == "mailgun":  # a new ticket keeps the whole text, quotes included
+        assert "This is Bob." in t.description and "earlier text" in t.description
+    if adapter == "postmark":
+        (att,) = rows(ext, Attachment)
+        assert att.filename == "test.txt"
+
+
+def test_documented_sns_subscription_confirmation(app, ext):
+    data = json.loads((PAYLOADS / "ses_subscription_confirmation.json").read_text())
+    r = post(app, "ses", data)
+    assert r.status_code == 200 and r.json["outcome"] == "sns_subscription"
+    assert "ConfirmSubscription" in rows(ext, InboundEmail)[0].error
