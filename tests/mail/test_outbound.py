@@ -169,3 +169,32 @@ def test_long_lines_and_non_ascii_survive_smtp(app, ext, users, smtp):
     (msg,) = smtp.to("customer@example.test")
     assert msg["Subject"].endswith("Überweisung fehlgeschlagen ✓")
     assert long_line in _bodies(msg)[0]
+
+
+def test_mail_goes_through_the_escalated_mail_queue(make_app, smtp, users_for):
+    from redis import Redis
+
+    from flask_escalated.jobs.queues import MAIL_QUEUE, queue
+    from flask_escalated.jobs.worker import worker_class
+
+    from .conftest import mail_config
+
+    redis_url = "redis://127.0.0.1:6379/12"
+    conn = Redis.from_url(redis_url)
+    conn.flushdb()
+    try:
+        app = make_app(**mail_config(smtp.port, ESCALATED_REDIS_URL=redis_url))
+        people = users_for(app)
+        ext = app.extensions["escalated"]
+        with app.app_context():
+            with ext.unit_of_work():
+                tickets.create_ticket(tickets.NewTicket(
+                    subject="Queued", description="d",
+                    requester_user_id=str(people.customer.id)), Actor.system())
+            q = queue(MAIL_QUEUE)
+            assert q.count == 1 and smtp.messages == []  # nothing sent inside the request
+            worker_class(app, simple=True)([q], connection=conn).work(burst=True)
+        assert smtp.wait_for(lambda: smtp.to("customer@example.test"))
+    finally:
+        conn.flushdb()
+        conn.close()
