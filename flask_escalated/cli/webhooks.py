@@ -13,19 +13,18 @@ from .group import escalated_cli
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 5000))
 def deliver_webhooks(batch_size: int) -> None:
     """Send every webhook delivery that is due (new or waiting for a retry)."""
-    result = sweep(batch_size=batch_size)
-    if "skipped" in result:
-        click.echo(f"Skipped: {result['skipped']}.")
-    else:
-        click.echo(f"Attempted {result['processed']} webhook deliveries.")
+    _report(sweep(batch_size=batch_size), "webhook deliveries")
 
 
 @escalated_cli.command("deliver-mail")
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 5000))
 def deliver_mail(batch_size: int) -> None:
     """Send every outbound e-mail that is due (new or waiting for a retry)."""
-    result = mail_sweep(batch_size=batch_size)
+    _report(mail_sweep(batch_size=batch_size), "e-mails")
+
+
+def _report(result: dict[str, object], what: str) -> None:
     if "skipped" in result:
         click.echo(f"Skipped: {result['skipped']}.")
     else:
-        click.echo(f"Attempted {result['processed']} e-mails.")
+        click.echo(f"Attempted {result['processed']} {what}.")

@@ -158,6 +158,22 @@ def apply_action(action: dict[str, Any], ticket: Ticket, rule: Any,
         notify.queue(kind, value, ticket, rule.name)
 
 
+def run_logged(kind: str, rule: Any, ticket: Ticket, at: datetime) -> None:
+    """Apply each of a rule's actions in its own SAVEPOINT (a failing one is skipped, the
+    others stand) and log what was done and what failed."""
+    db = session()
+    done, errors = [], []
+    for action in rule.actions or []:
+        try:
+            with db.begin_nested():
+                apply_action(action, ticket, rule)
+            done.append(action["type"])
+        except (ServiceError, ValueError) as exc:
+            errors.append(f"{action.get('type')}: {getattr(exc, 'message', exc)}")
+    db.add(RuleLog(rule_kind=kind, rule_id=rule.id, rule_name=rule.name, ticket_id=ticket.id,
+                   actions=done, error="; ".join(errors) or None, created_at=at))
+
+
 # ---------------------------------------------------------------------------- evaluation
 def _names_status(group: dict[str, Any]) -> bool:
     items = next(iter(group.values()))
@@ -215,17 +231,7 @@ def _evaluate_rule(kind: str, rule: Any, at: datetime, limit: int, dialect: str)
                                   fired_at=at))
         except IntegrityError:
             continue  # another worker got there first
-        done, errors = [], []
-        for action in rule.actions or []:
-            try:
-                with db.begin_nested():
-                    apply_action(action, ticket, rule)
-                done.append(action["type"])
-            except (ServiceError, ValueError) as exc:
-                errors.append(f"{action.get('type')}: {getattr(exc, 'message', exc)}")
-        db.add(RuleLog(rule_kind=kind, rule_id=rule.id, rule_name=rule.name,
-                       ticket_id=ticket.id, actions=done, error="; ".join(errors) or None,
-                       created_at=at))
+        run_logged(kind, rule, ticket, at)
         acted += 1
     rule.last_run_at = at
     return acted

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from ..clock import now
 from ..events import DomainEvent, on_before_commit, pending
-from ..models import RuleLog, Ticket, Workflow
+from ..models import Ticket, Workflow
 from ..signals import webhook_event_name
 from . import conditions
-from .errors import ServiceError, ValidationError
-from .rules import apply_action
+from .errors import ValidationError
+from .rules import run_logged
 
 log = logging.getLogger("flask_escalated.workflows")
 _CAUSED = "escalated.workflow_events"
@@ -48,11 +48,8 @@ def run_workflows(db: Session, events: list[DomainEvent]) -> None:
             if not _matches(db, flow, ticket, at):
                 continue
             before = {id(e) for e in pending(db)}
-            done, errors = _run(db, flow, ticket)
+            run_logged("workflow", flow, ticket, at)
             caused.update(id(e) for e in pending(db) if id(e) not in before)
-            db.add(RuleLog(rule_kind="workflow", rule_id=flow.id, rule_name=flow.name,
-                           ticket_id=ticket.id, actions=done, error="; ".join(errors) or None,
-                           created_at=at))
             flow.last_run_at = at
 
 
@@ -67,15 +64,3 @@ def _matches(db: Session, flow: Workflow, ticket: Ticket, at: Any) -> bool:
     db.flush()
     return db.execute(select(Ticket.id).where(Ticket.id == ticket.id, cond)).first() is not None
 
-
-def _run(db: Session, flow: Workflow, ticket: Ticket) -> tuple[list[str], list[str]]:
-    done: list[str] = []
-    errors: list[str] = []
-    for action in flow.actions or []:
-        try:
-            with db.begin_nested():
-                apply_action(action, ticket, flow)
-            done.append(action["type"])
-        except (ServiceError, ValueError) as exc:
-            errors.append(f"{action.get('type')}: {getattr(exc, 'message', exc)}")
-    return done, errors

@@ -23,14 +23,13 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
-from werkzeug.wrappers import Response
 
 from ..config import Config
 from ..services import ext, two_factor
 from ..services.errors import PermissionDenied, ServiceError
 from ..services.permissions import Principal
-from .html import install_html_errors, require_signed_in
-from .security import csrf_token, current_principal, protect_form, requires, via_token
+from .html import install_html_errors, signed_in_forms
+from .security import csrf_token, current_principal, requires, via_token
 
 VERIFIED_KEY = "_escalated_2fa_user"
 
@@ -64,7 +63,7 @@ def second_factor_gate() -> None:
 
 def create_auth_blueprint() -> Blueprint:
     bp = Blueprint("auth", __name__, url_prefix="/auth")
-    bp.before_request(_guard)
+    bp.before_request(signed_in_forms)
     bp.context_processor(lambda: {"csrf_token": csrf_token})
     install_html_errors(bp)
     bp.add_url_rule("/2fa", "settings", settings)
@@ -74,14 +73,6 @@ def create_auth_blueprint() -> Blueprint:
     bp.add_url_rule("/2fa/disable", "disable", disable, methods=["POST"])
     bp.add_url_rule("/2fa/recovery-codes", "recovery_codes", recovery_codes, methods=["POST"])
     return bp
-
-
-def _guard() -> Response | None:
-    denied = require_signed_in()
-    if denied is not None:
-        return denied
-    protect_form()
-    return None
 
 
 def _agent() -> Principal:

@@ -25,13 +25,13 @@ from ..services import attachments, departments, ext, queries, replies, serializ
 from ..services.errors import NotFound, ServiceError
 from ..services.permissions import can_view_ticket
 from ..services.queries import TicketFilter
-from .html import install_html_errors, require_signed_in
-from .security import csrf_token, current_principal, protect_form, requires
+from .html import install_html_errors, signed_in_forms
+from .security import csrf_token, current_principal, requires
 
 
 def create_customer_blueprint() -> Blueprint:
     bp = Blueprint("customer", __name__)
-    bp.before_request(_guard)
+    bp.before_request(signed_in_forms)
     install_html_errors(bp)
     bp.add_url_rule("/", "home", home)
     bp.add_url_rule("/tickets", "tickets", my_tickets)
@@ -42,14 +42,6 @@ def create_customer_blueprint() -> Blueprint:
     bp.add_url_rule("/tickets/<ident>/reopen", "reopen", reopen_ticket, methods=["POST"])
     bp.app_context_processor(lambda: {"csrf_token": csrf_token})
     return bp
-
-
-def _guard() -> Response | None:
-    denied = require_signed_in()
-    if denied is not None:
-        return denied
-    protect_form()
-    return None
 
 
 @requires()

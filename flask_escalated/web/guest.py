@@ -5,12 +5,14 @@ token; every failure to open a token reads the same. Rate-limited per address (`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ..config import Config
+from ..models import Ticket
 from ..services import attachments, csat, ext, guest_access, replies
 from ..services.errors import ServiceError
 from .html import install_html_errors
@@ -44,36 +46,32 @@ def guest_ticket(token: str) -> tuple[str, int]:
     return page, 200
 
 
-@public
-def guest_reply(token: str) -> Response:
+def _act_on(token: str, action: Callable[[Ticket], object], done: str) -> Response:
+    """Run ``action`` on the token's ticket; a bad token is a 404, other problems a message."""
     try:
         with ext().unit_of_work():
-            ticket = guest_access.resolve(token)
-            replies.add_reply(ticket, request.form.get("body"), guest_access.actor_for(ticket),
-                              channel="web")
+            action(guest_access.resolve(token))
     except ServiceError as exc:
         if exc.status == 404:
             raise
         flash(exc.message, "error")
     else:
-        flash("Your reply was sent.", "success")
+        flash(done, "success")
     return redirect(url_for(".ticket", token=token))
+
+
+@public
+def guest_reply(token: str) -> Response:
+    return _act_on(token, lambda t: replies.add_reply(
+        t, request.form.get("body"), guest_access.actor_for(t), channel="web"),
+        "Your reply was sent.")
 
 
 @public
 def guest_rate(token: str) -> Response:
-    try:
-        with ext().unit_of_work():
-            ticket = guest_access.resolve(token)
-            csat.submit_for_ticket(ticket, request.form.get("rating"),
-                                   request.form.get("comment"))
-    except ServiceError as exc:
-        if exc.status == 404:
-            raise
-        flash(exc.message, "error")
-    else:
-        flash("Thank you for your rating!", "success")
-    return redirect(url_for(".ticket", token=token))
+    return _act_on(token, lambda t: csat.submit_for_ticket(
+        t, request.form.get("rating"), request.form.get("comment")),
+        "Thank you for your rating!")
 
 
 @public

@@ -34,6 +34,17 @@ def require_signed_in() -> Response | None:
     return None
 
 
+def signed_in_forms() -> Response | None:
+    """``before_request`` for pages of signed-in people: sign-in redirect, then CSRF."""
+    from .security import protect_form
+
+    denied = require_signed_in()
+    if denied is not None:
+        return denied
+    protect_form()
+    return None
+
+
 def error_page(exc: ServiceError) -> Response | tuple[str, int]:
     if isinstance(exc, Unauthenticated):
         return login_redirect()

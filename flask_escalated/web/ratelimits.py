@@ -119,22 +119,23 @@ def _items(family: str) -> list[Any]:
 
 def check(family: str, key: str) -> None:
     """Refuse with 429 if ``key`` has used up ``family``'s budget, without spending any."""
-    limiter = limiter_of(current_app)
-    if not limiter.enabled:
-        return
-    for item in _items(family):
-        if not limiter.limiter.test(item, "escalated", family, key):
-            _refuse(limiter, item, family, key)
+    _count(family, key, spend=False)
 
 
 def hit(family: str, key: str) -> None:
     """Spend one of ``key``'s ``family`` budget outside a route limit (per e-mail address,
     a failed sign-in ...); 429 when none is left."""
+    _count(family, key, spend=True)
+
+
+def _count(family: str, key: str, *, spend: bool) -> None:
     limiter = limiter_of(current_app)
     if not limiter.enabled:
         return
+    strategy = limiter.limiter
     for item in _items(family):
-        if not limiter.limiter.hit(item, "escalated", family, key):
+        allowed = (strategy.hit if spend else strategy.test)(item, "escalated", family, key)
+        if not allowed:
             _refuse(limiter, item, family, key)
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy import select
 
 from ...models import AuditLog
-from ...services import session, settings
+from ...services import settings
 from ...services.serializers import iso
 from ..security import current_principal
-from .base import decode_cursor, encode_cursor, json_body, page_limit, route
+from .base import json_body, newest_first, route
 from .commit import committed
 
 
@@ -45,20 +44,9 @@ def _entry(row: AuditLog) -> dict[str, Any]:
        query={"entity_type": "e.g. ticket, webhook, role, settings", "entity_id": "id",
               "actor_user_id": "host user id", "action": "e.g. role.updated"})
 def list_audit_logs() -> Response:
-    limit = page_limit()
-    stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit + 1)
-    for name in ("entity_type", "entity_id", "actor_user_id", "action"):
-        value = request.args.get(name)
-        if value:
-            stmt = stmt.where(getattr(AuditLog, name) == value[:100])
-    cursor = decode_cursor("audit")
-    if isinstance(cursor, int):
-        stmt = stmt.where(AuditLog.id < cursor)
-    rows = list(session().execute(stmt).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return jsonify({"data": [_entry(r) for r in rows],
-                    "next_cursor": encode_cursor("audit", rows[-1].id if more else None)})
+    return newest_first("audit", AuditLog, {
+        name: (request.args.get(name) or "")[:100] or None
+        for name in ("entity_type", "entity_id", "actor_user_id", "action")}, _entry)
 
 
 @route("/reports/csat", ["GET"], summary="Satisfaction: average, distribution, response rate, "

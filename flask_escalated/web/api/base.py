@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
 
 from ...config import Config
 from ...models import Ticket
@@ -151,3 +152,24 @@ def str_list(value: Any, name: str) -> list[str]:
 
 def csv_arg(name: str) -> list[str]:
     return [v for raw in request.args.getlist(name) for v in raw.split(",") if v]
+
+
+def newest_first(kind: str, model: Any, filters: dict[str, Any],
+                 render: Callable[[Any], dict[str, Any]]) -> Response:
+    """A keyset page of ``model`` rows by descending id, with equality ``filters`` (None values
+    are left out): the shape of every log-like list in the API."""
+    from ...services import session
+
+    limit = page_limit()
+    stmt = select(model).order_by(model.id.desc()).limit(limit + 1)
+    for column, value in filters.items():
+        if value not in (None, ""):
+            stmt = stmt.where(getattr(model, column) == value)
+    cursor = decode_cursor(kind)
+    if isinstance(cursor, int) and not isinstance(cursor, bool):
+        stmt = stmt.where(model.id < cursor)
+    rows = list(session().execute(stmt).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return jsonify({"data": [render(r) for r in rows],
+                    "next_cursor": encode_cursor(kind, rows[-1].id if more else None)})

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy import select
 
 from ...models import InboundEmail
-from ...services import inbound, inbound_pipeline, session
+from ...services import inbound, inbound_pipeline
 from ...services.serializers import iso
-from .base import decode_cursor, encode_cursor, page_limit, route
+from .base import newest_first, route
 
 
 def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
@@ -30,22 +29,10 @@ def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
        query={"status": "received|processed|ignored|duplicate|failed",
               "ticket_id": "ticket id"})
 def list_inbound() -> Response:
-    limit = page_limit()
-    stmt = select(InboundEmail).order_by(InboundEmail.id.desc()).limit(limit + 1)
-    status = request.args.get("status")
-    if status:
-        stmt = stmt.where(InboundEmail.status == status[:20])
-    ticket_id = request.args.get("ticket_id")
-    if ticket_id and ticket_id.isdigit():
-        stmt = stmt.where(InboundEmail.ticket_id == int(ticket_id))
-    cursor = decode_cursor("inbound")
-    if isinstance(cursor, int):
-        stmt = stmt.where(InboundEmail.id < cursor)
-    rows = list(session().execute(stmt).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return jsonify({"data": [_row(r) for r in rows],
-                    "next_cursor": encode_cursor("inbound", rows[-1].id if more else None)})
+    ticket_id = request.args.get("ticket_id") or ""
+    return newest_first("inbound", InboundEmail, {
+        "status": (request.args.get("status") or "")[:20] or None,
+        "ticket_id": int(ticket_id) if ticket_id.isdigit() else None}, _row)
 
 
 @route("/inbound-emails/<int:inbound_id>", ["GET"], summary="One inbound message, with the raw "
