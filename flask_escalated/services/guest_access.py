@@ -18,12 +18,13 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from ..clock import now
 from ..config import Config
 from ..events import Actor
-from ..models import GuestChallenge, GuestToken, OutboundEmail, Ticket
+from ..models import GuestChallenge, GuestToken, Ticket
 from . import session, settings
 from .contacts import normalize_email
 from .errors import NotFound, ValidationError
@@ -121,20 +122,12 @@ def _mail_code(address: str, code: str) -> None:
         raise ValidationError("Mailbox proof needs outgoing e-mail, which is not set up.",
                               {"email": "cannot send codes"})
     app_name = settings.value("app_name")
-    text = (f"Your {app_name} verification code is {code}.\n\n"
-            "It expires in 10 minutes. If you did not ask for it, ignore this e-mail.")
-    domain = str(current_app.config[Config.MAIL_DOMAIN])
-    row = OutboundEmail(
-        kind="verification_code", to_email=address, subject=f"{code} is your verification code",
-        text_body=text, html_body=f"<p>Your {app_name} verification code is "
-                                  f"<strong>{code}</strong>.</p><p>It expires in 10 minutes."
-                                  "</p>",
-        headers={"Auto-Submitted": "auto-generated"},
-        message_id=f"<verify-{uuid.uuid4().hex}@{domain}>", status="pending", attempts=0,
-        next_attempt_at=now(), created_at=now())
-    session().add(row)
-    session().flush()
-    mail.queue_after_commit(row.id)
+    mail.send_plain(
+        "verification_code", address, f"{code} is your verification code",
+        f"Your {app_name} verification code is {code}.\n\n"
+        "It expires in 10 minutes. If you did not ask for it, ignore this e-mail.",
+        f"<p>Your {escape(app_name)} verification code is <strong>{code}</strong>.</p>"
+        "<p>It expires in 10 minutes.</p>", "verify")
 
 
 WRONG_CODE = ValidationError("The verification code is wrong or has expired.",

@@ -29,6 +29,7 @@ from ..clock import now
 from ..config import Config
 from ..domain import CLOSED
 from ..events import Actor
+from ..hosts import user_id_of
 from ..models import Contact, InboundEmail, Ticket, TicketFollower
 from . import attachments, ext, mail_ids, replies, session, storage, tickets
 from .contacts import find_or_create, normalize_email
@@ -164,8 +165,6 @@ def participant(ticket: Ticket, sender: str | None) -> Actor | None:
     user = escalated.find_user_by_email(sender)
     uid = None
     if user is not None:
-        from ..hosts import user_id_of
-
         uid = user_id_of(user)
     if uid is not None:
         if uid == ticket.requester_user_id:
@@ -215,11 +214,11 @@ def strip_quoted(text: str) -> str:
     return result or text.strip()
 
 
-def _bodies(parsed: ParsedMail) -> tuple[str, str, str]:
-    """(text to store, full text, sanitized HTML)."""
+def _bodies(parsed: ParsedMail) -> tuple[str, str]:
+    """(full text, sanitized HTML): the text part, else the HTML part as text."""
     html = clean_html(parsed.html) if parsed.html else ""
     full = parsed.text.strip() if parsed.text and parsed.text.strip() else html_to_text(html)
-    return full, full, html
+    return full, html
 
 
 def _uploads(items: list[InboundAttachment]) -> list[attachments.Upload]:
@@ -258,17 +257,17 @@ def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
         return finish(row, Outcome("ignored", "empty"))
 
     ticket, matched_by = resolve(parsed)
-    stored, full, html = _bodies(parsed)
+    full, html = _bodies(parsed)
     if ticket is not None:
         actor = participant(ticket, parsed.from_email)
         if actor is not None and ticket.status_category != CLOSED:
-            reply = replies.add_reply(ticket, strip_quoted(stored) or "(no text)", actor,
+            reply = replies.add_reply(ticket, strip_quoted(full) or "(no text)", actor,
                                       uploads=_uploads(parsed.attachments), channel="email")
             reply.metadata_ = {"email": {"message_id": parsed.message_id,
                                          "full_text": full[:200_000], "html": html[:200_000]}}
             return _claim(row, Outcome("processed", "reply_added", matched_by, ticket, reply.id),
                           key)
-    new = _new_ticket(parsed, stored, html)
+    new = _new_ticket(parsed, full, html)
     return _claim(row, Outcome("processed", "ticket_created", matched_by, new), key)
 
 
@@ -284,8 +283,6 @@ def _new_ticket(parsed: ParsedMail, text: str, html: str) -> Ticket:
         if html else {"email": {"message_id": parsed.message_id}},
     )
     if user is not None:
-        from ..hosts import user_id_of
-
         data.requester_user_id = user_id_of(user)
         actor = Actor.customer(data.requester_user_id)
     else:

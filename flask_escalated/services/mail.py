@@ -278,10 +278,19 @@ def _row(kind: str, ticket: Ticket, to: Recipient, address: str,
         created_at=now())
 
 
-def queue_after_commit(mail_id: int) -> None:
-    """Mark an outbox row written outside the event handlers for sending; the caller calls
-    :func:`send_queued` once its transaction has committed (the sweep catches it otherwise)."""
-    ext().session.info.setdefault(_NEW, []).append(mail_id)
+def send_plain(kind: str, to: str, subject: str, text: str, html: str, tag: str) -> None:
+    """Put a mail that belongs to no ticket (a verification code ...) in the outbox; the
+    caller calls :func:`send_queued` after its commit (the sweep catches it otherwise)."""
+    domain = str(current_app.config[Config.MAIL_DOMAIN])
+    row = OutboundEmail(
+        kind=kind, to_email=to, subject=_one_line(subject, 500), text_body=text,
+        html_body=html, headers={"Auto-Submitted": "auto-generated"},
+        message_id=f"<{tag}-{secrets.token_hex(16)}@{domain}>", status="pending", attempts=0,
+        next_attempt_at=now(), created_at=now())
+    db = ext().session
+    db.add(row)
+    db.flush()
+    db.info.setdefault(_NEW, []).append(row.id)
 
 
 def send_queued() -> None:

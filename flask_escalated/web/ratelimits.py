@@ -39,11 +39,7 @@ def caller_key() -> str:
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return "token:" + hashlib.sha256(value.strip().encode()).hexdigest()[:24]
-    from ..services import ext
-
-    user = ext().current_user()
-    uid = user_id_of(user) if user is not None else None
-    return f"user:{uid}" if uid is not None else f"ip:{client_ip()}"
+    return user_or_ip()
 
 
 def user_or_ip() -> str:
