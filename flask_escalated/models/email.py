@@ -30,6 +30,8 @@ class OutboundEmail(Base):
     to_email: Mapped[str] = mapped_column(String(320))
     to_name: Mapped[str | None] = mapped_column(String(255))
     to_user_id: Mapped[str | None] = mapped_column(UserId)
+    #: The sender's display name (the helpdesk's name when the row was written).
+    from_name: Mapped[str | None] = mapped_column(String(255))
     subject: Mapped[str] = mapped_column(String(500))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)

@@ -273,6 +273,7 @@ def _row(kind: str, ticket: Ticket, to: Recipient, address: str,
     return OutboundEmail(
         ticket_id=ticket.id, reply_id=reply.id if isinstance(reply, Reply) else None,
         kind=kind, to_email=address, to_name=_one_line(to.name) or None, to_user_id=to.user_id,
+        from_name=_one_line(settings.value("app_name"), 120),
         subject=_subject(kind, ticket), text_body=text, html_body=html, headers=headers,
         message_id=message_id, status="pending", attempts=0, next_attempt_at=now(),
         created_at=now())
@@ -283,7 +284,8 @@ def send_plain(kind: str, to: str, subject: str, text: str, html: str, tag: str)
     caller calls :func:`send_queued` after its commit (the sweep catches it otherwise)."""
     domain = str(current_app.config[Config.MAIL_DOMAIN])
     row = OutboundEmail(
-        kind=kind, to_email=to, subject=_one_line(subject, 500), text_body=text,
+        kind=kind, to_email=to, from_name=_one_line(settings.value("app_name"), 120),
+        subject=_one_line(subject, 500), text_body=text,
         html_body=html, headers={"Auto-Submitted": "auto-generated"},
         message_id=f"<{tag}-{secrets.token_hex(16)}@{domain}>", status="pending", attempts=0,
         next_attempt_at=now(), created_at=now())
@@ -345,7 +347,9 @@ def _message(row: Any) -> Any:
     from flask_mail import Message
 
     cfg = current_app.config
-    sender = formataddr((_one_line(settings.value("app_name"), 120), cfg[Config.MAIL_FROM]))
+    # Everything comes from the row: sending opens no session transaction (none stays open
+    # while SMTP answers, and a retry sends exactly what was written).
+    sender = formataddr((row.from_name or "", cfg[Config.MAIL_FROM]))
     to = formataddr((row.to_name or "", row.to_email))
     built = EmailMessage(policy=SMTP)
     built["Subject"] = row.subject

@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('to_email', sa.String(length=320), nullable=False),
     sa.Column('to_name', sa.String(length=255), nullable=True),
     sa.Column('to_user_id', sa.String(length=64), nullable=True),
+    sa.Column('from_name', sa.String(length=255), nullable=True),
     sa.Column('subject', sa.String(length=500), nullable=False),
     sa.Column('text_body', sa.Text(), nullable=False),
     sa.Column('html_body', sa.Text(), nullable=False),
