@@ -255,6 +255,15 @@ class Escalated:
     def session(self) -> Session:
         return self.state.session
 
+    def wait_for_background(self, timeout: float = 10.0, app: Flask | None = None) -> bool:
+        """Let the mail and webhook sends started without Redis finish (tests, shutdown).
+
+        Returns ``True`` when none is still running after ``timeout`` seconds.
+        """
+        from .jobs.queues import wait_for_background
+
+        return wait_for_background(app or current_app._get_current_object(), timeout)  # type: ignore[attr-defined]
+
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Run the block as one transaction; dispatch its domain events after commit."""

@@ -186,6 +186,8 @@ def make_app(database_url: str, tmp_path: Any) -> Iterator[Callable[..., Flask]]
         return app
 
     yield factory
+    for app in apps:
+        app.extensions["escalated"].wait_for_background(app=app)
     if apps:
         _empty_tables(apps[0])
     for app in apps:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 
@@ -49,3 +51,36 @@ def enqueue(task: Callable[..., Any], *args: Any, queue_name: str = DEFAULT_QUEU
     if redis_connection() is None:
         return task(*args, **kwargs)
     return queue(queue_name).enqueue(task, *args, **kwargs)
+
+
+def run_in_background(app: Flask, name: str, work: Callable[[int], Any], ids: list[int]) -> None:
+    """Without Redis, run ``work(id)`` for each id in a daemon thread of this process.
+
+    The request that made the work never waits for it. Threads are remembered on the app's
+    state so :meth:`Escalated.wait_for_background` can let them finish (tests, shutdown).
+    """
+    def run() -> None:
+        with app.app_context():
+            for item in ids:
+                try:
+                    work(item)
+                except Exception:
+                    log.exception("%s %s failed", name, item)
+
+    threads: set[threading.Thread] = app.extensions["escalated"].state_for(app).extras \
+        .setdefault("threads", set())
+    thread = threading.Thread(target=run, daemon=True, name=f"escalated-{name}")
+    threads.add(thread)
+    thread.start()
+
+
+def wait_for_background(app: Flask, timeout: float = 10.0) -> bool:
+    """Join this app's background threads; ``True`` when none is left running."""
+    threads: set[threading.Thread] = app.extensions["escalated"].state_for(app).extras \
+        .get("threads", set())
+    deadline = time.monotonic() + timeout
+    for thread in list(threads):
+        thread.join(max(deadline - time.monotonic(), 0))
+        if not thread.is_alive():
+            threads.discard(thread)
+    return not threads

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import random
 import secrets
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -306,7 +305,7 @@ def hand_over(app: Flask, events: list[DomainEvent]) -> None:
     ids = db.info.pop(_NEW, None)
     if not ids:
         return
-    from ..jobs.queues import MAIL_QUEUE, queue, redis_connection
+    from ..jobs.queues import MAIL_QUEUE, queue, redis_connection, run_in_background
 
     if redis_connection() is not None:
         from ..jobs.tasks import deliver_mail
@@ -314,17 +313,7 @@ def hand_over(app: Flask, events: list[DomainEvent]) -> None:
         for mail_id in ids:
             queue(MAIL_QUEUE).enqueue(deliver_mail, mail_id)
         return
-    threading.Thread(target=_send_in_thread, args=(app, ids), daemon=True,
-                     name="escalated-mail").start()
-
-
-def _send_in_thread(app: Flask, ids: list[int]) -> None:
-    with app.app_context():
-        for mail_id in ids:
-            try:
-                deliver(mail_id)
-            except Exception:
-                log.exception("sending mail %s failed", mail_id)
+    run_in_background(app, "mail", deliver, ids)
 
 
 # ---------------------------------------------------------------------------- sending

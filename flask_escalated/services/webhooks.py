@@ -21,7 +21,6 @@ import json
 import logging
 import random
 import secrets
-import threading
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -127,7 +126,7 @@ def hand_over(app: Flask, events: list[DomainEvent]) -> None:
     ids = db.info.pop(_NEW, None)
     if not ids:
         return
-    from ..jobs.queues import WEBHOOK_QUEUE, queue, redis_connection
+    from ..jobs.queues import WEBHOOK_QUEUE, queue, redis_connection, run_in_background
 
     if redis_connection() is not None:
         from ..jobs.tasks import deliver_webhook
@@ -135,18 +134,7 @@ def hand_over(app: Flask, events: list[DomainEvent]) -> None:
         for delivery_id in ids:
             queue(WEBHOOK_QUEUE).enqueue(deliver_webhook, delivery_id)
         return
-    thread = threading.Thread(target=_deliver_in_thread, args=(app, ids), daemon=True,
-                              name="escalated-webhooks")
-    thread.start()
-
-
-def _deliver_in_thread(app: Flask, ids: list[int]) -> None:
-    with app.app_context():
-        for delivery_id in ids:
-            try:
-                deliver(delivery_id)
-            except Exception:
-                log.exception("webhook delivery %s failed", delivery_id)
+    run_in_background(app, "webhooks", deliver, ids)
 
 
 # ---------------------------------------------------------------------------- sending
