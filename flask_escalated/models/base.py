@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,6 +40,10 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 #: JSON: JSONB on PostgreSQL, native JSON elsewhere.
 JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+#: Bodies that may reach ``ESCALATED_MAX_BODY_LENGTH`` characters: MySQL's TEXT holds only
+#: 64 KiB, so MEDIUMTEXT (16 MiB) there; TEXT is unbounded elsewhere.
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 #: Host user ids: strings so integer, UUID and string keys all fit (Flask-Login's ``get_id()``).
 UserId = String(64)

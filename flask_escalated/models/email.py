@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JSONType, UserId, table, utcnow
+from .base import Base, BigId, JSONType, LongText, UserId, table, utcnow
 from .tickets import Reply, Ticket
 
 
@@ -33,8 +33,8 @@ class OutboundEmail(Base):
     #: The sender's display name (the helpdesk's name when the row was written).
     from_name: Mapped[str | None] = mapped_column(String(255))
     subject: Mapped[str] = mapped_column(String(500))
-    text_body: Mapped[str] = mapped_column(Text)
-    html_body: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str] = mapped_column(LongText)
+    html_body: Mapped[str] = mapped_column(LongText)
     #: Extra headers (Message-ID, In-Reply-To, References, Reply-To, ...).
     headers: Mapped[dict[str, Any]] = mapped_column(JSONType)
     message_id: Mapped[str] = mapped_column(String(255), index=True)

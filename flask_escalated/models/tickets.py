@@ -14,12 +14,11 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigId, TimestampMixin, UserId, metadata, table, utcnow
+from .base import Base, BigId, LongText, TimestampMixin, UserId, metadata, table, utcnow
 from .people import Contact, Department
 
 
@@ -82,7 +81,7 @@ class Ticket(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(32), unique=True)
     subject: Mapped[str] = mapped_column(String(500))
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(LongText)
     status: Mapped[str] = mapped_column(String(40))
     status_category: Mapped[str] = mapped_column(String(30))
     priority: Mapped[str] = mapped_column(String(20))
@@ -182,7 +181,7 @@ class Reply(TimestampMixin, Base):
         ForeignKey(Contact.id, ondelete="SET NULL")
     )
     author_type: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(LongText)
     is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
     is_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     channel: Mapped[str] = mapped_column(String(20), default="web")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JSONType, TimestampMixin, table, utcnow
+from .base import Base, BigId, JSONType, LongText, TimestampMixin, table, utcnow
 
 
 class Webhook(TimestampMixin, Base):
@@ -44,7 +44,7 @@ class WebhookDelivery(Base):
     uid: Mapped[str] = mapped_column(String(36), unique=True)
     webhook_id: Mapped[int] = mapped_column(ForeignKey(Webhook.id, ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(60))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(LongText)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column()

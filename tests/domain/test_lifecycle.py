@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from flask_escalated.domain import DEFAULT_TRANSITIONS, STATUS_CATEGORIES
 from flask_escalated.events import Actor
-from flask_escalated.models import Activity, Contact, Ticket
+from flask_escalated.models import Activity, Contact, Reply, Ticket
 from flask_escalated.services import (
     assignment,
     attachments,
@@ -372,3 +372,18 @@ def test_ticket_validation(ext, users):
             requester_user_id=str(users.customer.id)), customer)
     assert t.subject == "line one Bcc: evil@example.com"
     assert ext.session.get(Ticket, t.id).reference == f"ESC-{t.id:05d}"
+
+
+def test_the_longest_allowed_bodies_are_stored_whole(app, ext, new, users):
+    """``MAX_BODY_LENGTH`` of multi-byte text fits every database (MEDIUMTEXT on MariaDB)."""
+    limit = app.config["ESCALATED_MAX_BODY_LENGTH"]
+    text = "é€" * (limit // 2)
+    ticket = new(description=text)
+    with ext.unit_of_work():
+        replies.add_reply(ticket, text, Actor.agent(users.agent.id))
+    ext.session.rollback()
+    ext.session.expire_all()
+    stored = ext.session.get(Ticket, ticket.id)
+    assert stored.description == text
+    bodies = ext.session.execute(select(Reply.body).where(Reply.ticket_id == ticket.id)).scalars()
+    assert list(bodies) == [text]
