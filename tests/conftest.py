@@ -68,6 +68,8 @@ class TestDatabases:
 
     def __init__(self) -> None:
         self.urls: dict[str, str] = {}
+        #: Every server back end this run created a database on (``url`` or ``fresh``).
+        self.used: set[str] = set()
         self.tmpdir = tempfile.mkdtemp(prefix="escalated-tests-")
         self.name = f"escalated_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
@@ -82,6 +84,7 @@ class TestDatabases:
 
     def _create(self, backend: str, name: str | None = None) -> str:
         name = name or self.name
+        self.used.add(backend)
         if backend == "sqlite":
             return f"sqlite:///{os.path.join(self.tmpdir, name + '.sqlite')}"
         server = sa.make_url(SERVER_URLS[backend])
@@ -112,7 +115,7 @@ class TestDatabases:
 
     def drop_all(self) -> None:
         for backend in ("postgres", "mariadb"):
-            if backend not in self.urls:
+            if backend not in self.used:
                 continue
             server = sa.make_url(SERVER_URLS[backend])
             engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
