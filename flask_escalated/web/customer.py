@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -33,7 +32,7 @@ from ..services import (
     serializers,
     tickets,
 )
-from ..services.errors import NotFound, ServiceError
+from ..services.errors import NotFound, PermissionDenied, ServiceError
 from ..services.permissions import can_view_ticket
 from ..services.queries import TicketFilter
 from .api.base import decode_cursor, encode_cursor
@@ -44,6 +43,7 @@ from .security import csrf_token, current_principal, requires
 #: Tickets per page of "My tickets" (keyset paging: "Older tickets" follows a signed cursor).
 PAGE_SIZE = 20
 CURSOR_KIND = "portal-tickets"
+NO_TICKET = "We could not find that ticket among yours."
 
 
 def create_customer_blueprint() -> Blueprint:
@@ -135,9 +135,9 @@ def _load(ident: str) -> Any:
     try:
         ticket = tickets.get_ticket(ident)
     except NotFound:
-        abort(404)
-    if not can_view_ticket(principal, ticket):
-        abort(404)
+        ticket = None
+    if ticket is None or not can_view_ticket(principal, ticket):
+        raise NotFound(NO_TICKET)  # one answer, so a 404 never tells that a ticket exists
     return ticket, principal
 
 
@@ -201,7 +201,7 @@ def post_reply(ident: str) -> Response:
 @requires("ticket.close")
 def close_ticket(ident: str) -> Response:
     if not current_app.config[Config.ALLOW_CUSTOMER_CLOSE]:
-        abort(403)
+        raise PermissionDenied("Tickets are closed by the support team here.")
     return _act(ident, lambda t, p: tickets.change_status(t, "closed", p.actor),
                 "The ticket is closed.")
 
@@ -215,10 +215,10 @@ def reopen_ticket(ident: str) -> Response:
 @requires("ticket.view")
 def rate_ticket(ident: str) -> Response:
     if not current_app.config[Config.ENABLE_CSAT]:
-        abort(404)
+        raise NotFound("Ratings are not collected here.")
     ticket, principal = _load(ident)
     if ticket.requester_user_id != principal.user_id:
-        abort(403)
+        raise PermissionDenied("Only the person who asked can rate the answer.")
     return _act(ident, lambda t, p: csat.submit_for_ticket(
         t, request.form.get("rating"), request.form.get("comment")),
         "Thank you for your rating!")
@@ -227,10 +227,7 @@ def rate_ticket(ident: str) -> Response:
 @requires("ticket.view")
 def download_attachment(ident: str, attachment_id: int) -> Response:
     ticket, _ = _load(ident)
-    try:
-        row = attachments.get(attachment_id)
-    except NotFound:
-        abort(404)
+    row = attachments.get(attachment_id)
     if row.ticket_id != ticket.id or row.is_internal:
-        abort(404)
+        raise NotFound("No such attachment.")
     return send_attachment(row)
