@@ -91,6 +91,17 @@ def test_list_pages_backwards_with_a_keyset_cursor(client_as, users, app):
     assert not seen_first & seen_second and len(seen_first | seen_second) == 23
 
 
+def test_snoozed_tickets_stay_in_the_customers_list(client_as, users, app):
+    from flask_escalated.clock import now
+    from flask_escalated.services import snooze
+
+    t = make_ticket(app, users.customer, subject="Snoozed by support")
+    with app.extensions["escalated"].unit_of_work():
+        snooze.snooze(tickets.get_ticket(t.id), now() + timedelta(days=2),
+                      Actor.agent(users.agent.id))
+    assert "Snoozed by support" in page(client_as(users.customer), "/support/tickets")
+
+
 @pytest.mark.parametrize("cursor", ["garbage", "W10.abc", "", "%00"])
 def test_a_bad_cursor_is_not_a_server_error(client_as, users, cursor):
     r = client_as(users.customer).get(f"/support/tickets?cursor={cursor}")
