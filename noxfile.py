@@ -38,14 +38,17 @@ nox.options.sessions = ["lint", "typing", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 DEV = ".[dev]"
+#: Passed to the tests explicitly: ``CI`` turns a missing browser from a skip into a failure;
+#: the others point the browser tests (tests/e2e) at Chromium and a screenshot folder.
+PASS_THROUGH = ("CI", "E2E_CHROMIUM", "E2E_SCREENSHOTS", "ESCALATED_TEST_POSTGRES_URL",
+                "ESCALATED_TEST_MARIADB_URL")
 
 
 def _tests(session: nox.Session, databases: str) -> None:
     session.install("-e", DEV)
-    session.run(
-        "pytest", f"--db={databases}", *session.posargs,
-        env={"PYTHONDONTWRITEBYTECODE": "1"},
-    )
+    env = {"PYTHONDONTWRITEBYTECODE": "1"}
+    env.update({key: os.environ[key] for key in PASS_THROUGH if key in os.environ})
+    session.run("pytest", f"--db={databases}", *session.posargs, env=env)
 
 
 @nox.session

@@ -322,7 +322,7 @@ def _template_context() -> dict[str, Any]:
     """Name, branding and layout for Escalated's pages. Admins' run-time settings win over the
     config, read (once per request) only when one of our pages renders."""
     cfg = current_app.config
-    context = {
+    context: dict[str, Any] = {
         "escalated_app_name": cfg[Config.APP_NAME],
         "escalated_layout": cfg[Config.LAYOUT_TEMPLATE] or "escalated/base.html",
         "escalated_branding": cfg[Config.BRANDING],
@@ -333,6 +333,9 @@ def _template_context() -> dict[str, Any]:
         values = settings.effective()
         context["escalated_app_name"] = values["app_name"]
         context["escalated_branding"] = {**cfg[Config.BRANDING], **values["branding"]}
+    from .services.settings import theme
+
+    context["escalated_theme"] = theme(context["escalated_branding"])
     return context
 
 

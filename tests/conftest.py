@@ -1,9 +1,11 @@
 """Test fixtures: every test that takes ``app`` runs on SQLite, PostgreSQL and MariaDB.
 
 Choose back ends with ``--db sqlite,postgres,mariadb`` (default: all three, or the
-``ESCALATED_TEST_DB`` environment variable). A server that cannot be reached fails the run
-loudly; it is never skipped. Each run creates its own uniquely named databases and drops them
-at the end. Tables are created once per back end and emptied after every test.
+``ESCALATED_TEST_DB`` environment variable). Tests marked ``e2e`` (``tests/e2e``, a real
+browser against the served demo) run once, not once per back end. A server that cannot be
+reached fails the run loudly; it is never skipped. Each run creates its own uniquely named
+databases and drops them at the end. Tables are created once per back end and emptied after
+every test.
 """
 
 from __future__ import annotations
@@ -59,7 +61,10 @@ def selected_backends(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", selected_backends(metafunc.config), scope="session")
+        chosen = selected_backends(metafunc.config)
+        if metafunc.definition.get_closest_marker("e2e") is not None:
+            chosen = chosen[:1]  # browser tests run once (they serve the demo on SQLite)
+        metafunc.parametrize("backend", chosen, scope="session")
 
 
 # ---------------------------------------------------------------------------- databases

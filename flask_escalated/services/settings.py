@@ -23,6 +23,10 @@ from .errors import ValidationError
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 GUEST_POLICY_MODES = ("unassigned", "guest_user", "prompt_signup")
+BRANDING_KEYS = frozenset({"logo_url", "primary_color", "radius", "footer"})
+DEFAULT_PRIMARY = "#2563eb"
+DEFAULT_RADIUS = 8
+MAX_RADIUS = 24
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -86,8 +90,8 @@ def _url_template(value: Any) -> str | None:
 
 
 def _branding(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict) or set(value) - {"logo_url", "primary_color", "footer"}:
-        raise ValueError("an object with logo_url, primary_color and footer")
+    if not isinstance(value, dict) or set(value) - BRANDING_KEYS:
+        raise ValueError("an object with logo_url, primary_color, radius and footer")
     out = dict(value)
     logo = out.get("logo_url")
     if logo is not None and (not isinstance(logo, str) or len(logo) > 500
@@ -99,7 +103,25 @@ def _branding(value: Any) -> dict[str, Any]:
     footer = out.get("footer")
     if footer is not None and (not isinstance(footer, str) or len(footer) > 500):
         raise ValueError("footer is text of at most 500 characters")
+    radius = out.get("radius")
+    if radius is not None and (isinstance(radius, bool) or not isinstance(radius, int)
+                               or not 0 <= radius <= MAX_RADIUS):
+        raise ValueError(f"radius is a whole number of pixels from 0 to {MAX_RADIUS}")
     return out
+
+
+def theme(branding: dict[str, Any]) -> dict[str, str]:
+    """The CSS custom properties the pages use, from ``branding`` (values that do not
+    validate fall back to the defaults, so nothing from a setting reaches CSS unchecked)."""
+    colour = branding.get("primary_color")
+    radius = branding.get("radius")
+    if isinstance(radius, bool) or not isinstance(radius, int) or not 0 <= radius <= MAX_RADIUS:
+        radius = DEFAULT_RADIUS
+    return {
+        "--esc-primary": colour if isinstance(colour, str) and _COLOUR.match(colour)
+        else DEFAULT_PRIMARY,
+        "--esc-radius": f"{radius}px",
+    }
 
 
 def _user_id(value: Any) -> str | None:
@@ -134,7 +156,7 @@ SETTINGS: dict[str, SettingSpec] = {
     "app_name": SettingSpec(_text(120, optional=False), lambda c: c[Config.APP_NAME],
                             "The helpdesk's name on pages and in e-mail."),
     "branding": SettingSpec(_branding, lambda c: dict(c[Config.BRANDING]),
-                            "logo_url, primary_color and footer for pages and e-mail."),
+                            "logo_url, primary_color, radius (px) and footer for pages, e-mail."),
     "kb_enabled": SettingSpec(_bool, lambda c: bool(c[Config.ENABLE_KB]),
                               "Whether the knowledge base is public."),
     "mail_notifications": SettingSpec(

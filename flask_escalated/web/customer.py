@@ -1,6 +1,8 @@
-"""The customer portal: my tickets, open a ticket, read and answer one.
+"""The customer portal: my tickets, open a ticket, read and answer one, rate it.
 
-Plain HTML forms that work without JavaScript; every POST carries the CSRF token.
+Plain HTML forms that work without JavaScript; every POST carries the CSRF token. A customer
+sees only their own tickets and only the public side of them: internal notes, internal files
+and agent-only fields never reach these templates.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -21,12 +22,28 @@ from werkzeug.wrappers import Response
 
 from ..config import Config
 from ..domain import CLOSED_CATEGORIES
-from ..services import attachments, departments, ext, queries, replies, serializers, tickets
-from ..services.errors import NotFound, ServiceError
+from ..services import (
+    attachments,
+    csat,
+    departments,
+    ext,
+    queries,
+    replies,
+    serializers,
+    tickets,
+)
+from ..services.errors import NotFound, PermissionDenied, ServiceError
 from ..services.permissions import can_view_ticket
 from ..services.queries import TicketFilter
-from .html import install_html_errors, signed_in_forms
+from .api.base import decode_cursor, encode_cursor
+from .downloads import send_attachment
+from .html import install_html_errors, relative_time, signed_in_forms
 from .security import csrf_token, current_principal, requires
+
+#: Tickets per page of "My tickets" (keyset paging: "Older tickets" follows a signed cursor).
+PAGE_SIZE = 20
+CURSOR_KIND = "portal-tickets"
+NO_TICKET = "We could not find that ticket among yours."
 
 
 def create_customer_blueprint() -> Blueprint:
@@ -40,8 +57,17 @@ def create_customer_blueprint() -> Blueprint:
     bp.add_url_rule("/tickets/<ident>/reply", "reply", post_reply, methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/close", "close", close_ticket, methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/reopen", "reopen", reopen_ticket, methods=["POST"])
+    bp.add_url_rule("/tickets/<ident>/rate", "rate", rate_ticket, methods=["POST"])
+    bp.add_url_rule("/tickets/<ident>/files/<int:attachment_id>", "attachment",
+                    download_attachment)
     bp.app_context_processor(lambda: {"csrf_token": csrf_token})
+    bp.context_processor(lambda: {"escalated_ago": relative_time})
     return bp
+
+
+def _uploads() -> list[attachments.Upload]:
+    return [attachments.Upload(f.filename or "", f.stream)
+            for f in request.files.getlist("files") if f.filename]
 
 
 @requires()
@@ -53,11 +79,17 @@ def home() -> Response:
 def my_tickets() -> str:
     principal = current_principal()
     q = (request.args.get("q") or "").strip()[:200] or None
-    flt = TicketFilter(q=q, sort="-updated_at")
+    flt = TicketFilter(q=q, sort="-updated_at", snoozed=False)
     if principal.is_agent:
         flt.requester_user_id = principal.user_id
-    rows, _ = queries.list_tickets(principal, flt, limit=50)
-    return render_template("escalated/customer/tickets.html", tickets=rows, q=q or "")
+    cursor = decode_cursor(CURSOR_KIND)
+    if cursor is not None and not isinstance(cursor, list):
+        cursor = None
+    rows, next_cursor = queries.list_tickets(principal, flt, limit=PAGE_SIZE, cursor=cursor)
+    return render_template(
+        "escalated/customer/tickets.html", tickets=rows, q=q or "",
+        older=encode_cursor(CURSOR_KIND, next_cursor), paged=cursor is not None,
+    )
 
 
 @requires("ticket.create")
@@ -67,8 +99,6 @@ def new_ticket() -> Any:
     errors: dict[str, Any] = {}
     if request.method == "POST":
         form = request.form.to_dict()
-        uploads = [attachments.Upload(f.filename or "", f.stream)
-                   for f in request.files.getlist("files") if f.filename]
         new = tickets.NewTicket(
             subject=form.get("subject"),
             description=form.get("description"),
@@ -76,7 +106,7 @@ def new_ticket() -> Any:
             department_id=form.get("department_id") or None,
             requester_user_id=principal.user_id,
             channel="web",
-            uploads=uploads,
+            uploads=_uploads(),
         )
         try:
             with ext().unit_of_work():
@@ -87,15 +117,17 @@ def new_ticket() -> Any:
         else:
             flash(f"Ticket {ticket.reference} was opened. We'll reply here soon.", "success")
             return redirect(url_for(".ticket", ident=ticket.reference))
-    status = 422 if errors else 200
+    cfg = current_app.config
     return render_template(
         "escalated/customer/new.html",
         form=form,
         errors=errors,
         departments=departments.list_departments(include_inactive=False),
         priorities=tickets.CUSTOMER_PRIORITIES,
-        default_priority=current_app.config[Config.DEFAULT_PRIORITY],
-    ), status
+        default_priority=cfg[Config.DEFAULT_PRIORITY],
+        max_files=cfg[Config.MAX_ATTACHMENTS],
+        max_size=cfg[Config.MAX_ATTACHMENT_SIZE],
+    ), 422 if errors else 200
 
 
 def _load(ident: str) -> Any:
@@ -103,67 +135,99 @@ def _load(ident: str) -> Any:
     try:
         ticket = tickets.get_ticket(ident)
     except NotFound:
-        abort(404)
-    if not can_view_ticket(principal, ticket):
-        abort(404)
+        ticket = None
+    if ticket is None or not can_view_ticket(principal, ticket):
+        raise NotFound(NO_TICKET)  # one answer, so a 404 never tells that a ticket exists
     return ticket, principal
 
 
 @requires("ticket.view")
 def show_ticket(ident: str) -> str:
-    ticket, _ = _load(ident)
+    ticket, principal = _load(ident)
     rows = replies.list_replies(ticket, include_internal=False)
     files = attachments.list_for_ticket(ticket, include_internal=False)
     people = serializers.People([ticket.requester_user_id, ticket.assignee_id,
                                  *(r.author_user_id for r in rows)])
+    cfg = current_app.config
+    closed = ticket.status_category in CLOSED_CATEGORIES
+    rating = csat.for_ticket(ticket.id)
     return render_template(
         "escalated/customer/ticket.html",
         ticket=ticket,
         replies=rows,
-        files=files,
+        opening_files=[f for f in files if f.reply_id is None],
+        reply_files=_by_reply(files),
         people=people,
-        can_close=current_app.config[Config.ALLOW_CUSTOMER_CLOSE]
-        and ticket.status_category not in CLOSED_CATEGORIES,
-        can_reopen=ticket.status_category in CLOSED_CATEGORIES,
+        can_close=cfg[Config.ALLOW_CUSTOMER_CLOSE] and not closed,
+        can_reopen=closed,
         can_reply=ticket.status_category != "closed",
+        can_rate=cfg[Config.ENABLE_CSAT] and closed and rating is None
+        and ticket.requester_user_id == principal.user_id,
+        rating=rating,
+        rating_labels=csat.LABELS,
+        max_files=cfg[Config.MAX_ATTACHMENTS],
+        max_size=cfg[Config.MAX_ATTACHMENT_SIZE],
     )
+
+
+def _by_reply(files: list[Any]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = {}
+    for f in files:
+        if f.reply_id is not None:
+            found.setdefault(f.reply_id, []).append(f)
+    return found
+
+
+def _act(ident: str, action: Any, done: str) -> Response:
+    """Run ``action(ticket, principal)`` in one unit of work; problems become a message."""
+    ticket, principal = _load(ident)
+    try:
+        with ext().unit_of_work():
+            action(ticket, principal)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for(".ticket", ident=ticket.reference))
 
 
 @requires("reply.create")
 def post_reply(ident: str) -> Response:
-    ticket, principal = _load(ident)
-    uploads = [attachments.Upload(f.filename or "", f.stream)
-               for f in request.files.getlist("files") if f.filename]
-    try:
-        with ext().unit_of_work():
-            replies.add_reply(ticket, request.form.get("body"), principal.actor,
-                              uploads=uploads)
-    except ServiceError as exc:
-        flash(exc.message, "error")
-    else:
-        flash("Your reply was sent.", "success")
-    return redirect(url_for(".ticket", ident=ticket.reference))
-
-
-def _move(ident: str, target: str, message: str) -> Response:
-    ticket, principal = _load(ident)
-    try:
-        with ext().unit_of_work():
-            tickets.change_status(ticket, target, principal.actor)
-    except ServiceError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(message, "success")
-    return redirect(url_for(".ticket", ident=ticket.reference))
+    uploads = _uploads()
+    return _act(ident, lambda t, p: replies.add_reply(
+        t, request.form.get("body"), p.actor, uploads=uploads), "Your reply was sent.")
 
 
 @requires("ticket.close")
 def close_ticket(ident: str) -> Response:
     if not current_app.config[Config.ALLOW_CUSTOMER_CLOSE]:
-        abort(403)
-    return _move(ident, "closed", "The ticket is closed.")
+        raise PermissionDenied("Tickets are closed by the support team here.")
+    return _act(ident, lambda t, p: tickets.change_status(t, "closed", p.actor),
+                "The ticket is closed.")
 
 
 @requires("ticket.close")
 def reopen_ticket(ident: str) -> Response:
-    return _move(ident, "reopened", "The ticket is open again.")
+    return _act(ident, lambda t, p: tickets.change_status(t, "reopened", p.actor),
+                "The ticket is open again.")
+
+
+@requires("ticket.view")
+def rate_ticket(ident: str) -> Response:
+    if not current_app.config[Config.ENABLE_CSAT]:
+        raise NotFound("Ratings are not collected here.")
+    ticket, principal = _load(ident)
+    if ticket.requester_user_id != principal.user_id:
+        raise PermissionDenied("Only the person who asked can rate the answer.")
+    return _act(ident, lambda t, p: csat.submit_for_ticket(
+        t, request.form.get("rating"), request.form.get("comment")),
+        "Thank you for your rating!")
+
+
+@requires("ticket.view")
+def download_attachment(ident: str, attachment_id: int) -> Response:
+    ticket, _ = _load(ident)
+    row = attachments.get(attachment_id)
+    if row.ticket_id != ticket.id or row.is_internal:
+        raise NotFound("No such attachment.")
+    return send_attachment(row)

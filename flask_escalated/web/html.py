@@ -6,10 +6,13 @@ the host's sign-in page (401) or an error page that says what went wrong (403, 4
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
+from ..clock import now
 from ..services.errors import ServiceError
 from .security import Unauthenticated, current_principal
 
@@ -64,3 +67,30 @@ def too_many(exc: TooManyRequests) -> tuple[str, int, dict[str, str]]:
 def install_html_errors(bp: Blueprint) -> None:
     bp.register_error_handler(ServiceError, error_page)
     bp.register_error_handler(TooManyRequests, too_many)
+
+
+def relative_time(when: datetime | None, reference: datetime | None = None) -> str:
+    """``when`` in words from now ("just now", "5 minutes ago", "3 days ago")."""
+    if when is None:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    seconds = int(((reference or now()) - when).total_seconds())
+    if seconds < 0:
+        return "just now" if seconds > -60 else "in the future"
+    for limit, size, unit in _RELATIVE_STEPS:
+        if seconds < limit:
+            if size == 0:
+                return "just now"
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return f"{when.day} {when:%b %Y}"
+
+
+_RELATIVE_STEPS = (
+    (60, 0, ""),
+    (3600, 60, "minute"),
+    (86400, 3600, "hour"),
+    (86400 * 30, 86400, "day"),
+    (86400 * 365, 86400 * 30, "month"),
+)

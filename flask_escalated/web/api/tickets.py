@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Response, jsonify, request, send_file
+from flask import Response, jsonify, request
 
 from ...services import (
     assignment,
@@ -23,6 +23,7 @@ from ...services import (
 from ...services.errors import NotFound, PermissionDenied, ValidationError
 from ...services.permissions import Principal
 from ...services.queries import TicketFilter
+from ..downloads import send_attachment
 from ..security import current_principal
 from .base import (
     csv_arg,
@@ -462,19 +463,7 @@ def download_attachment(attachment_id: int) -> Response:
     _, principal = load_ticket(str(row.ticket_id))
     if row.is_internal and not principal.is_agent:
         raise NotFound("No such attachment.")
-    active = row.content_type in attachments.ACTIVE_TYPES
-    inline = row.content_type.startswith("image/") and not active
-    response = send_file(
-        attachments.open_file(row),
-        mimetype="application/octet-stream" if active else row.content_type,
-        as_attachment=not inline,
-        download_name=row.filename,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_attachment(row)
 
 
 # ---------------------------------------------------------------------------- activity

@@ -1,0 +1,226 @@
+"""Browser tests: the demo app served for real, driven by Chromium through Playwright.
+
+The demo runs as a subprocess (``python -m examples.demo.serve``) on a free port of
+127.0.0.1 with a fresh SQLite database in a temporary folder, seeded by its own start-up. The
+browser is the system's Chromium (``/usr/bin/chromium``, or ``E2E_CHROMIUM``); nothing is
+downloaded. Without it these tests are skipped, unless ``CI`` is set: then a missing browser
+fails the run. Screenshots go to ``test-output/screenshots`` (``E2E_SCREENSHOTS`` to move them).
+
+The tests are marked ``e2e`` and run once, against SQLite, whatever ``--db`` says.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+DEMO_PASSWORD = "demo"
+START_TIMEOUT = 60.0
+
+
+def _problem() -> str | None:
+    """Why the browser tests cannot run here (None: they can)."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"no Chromium at {CHROMIUM} (install Debian's 'chromium' or set E2E_CHROMIUM)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the Python package 'playwright' is not installed (pip install -e '.[dev]')"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mine = [item for item in items if HERE in item.path.parents]
+    if not mine:
+        return
+    problem = _problem()
+    for item in mine:
+        item.add_marker(pytest.mark.e2e)
+        if problem is None:
+            continue
+        if os.environ.get("CI"):
+            # CI must not pass by skipping: the browser fixture fails each test instead.
+            continue
+        item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {problem}"))
+
+
+# ---------------------------------------------------------------------------- the server
+@dataclass
+class DemoServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """The demo app, served by a real server process on a free port, on a fresh SQLite file."""
+    folder = tmp_path_factory.mktemp("demo-server")
+    port = free_port()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("REDIS_URL", "DATABASE_URL", "FLASK_APP")}
+    env.update({
+        "DATABASE_URL": "sqlite:///" + str(folder / "demo.sqlite"),
+        "DEMO_INSTANCE_PATH": str(folder / "instance"),
+        "SECRET_KEY": secrets.token_hex(16),
+        "APP_URL": f"http://127.0.0.1:{port}",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    })
+    log_path = folder / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "examples.demo.serve", "--host", "127.0.0.1",
+             "--port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    server = DemoServer(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(server.url + "/login"):
+            if process.poll() is not None:
+                pytest.fail(f"The demo server exited with {process.returncode}:\n"
+                            f"{server.log_tail()}", pytrace=False)
+            if time.monotonic() > deadline:
+                pytest.fail(f"The demo server did not answer within {START_TIMEOUT:.0f}s:\n"
+                            f"{server.log_tail()}", pytrace=False)
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------- the browser
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless system Chromium (never a downloaded one)."""
+    problem = _problem()
+    if problem is not None:
+        pytest.fail(f"CI is set and the browser tests cannot run: {problem}", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    args = ["--disable-dev-shm-usage"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_context(browser: Any, demo_server: DemoServer) -> Iterator[Callable[..., Any]]:
+    """``new_context(**options)``: a fresh browser context (own cookies) on the demo's URL."""
+    contexts: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        options.setdefault("base_url", demo_server.url)
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def context(new_context: Callable[..., Any]) -> Any:
+    return new_context()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()
+
+
+def login(page: Any, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the demo's own form at /login, as a person would."""
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "/login" not in page.url, f"sign-in as {email} failed: {page.url}"
+
+
+@pytest.fixture
+def signed_in(new_context: Callable[..., Any]) -> Callable[[str], Any]:
+    """``signed_in(email)``: a new page in its own context, signed in as ``email``."""
+
+    def make(email: str, **options: Any) -> Any:
+        page = new_context(**options).new_page()
+        login(page, email)
+        return page
+
+    return make
+
+
+# ---------------------------------------------------------------------------- screenshots
+def screenshot_dir() -> Path:
+    return Path(os.environ.get("E2E_SCREENSHOTS") or ROOT / "test-output" / "screenshots")
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    folder = screenshot_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def screenshot(screenshots: Path) -> Callable[[Any, str], Path]:
+    """``screenshot(page, name)`` saves ``<screenshots>/<name>.png`` (the full page)."""
+
+    def take(page: Any, name: str) -> Path:
+        path = screenshots / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
