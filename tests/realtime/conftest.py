@@ -12,6 +12,8 @@ from flask_escalated.events import Actor
 from flask_escalated.realtime import NAMESPACE
 from flask_escalated.services import tickets
 
+from .demo_server import demo_env, start_demo  # noqa: F401  (fixtures)
+
 
 @pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
