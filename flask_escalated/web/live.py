@@ -23,6 +23,7 @@ from .security import (
     csrf_valid,
     current_principal,
     require_login,
+    requires,
     via_token,
 )
 
@@ -55,6 +56,7 @@ def socket_principal() -> Principal:
     return _guard()
 
 
+@requires("ticket.view")
 def changes() -> Response:
     principal = _guard()
     channels = live.parse_list(request.args.get("channels"))
@@ -72,6 +74,7 @@ def changes() -> Response:
     return response
 
 
+@requires("ticket.view")
 def presence() -> Response:
     principal = _guard()
     if not via_token() and not csrf_valid(request.headers.get(CSRF_HEADER)):
