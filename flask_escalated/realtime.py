@@ -155,7 +155,6 @@ def _discard_plan(session: Session) -> None:
 class _Connection:
     user_id: str
     name: str
-    is_agent: bool
     presence: set[int] = field(default_factory=set)
 
 
@@ -183,7 +182,7 @@ class EscalatedNamespace(Namespace):  # type: ignore[misc]
         name, _ = escalated.display(escalated.load_user(principal.user_id))
         with self._lock:
             self._connections[request.sid] = _Connection(  # type: ignore[attr-defined]
-                principal.user_id, name, principal.is_agent)
+                principal.user_id, name)
 
     def on_disconnect(self, reason: Any = None) -> None:
         with self._lock:
