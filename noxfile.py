@@ -89,14 +89,15 @@ def typing(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Start the demo helpdesk at http://127.0.0.1:5000 (Ctrl-C stops it)."""
+    """Start the demo helpdesk at http://127.0.0.1:5000 (Ctrl-C stops it).
+
+    ``ESCALATED_ENABLE_REALTIME=1`` turns on live updates (Socket.IO over WebSocket);
+    ``PORT`` picks the port.
+    """
     session.install("-e", ".[postgres,mysql]")
     port = os.environ.get("PORT", "5000")
     session.log(f"Open http://127.0.0.1:{port} and sign in as customer@demo.test / demo")
-    session.run(
-        "flask", "--app", "examples.demo.app:create_app", "run", "--port", port,
-        *session.posargs,
-    )
+    session.run("python", "-m", "examples.demo", "--port", port, *session.posargs)
 
 
 @nox.session

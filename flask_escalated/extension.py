@@ -66,6 +66,7 @@ class Escalated:
         admin_check: hosts.UserCheck | None = None,
         user_display: hosts.UserDisplay | None = None,
         current_user_loader: hosts.CurrentUserLoader | None = None,
+        socketio: Any = None,
     ) -> None:
         self.hooks = hosts.HostHooks(
             user_loader=user_loader,
@@ -77,6 +78,7 @@ class Escalated:
             current_user_loader=current_user_loader,
         )
         self._db = db
+        self._socketio = socketio
         self._states: weakref.WeakKeyDictionary[Flask, EscalatedState] = (
             weakref.WeakKeyDictionary()
         )
@@ -84,7 +86,10 @@ class Escalated:
             self.init_app(app, db=db)
 
     # ------------------------------------------------------------------ set-up
-    def init_app(self, app: Flask, db: SQLAlchemy | None = None) -> None:
+    def init_app(self, app: Flask, db: SQLAlchemy | None = None, *, socketio: Any = None) -> None:
+        """Set the app up. With ``ESCALATED_ENABLE_REALTIME``, Socket.IO is attached too: the
+        ``socketio`` given (here or to the constructor), else the app's own
+        ``app.extensions["socketio"]``, else a new one (see :mod:`flask_escalated.realtime`)."""
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
                 "Escalated is already initialised on this app; call init_app once per app."
@@ -114,6 +119,11 @@ class Escalated:
 
             Mail(app)  # the host's MAIL_SERVER, MAIL_PORT ... settings
         register_blueprints(app)
+        from . import realtime
+        from .web.live import socket_principal
+
+        realtime.install(db.session)
+        realtime.init_app(app, socket_principal, socketio or self._socketio)
         app.cli.add_command(escalated_cli, "escalated")
         app.before_request(_reset_request_caches)
         app.teardown_appcontext(_dispatch_on_teardown)

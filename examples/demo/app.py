@@ -1,8 +1,12 @@
 """The demo host app: its own users and sign-in, with Escalated mounted at /support.
 
-Run it with ``nox -s demo`` (or ``flask --app examples.demo.app:create_app run``), open
+Run it with ``python3 noxfile.py -s demo`` (or ``python -m examples.demo --port 5000``), open
 http://127.0.0.1:5000 and sign in as admin@demo.test, agent@demo.test or customer@demo.test
 with the password ``demo``.
+
+Environment: ``DATABASE_URL`` and ``REDIS_URL`` pick the database and Redis;
+``ESCALATED_ENABLE_REALTIME=1`` turns on live updates over Socket.IO, and
+``SOCKETIO_MESSAGE_QUEUE=redis://...`` lets several demo processes share them.
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL")
         or "sqlite:///" + os.path.join(app.instance_path, "demo.sqlite"),
         ESCALATED_REDIS_URL=os.environ.get("REDIS_URL"),
+        ESCALATED_ENABLE_REALTIME=_flag(os.environ.get("ESCALATED_ENABLE_REALTIME")),
+        ESCALATED_SOCKETIO_MESSAGE_QUEUE=os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
         ESCALATED_APP_NAME="Demo Support",
         ESCALATED_APP_URL=os.environ.get("APP_URL", "http://127.0.0.1:5000"),
         DEMO_SEED=True,
@@ -101,6 +107,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         InlineScheduler(app).start()
     return app
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _instance_secret(instance_path: str) -> str:

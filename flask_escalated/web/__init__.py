@@ -61,8 +61,13 @@ def register_blueprints(app: Flask) -> None:
     parent.register_blueprint(inbound)
     if app.config[Config.UI_ENABLED]:
         from .customer import create_customer_blueprint
+        from .live import create_live_blueprint, page_settings
 
         parent.register_blueprint(create_customer_blueprint())
+        live = create_live_blueprint()
+        ratelimits.limit_blueprint(limiter, live, "api", ratelimits.caller_key)
+        parent.register_blueprint(live)
+        app.context_processor(lambda: {"escalated_live": page_settings})
     app.register_blueprint(parent)
     _install_json_errors(app, prefix + "/api/")
 

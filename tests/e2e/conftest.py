@@ -1,8 +1,9 @@
 """Browser tests: the demo app served for real, driven by Chromium through Playwright.
 
-The demo runs as a subprocess (``python -m examples.demo.serve``) on a free port of
-127.0.0.1 with a fresh SQLite database in a temporary folder, seeded by its own start-up. The
-browser is the system's Chromium (``/usr/bin/chromium``, or ``E2E_CHROMIUM``); nothing is
+The demo runs as a subprocess (``python -m examples.demo``, see ``tests/demo_process.py``)
+on a free port of 127.0.0.1, with live updates on and a fresh SQLite database in a temporary
+folder, seeded by its own start-up. The browser is the system's Chromium (``/usr/bin/chromium``,
+or ``E2E_CHROMIUM``); nothing is
 downloaded. Without it these tests are skipped, unless ``CI`` is set: then a missing browser
 fails the run. Screenshots go to ``test-output/screenshots`` (``E2E_SCREENSHOTS`` to move them).
 
@@ -13,24 +14,18 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.demo_process import DemoServer, demo_env, free_port, start_demo
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 DEMO_PASSWORD = "demo"
-START_TIMEOUT = 60.0
 
 
 def _problem() -> str | None:
@@ -60,75 +55,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # ---------------------------------------------------------------------------- the server
-@dataclass
-class DemoServer:
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    """The demo app, served by a real server process on a free port, on a fresh SQLite file."""
+    """The demo app with live updates on, served by a real process on a free port, on a fresh
+    SQLite file (``demo_server.env`` reaches the same database from a command)."""
     folder = tmp_path_factory.mktemp("demo-server")
     port = free_port()
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("REDIS_URL", "DATABASE_URL", "FLASK_APP")}
-    env.update({
-        "DATABASE_URL": "sqlite:///" + str(folder / "demo.sqlite"),
-        "DEMO_INSTANCE_PATH": str(folder / "instance"),
-        "SECRET_KEY": secrets.token_hex(16),
-        "APP_URL": f"http://127.0.0.1:{port}",
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONUNBUFFERED": "1",
-    })
-    log_path = folder / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "examples.demo.serve", "--host", "127.0.0.1",
-             "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    server = DemoServer(f"http://127.0.0.1:{port}", process, log_path)
+    env = demo_env(folder, SECRET_KEY=secrets.token_hex(16),
+                   APP_URL=f"http://127.0.0.1:{port}", ESCALATED_ENABLE_REALTIME="1")
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(server.url + "/login"):
-            if process.poll() is not None:
-                pytest.fail(f"The demo server exited with {process.returncode}:\n"
-                            f"{server.log_tail()}", pytrace=False)
-            if time.monotonic() > deadline:
-                pytest.fail(f"The demo server did not answer within {START_TIMEOUT:.0f}s:\n"
-                            f"{server.log_tail()}", pytrace=False)
-            time.sleep(0.2)
+        server = start_demo(env, folder / "server.log", port)
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    server.env = env  # type: ignore[attr-defined]
+    try:
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        server.stop()
 
 
 # ---------------------------------------------------------------------------- the browser
