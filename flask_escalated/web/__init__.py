@@ -63,6 +63,9 @@ def register_blueprints(app: Flask) -> None:
         from .customer import create_customer_blueprint
 
         parent.register_blueprint(create_customer_blueprint())
+        from .agent import create_agent_blueprint
+
+        parent.register_blueprint(create_agent_blueprint())
     app.register_blueprint(parent)
     _install_json_errors(app, prefix + "/api/")
 
