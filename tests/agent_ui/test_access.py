@@ -97,3 +97,10 @@ def test_every_input_has_a_label(browser, users, make_ticket):
             assert f'for="{element_id}"' in html, (url, element_id)
         assert not re.search(r'<(?:input|select|textarea)(?![^>]*(?:type="(?:hidden|radio)"|'
                              r'\sid="))[^>]*>', html), url
+
+
+def test_required_2fa_sends_agents_to_enrol_first(make_app, users_for):
+    app = make_app(ESCALATED_ENABLE_2FA=True, ESCALATED_REQUIRE_2FA=True)
+    people = users_for(app)
+    r = app.test_client(user=people.agent).get("/support/agent/tickets")
+    assert r.status_code == 302 and "/support/auth/2fa" in r.headers["Location"]
