@@ -29,6 +29,11 @@ SORTS: dict[str, Any] = {
     "id": Ticket.id,
 }
 MAX_SEARCH = 200
+#: SLA states a queue can be filtered by (see :func:`sla_clause`).
+SLA_STATES = ("ok", "warning", "breached", "paused")
+_DUE = (Ticket.first_response_due_at, Ticket.next_response_due_at, Ticket.resolution_due_at)
+_WARN = (Ticket.first_response_warning_at, Ticket.next_response_warning_at,
+         Ticket.resolution_warning_at)
 
 
 @dataclass
@@ -48,6 +53,8 @@ class TicketFilter:
     #: None: hide tickets snoozed into the future (the active queue); True: only those; False:
     #: everything.
     snoozed: bool | None = None
+    #: One of ``SLA_STATES``: the state of the ticket's running SLA targets.
+    sla: str | None = None
     sort: str = "-updated_at"
 
     def validate(self) -> None:
@@ -59,6 +66,8 @@ class TicketFilter:
             errors["priority"] = f"one of {', '.join(PRIORITIES)}"
         if self.sort.lstrip("-") not in SORTS:
             errors["sort"] = f"one of {', '.join(SORTS)} (prefix '-' for descending)"
+        if self.sla is not None and self.sla not in SLA_STATES:
+            errors["sla"] = f"one of {', '.join(SLA_STATES)}"
         if self.q is not None and len(self.q) > MAX_SEARCH:
             errors["q"] = f"at most {MAX_SEARCH} characters"
         if errors:
@@ -99,6 +108,8 @@ def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) 
         query = query.where(Ticket.created_at >= flt.created_after)
     if flt.created_before is not None:
         query = query.where(Ticket.created_at < flt.created_before)
+    if flt.sla:
+        query = query.where(sla_clause(flt.sla, now()))
     if flt.q:
         term = flt.q.strip()
         query = query.where(
@@ -108,6 +119,38 @@ def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) 
             )
         )
     return query
+
+
+def sla_clause(state: str, at: datetime) -> Any:
+    """Tickets whose SLA is in ``state`` at ``at``, read from the projected due and warning
+    columns (no per-ticket arithmetic): ``breached`` (a running target is overdue), ``warning``
+    (inside a warning window, none overdue), ``paused`` (the clock stands still), ``ok`` (a
+    running target, none in its warning window)."""
+    overdue = or_(*(due <= at for due in _DUE))
+    warned = or_(*(warn <= at for warn in _WARN))
+    running = or_(*(due.is_not(None) for due in _DUE))
+    if state == "breached":
+        return overdue
+    if state == "warning":
+        return and_(warned, *(or_(due.is_(None), due > at) for due in _DUE))
+    if state == "paused":
+        return and_(Ticket.sla_policy_id.is_not(None), Ticket.sla_paused_at.is_not(None))
+    return and_(running, *(or_(warn.is_(None), warn > at) for warn in _WARN))
+
+
+def sla_label(ticket: Ticket, at: datetime) -> str | None:
+    """The same states as :func:`sla_clause` for one loaded ticket (``None``: no SLA)."""
+    dues = [getattr(ticket, c.key) for c in _DUE]
+    warns = [getattr(ticket, c.key) for c in _WARN]
+    if any(d is not None and d <= at for d in dues):
+        return "breached"
+    if any(w is not None and w <= at for w in warns):
+        return "warning"
+    if ticket.sla_policy_id is not None and ticket.sla_paused_at is not None:
+        return "paused"
+    if any(d is not None for d in dues):
+        return "ok"
+    return None
 
 
 #: Up to this many tickets, a tag filter becomes an id list (see ``_tag_clause``).

@@ -31,6 +31,7 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+_messages = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True})
 _TAGS = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 
@@ -50,6 +51,12 @@ def clean_html(html: str) -> str:
 def markdown_to_html(text: str) -> str:
     """CommonMark (with tables; raw HTML is not passed through) rendered and sanitized."""
     return clean_html(_markdown.render(text or ""))
+
+
+def message_html(text: str) -> str:
+    """A reply or note body for a page: Markdown with hard line breaks (mail keeps its shape),
+    raw HTML shown as text, and the result sanitized."""
+    return clean_html(_messages.render(text or ""))
 
 
 def html_to_text(html: str) -> str:

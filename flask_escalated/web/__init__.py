@@ -60,10 +60,12 @@ def register_blueprints(app: Flask) -> None:
     ratelimits.limit_blueprint(limiter, inbound, "inbound")
     parent.register_blueprint(inbound)
     if app.config[Config.UI_ENABLED]:
+        from .agent import create_agent_blueprint
         from .customer import create_customer_blueprint
         from .live import create_live_blueprint, page_settings
 
         parent.register_blueprint(create_customer_blueprint())
+        parent.register_blueprint(create_agent_blueprint())
         live = create_live_blueprint()
         ratelimits.limit_blueprint(limiter, live, "api", ratelimits.caller_key)
         parent.register_blueprint(live)

@@ -1,0 +1,503 @@
+"""The agent workspace: dashboard, queue with bulk actions, and the ticket page.
+
+Server-rendered pages whose every flow is a plain form (POST, then a redirect to a GET), so they
+work without JavaScript; ``agent.js`` adds keyboard shortcuts, select-all and the KB insert.
+Property forms carry the ticket's ``version``: a stale one re-renders the page with a 409 and
+keeps whatever the agent typed. Only agents (and admins) get in; customers get a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RoutingException
+from werkzeug.wrappers import Response
+
+from ..config import Config
+from ..domain import CLOSED_CATEGORIES, PRIORITIES, STATUS_LABELS
+from ..models import Ticket
+from ..services import (
+    agents,
+    assignment,
+    attachments,
+    bulk,
+    departments,
+    ext,
+    followers,
+    macros,
+    queries,
+    replies,
+    serializers,
+    sla,
+    snooze,
+    statuses,
+    tags,
+    tickets,
+    workspace,
+)
+from ..services.errors import (
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    StaleVersion,
+    ValidationError,
+)
+from ..services.permissions import Principal, can_act_on_ticket, can_view_ticket
+from ..services.queries import SLA_STATES, TicketFilter
+from ..services.sanitize import message_html
+from .html import install_html_errors, signed_in_forms
+from .security import csrf_token, current_principal, requires
+
+PAGE_SIZE = 50
+SORT_COLUMNS = {"updated_at": "Updated", "created_at": "Created", "priority": "Priority",
+                "id": "Reference"}
+CURSOR_KIND = "agent-queue"
+
+
+def create_agent_blueprint() -> Blueprint:
+    bp = Blueprint("agent", __name__, url_prefix="/agent")
+    bp.before_request(_agents_only)
+    install_html_errors(bp)
+    bp.add_url_rule("", "dashboard", dashboard)
+    bp.add_url_rule("/tickets", "queue", queue)
+    bp.add_url_rule("/tickets/bulk", "bulk", bulk_action, methods=["POST"])
+    bp.add_url_rule("/tickets/<ident>", "ticket", show_ticket)
+    bp.add_url_rule("/tickets/<ident>/reply", "reply", post_reply, methods=["POST"])
+    for name in ("status", "priority", "assign", "department", "tags", "untag", "snooze",
+                 "macro"):
+        bp.add_url_rule(f"/tickets/<ident>/{name}", name, _CHANGES[name], methods=["POST"])
+    bp.add_url_rule("/tickets/<ident>/follow", "follow", follow, methods=["POST"])
+    bp.add_url_rule("/tickets/<ident>/notes/<int:reply_id>/pin", "pin", pin,
+                    methods=["POST"])
+    bp.app_context_processor(_template_helpers)
+    return bp
+
+
+# ---------------------------------------------------------------------------- guards
+def _agents_only() -> Response | None:
+    from .auth import second_factor_gate
+
+    denied = signed_in_forms()
+    if denied is not None:
+        return denied
+    second_factor_gate()
+    if not current_principal().is_agent:
+        raise PermissionDenied("The agent workspace is for support agents.")
+    return None
+
+
+def _template_helpers() -> dict[str, Any]:
+    return {"csrf_token": csrf_token, "escalated_is_agent": _is_agent}
+
+
+def _is_agent() -> bool:
+    """For the shared layout's nav: is the signed-in person an agent? (never raises)"""
+    try:
+        return current_principal().is_agent
+    except ServiceError:
+        return False
+
+
+# ---------------------------------------------------------------------------- dashboard
+@requires("ticket.view")
+def dashboard() -> str:
+    principal = current_principal()
+    board = workspace.dashboard(principal)
+    people = serializers.People(board.user_ids())
+    return render_template(
+        "escalated/agent/dashboard.html", board=board, people=people,
+        status_labels=_status_labels(), sla_of=lambda t: queries.sla_label(t, board.at),
+        me=principal.user_id,
+    )
+
+
+# ---------------------------------------------------------------------------- queue
+def _choice(name: str, allowed: tuple[str, ...] | list[str] | set[str]) -> str:
+    value = (request.args.get(name) or "").strip()
+    if value and value not in allowed:
+        raise ValidationError(f"'{value[:40]}' is not a valid {name} filter.",
+                              {name: "not one of the choices"})
+    return value
+
+
+def _queue_filter() -> tuple[TicketFilter, dict[str, str]]:
+    """The queue's filters from the query string (all optional; bad values are a 422)."""
+    args = request.args
+    known = {s.slug for s in statuses.all_statuses(include_inactive=True)}
+    form = {
+        "status": _choice("status", known | {"any", "snoozed"}),
+        "priority": _choice("priority", PRIORITIES),
+        "sla": _choice("sla", SLA_STATES),
+        "department": (args.get("department") or "").strip(),
+        "assignee": (args.get("assignee") or "").strip()[:64],
+        "tag": (args.get("tag") or "").strip()[:80],
+        "q": (args.get("q") or "").strip(),
+        "sort": (args.get("sort") or "-updated_at").strip(),
+    }
+    flt = TicketFilter(sort=form["sort"], q=form["q"] or None, tag=form["tag"] or None,
+                       sla=form["sla"] or None)
+    if form["status"] == "snoozed":
+        flt.snoozed = True
+    elif form["status"] == "any":
+        flt.snoozed = False
+    elif form["status"]:
+        flt.status = [form["status"]]
+    else:
+        flt.category = sorted(c for c in STATUS_LABELS if c not in CLOSED_CATEGORIES)
+    if form["priority"]:
+        flt.priority = [form["priority"]]
+    if form["assignee"]:
+        flt.assignee = form["assignee"]
+    if form["department"] == "none":
+        flt.no_department = True
+    elif form["department"]:
+        if not form["department"].isdigit() or len(form["department"]) > 18:
+            raise ValidationError("department must be an id or 'none'.",
+                                  {"department": "invalid"})
+        flt.department_id = int(form["department"])
+    return flt, form
+
+
+def _decode_cursor() -> Any:
+    from .api.base import decode_cursor
+
+    return decode_cursor(CURSOR_KIND)
+
+
+@requires("ticket.view")
+def queue() -> str:
+    principal = current_principal()
+    flt, form = _queue_filter()
+    rows, next_cursor = queries.list_tickets(principal, flt, limit=PAGE_SIZE,
+                                             cursor=_decode_cursor())
+    from .api.base import encode_cursor
+
+    agent_ids = [a.user_id for a in agents.list_agents()]
+    people = serializers.People([*agent_ids, *(i for t in rows
+                                               for i in (t.requester_user_id, t.assignee_id))])
+    at = ext().now()
+    args: dict[str, Any] = {k: v for k, v in form.items()
+                            if v and not (k == "sort" and v == "-updated_at")}
+    return render_template(
+        "escalated/agent/queue.html",
+        tickets=rows, people=people, form=form, args=args,
+        next_url=url_for(".queue", **args, cursor=encode_cursor(CURSOR_KIND, next_cursor))
+        if next_cursor else None,
+        first_url=url_for(".queue", **args) if request.args.get("cursor") else None,
+        sort_url=lambda key: url_for(".queue", **{**args, "sort": _toggle(form["sort"], key)}),
+        sort_state=lambda key: _sort_state(form["sort"], key),
+        sort_columns=SORT_COLUMNS,
+        statuses=statuses.all_statuses(), status_labels=_status_labels(),
+        priorities=PRIORITIES, sla_states=SLA_STATES,
+        departments=departments.list_departments(include_inactive=False),
+        agents=agent_ids, sla_of=lambda t: queries.sla_label(t, at), now=at,
+        back=request.full_path if request.query_string else request.path,
+    )
+
+
+def _toggle(current: str, key: str) -> str:
+    if current.lstrip("-") == key:
+        return key if current.startswith("-") else f"-{key}"
+    return f"-{key}"
+
+
+def _sort_state(current: str, key: str) -> str:
+    if current.lstrip("-") != key:
+        return "none"
+    return "descending" if current.startswith("-") else "ascending"
+
+
+def _safe_back(raw: str | None) -> str:
+    """Only back to the queue itself (no open redirect)."""
+    queue_path = url_for(".queue")
+    if raw:
+        parts = urlsplit(raw)
+        if not parts.scheme and not parts.netloc and parts.path == queue_path:
+            return raw
+    return queue_path
+
+
+@requires("ticket.view")
+def bulk_action() -> Response:
+    principal = current_principal()
+    form = request.form
+    action = form.get("action") or ""
+    ids = form.getlist("page_ids") if form.get("all_on_page") else form.getlist("ids")
+    value = {"assign": form.get("assignee"), "status": form.get("status"),
+             "priority": form.get("priority"), "add_tag": form.get("tag"),
+             "department": form.get("department_id")}.get(action)
+    back = _safe_back(form.get("back"))
+    try:
+        ticket_ids = bulk.parse_ids(ids)
+        with ext().unit_of_work():
+            result = bulk.apply(principal, ticket_ids, action, value)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(back, 303)
+    if result.done:
+        flash(f"Updated {len(result.done)} ticket{'s' if len(result.done) != 1 else ''}.",
+              "success")
+    for ticket_id, message in result.failed.items():
+        flash(f"{result.label(ticket_id)} was not changed: {message}", "error")
+    return redirect(back, 303)
+
+
+# ---------------------------------------------------------------------------- ticket page
+def _load(ident: str, permission: str = "ticket.view") -> tuple[Ticket, Principal]:
+    principal = current_principal()
+    ticket = tickets.get_ticket(ident)
+    if not can_view_ticket(principal, ticket):
+        raise NotFound(f"No ticket '{ident[:40]}'.")
+    if permission != "ticket.view" and not can_act_on_ticket(principal, ticket, permission):
+        raise PermissionDenied(f"You need the '{permission}' permission for this.")
+    return ticket, principal
+
+
+def _status_labels() -> dict[str, str]:
+    return {s.slug: s.label for s in statuses.all_statuses(include_inactive=True)}
+
+
+def _kb_search_url() -> str | None:
+    """The knowledge-base search endpoint, if this app has one (the box hides otherwise)."""
+    if not current_app.config[Config.API_ENABLED]:
+        return None
+    prefix = current_app.config[Config.ROUTE_PREFIX].rstrip("/")
+    path = f"{prefix}/api/v1/kb/search"
+    try:
+        current_app.url_map.bind("localhost").match(path, method="GET")
+    except (HTTPException, RoutingException):  # no such route (or not for GET)
+        return None
+    return request.script_root + path
+
+
+def _render_ticket(ticket: Ticket, principal: Principal, *, status: int = 200,
+                   error: str | None = None, draft: dict[str, str] | None = None
+                   ) -> tuple[str, int]:
+    history = workspace.timeline(ticket)
+    follower_ids = followers.list_followers(ticket)
+    agent_ids = [a.user_id for a in agents.list_agents()]
+    people = serializers.People([ticket.requester_user_id, ticket.assignee_id, *follower_ids,
+                                 *agent_ids, *history.user_ids()])
+
+    def may(permission: str) -> bool:
+        return can_act_on_ticket(principal, ticket, permission)
+
+    return render_template(
+        "escalated/agent/ticket.html",
+        ticket=ticket, timeline=history, people=people, followers=follower_ids,
+        following=principal.user_id in follower_ids, agents=agent_ids, me=principal.user_id,
+        allowed_statuses=statuses.allowed_targets(ticket.status),
+        status_labels=_status_labels(), priorities=PRIORITIES,
+        departments=departments.list_departments(include_inactive=False),
+        sla_targets=sla.state(ticket), sla_now=ext().now(),
+        macros=macros.visible(principal) if may("ticket.view")
+        and principal.can_anywhere("macro.view") else [],
+        snooze_presets=snooze.PRESETS, may=may, error=error, draft=draft or {},
+        kb_search_url=_kb_search_url(), render_body=message_html,
+        requester=people.user(ticket.requester_user_id) if ticket.requester_user_id
+        else serializers.contact(ticket.contact),
+    ), status
+
+
+@requires("ticket.view")
+def show_ticket(ident: str) -> tuple[str, int]:
+    ticket, principal = _load(ident)
+    return _render_ticket(ticket, principal)
+
+
+def _version() -> int | None:
+    raw = (request.form.get("version") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationError("version must be a whole number.", {"version": "invalid"})
+    return int(raw)
+
+
+def _after_failure(ident: str, exc: ServiceError, draft: dict[str, str]) -> tuple[str, int]:
+    """Re-render the ticket with the error and the agent's text (the change rolled back)."""
+    ticket, principal = _load(ident)
+    return _render_ticket(ticket, principal, status=exc.status, error=exc.message, draft=draft)
+
+
+def _change(ident: str, permission: str, change: Callable[[Ticket, Principal], str],
+            draft: dict[str, str] | None = None) -> Any:
+    """Run one property change under the optimistic lock; PRG on success."""
+    ticket, principal = _load(ident, permission)
+    draft = draft or {}
+    try:
+        version = _version()
+        with ext().unit_of_work():
+            tickets.check_version(ticket, version)
+            message = change(ticket, principal)
+    except (StaleVersion, StaleDataError):
+        return _after_failure(ident, StaleVersion(
+            "Someone changed this ticket while you were looking at it; nothing was saved. "
+            "Here is the current version: check it and submit again."), draft)
+    except ServiceError as exc:
+        return _after_failure(ident, exc, draft)
+    flash(message, "success")
+    return redirect(url_for(".ticket", ident=ticket.reference), 303)
+
+
+@requires("reply.create")
+def post_reply(ident: str) -> Any:
+    internal = request.form.get("kind") == "note"
+    body = request.form.get("body") or ""
+    draft = {"body": body, "kind": "note" if internal else "reply"}
+    permission = "reply.create_internal" if internal else "reply.create"
+    uploads = [attachments.Upload(f.filename or "", f.stream)
+               for f in request.files.getlist("files") if f.filename]
+
+    def add(ticket: Ticket, principal: Principal) -> str:
+        replies.add_reply(ticket, body, principal.actor, internal=internal, uploads=uploads)
+        return "Internal note added." if internal else "Reply sent."
+
+    return _change(ident, permission, add, draft)
+
+
+def _status_permission() -> str:
+    target = request.form.get("status") or ""
+    try:
+        closing = statuses.category_of(target) in CLOSED_CATEGORIES
+    except ValidationError:
+        closing = False
+    return "ticket.close" if closing else "ticket.edit"
+
+
+def change_status(ident: str) -> Any:
+    target = request.form.get("status") or ""
+
+    def move(ticket: Ticket, principal: Principal) -> str:
+        tickets.change_status(ticket, target, principal.actor)
+        return f"Status set to {_status_labels().get(ticket.status, ticket.status)}."
+
+    return _change(ident, _status_permission(), move)
+
+
+def change_priority(ident: str) -> Any:
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        tickets.change_priority(ticket, request.form.get("priority"), principal.actor)
+        return f"Priority set to {ticket.priority}."
+
+    return _change(ident, "ticket.edit", apply)
+
+
+def change_assignee(ident: str) -> Any:
+    choice = (request.form.get("assignee") or "").strip()
+
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        if choice in ("", "none"):
+            assignment.unassign(ticket, principal.actor)
+            return "The ticket is unassigned."
+        uid = principal.user_id if choice == "me" else choice
+        assignment.assign(ticket, uid, principal.actor)
+        return "Assigned."
+
+    return _change(ident, "ticket.assign", apply)
+
+
+def change_department(ident: str) -> Any:
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        tickets.change_department(ticket, request.form.get("department_id") or None,
+                                  principal.actor)
+        return "Department changed."
+
+    return _change(ident, "ticket.edit", apply)
+
+
+def add_tags(ident: str) -> Any:
+    raw = request.form.get("tags") or ""
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        if not names:
+            raise ValidationError("Type a tag to add.", {"tags": "required"})
+        added = tags.add_tags(ticket, names, principal.actor)
+        return f"Added {len(added)} tag{'s' if len(added) != 1 else ''}."
+
+    return _change(ident, "ticket.edit", apply, {"tags": raw})
+
+
+def remove_tag(ident: str) -> Any:
+    slug = request.form.get("tag") or ""
+
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        if not tags.remove_tags(ticket, [slug], principal.actor):
+            raise NotFound(f"The ticket has no tag '{slug[:80]}'.")
+        return "Tag removed."
+
+    return _change(ident, "ticket.edit", apply)
+
+
+def snooze_ticket(ident: str) -> Any:
+    preset = request.form.get("preset") or ""
+
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        if preset == "wake":
+            snooze.unsnooze(ticket, principal.actor)
+            return "The ticket is awake."
+        until = snooze.parse_until(preset, None, principal.actor)
+        snooze.snooze(ticket, until, principal.actor)
+        return f"Snoozed until {until.strftime('%Y-%m-%d %H:%M')} UTC."
+
+    return _change(ident, "ticket.edit", apply)
+
+
+def apply_macro(ident: str) -> Any:
+    macro_id = request.form.get("macro_id") or ""
+
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        if not principal.can_anywhere("macro.view"):
+            raise PermissionDenied("You need the 'macro.view' permission for this.")
+        done = macros.apply(principal, macro_id, ticket)
+        return f"Macro applied ({len(done)} action{'s' if len(done) != 1 else ''})."
+
+    return _change(ident, "ticket.view", apply)
+
+
+_CHANGES: dict[str, Callable[[str], Any]] = {
+    name: requires("ticket.view")(view) for name, view in {
+        "status": change_status, "priority": change_priority, "assign": change_assignee,
+        "department": change_department, "tags": add_tags, "untag": remove_tag,
+        "snooze": snooze_ticket, "macro": apply_macro,
+    }.items()
+}
+
+
+@requires("ticket.edit")
+def follow(ident: str) -> Any:
+    following = request.form.get("action") != "unfollow"
+
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        if following:
+            followers.follow(ticket, principal.user_id, principal.actor)
+            return "You follow this ticket."
+        followers.unfollow(ticket, principal.user_id, principal.actor)
+        return "You no longer follow this ticket."
+
+    return _change(ident, "ticket.edit", apply)
+
+
+@requires("reply.create_internal")
+def pin(ident: str, reply_id: int) -> Any:
+    pinned = request.form.get("pinned") != "0"
+
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        replies.set_pinned(ticket, reply_id, pinned, principal.actor)
+        return "Note pinned." if pinned else "Note unpinned."
+
+    return _change(ident, "reply.create_internal", apply)
