@@ -34,6 +34,11 @@
     syncBulk(form);
   });
 
+  /* A live refresh keeps the ticked rows (realtime.js); recount them. */
+  document.addEventListener("escalated:updated", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-bulk]"), syncBulk);
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches || !form.matches("[data-bulk]")) { return; }

@@ -81,6 +81,26 @@
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(function () { refresh(detail); }, 150);
   }
+  /* Boxes the person ticked (a bulk selection in the queue) stay ticked in the fresh copy, and
+   * focus stays on the same control when it still exists. */
+  function keepChoices(old, next) {
+    var key = function (input) { return input.name + "\u0000" + input.value; };
+    var ticked = {};
+    old.querySelectorAll("input[type=checkbox]:checked").forEach(function (input) {
+      ticked[key(input)] = true;
+    });
+    next.querySelectorAll("input[type=checkbox]").forEach(function (input) {
+      if (ticked[key(input)]) input.checked = true;
+    });
+    var focused = document.activeElement;
+    if (focused && old.contains(focused) && focused.id) {
+      requestAnimationFrame(function () {
+        var again = document.getElementById(focused.id);
+        if (again) again.focus();
+      });
+    }
+  }
+
   function refresh(detail) {
     if (refreshing) { again = true; return; }
     refreshing = true;
@@ -96,7 +116,10 @@
         });
         document.querySelectorAll("[data-live-region]").forEach(function (el) {
           var copy = byName[el.getAttribute("data-live-region")];
-          if (copy && el.parentNode) el.parentNode.replaceChild(document.importNode(copy, true), el);
+          if (!copy || !el.parentNode) return;
+          var next = document.importNode(copy, true);
+          keepChoices(el, next);
+          el.parentNode.replaceChild(next, el);
         });
         if (lastViewers) renderPresence(lastViewers);
         document.dispatchEvent(new CustomEvent("escalated:updated", { detail: detail || {} }));
