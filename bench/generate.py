@@ -451,8 +451,10 @@ def reset_sequences(engine: sa.Engine, tables: Iterable[sa.Table]) -> None:
         return  # SQLite and MariaDB continue after the highest id by themselves
     with engine.begin() as conn:
         for table in tables:
-            if "id" not in table.c:
-                continue
+            column = table.c.get("id")
+            if column is None or not column.autoincrement or not isinstance(
+                    column.type, (sa.Integer, sa.BigInteger)):
+                continue  # no sequence behind it (a text or natural key)
             conn.execute(sa.text(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                 f"(SELECT COALESCE(MAX(id), 0) + 1 FROM \"{table.name}\"), false)"
