@@ -13,7 +13,8 @@ from .lifecycle import run_batches
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 50_000))
 def flush_kb_views(batch_size: int) -> None:
     """Add buffered knowledge-base page views to each article's view count."""
-    spilled = kb_views.spill()
+    with ext().unit_of_work():
+        spilled = kb_views.spill(in_session=True)
     total = run_batches(lambda: kb_views.fold_batch(limit=batch_size), "pending rows")
     click.echo(f"Folded {total} pending view rows ({spilled} views from this process).")
 

@@ -149,5 +149,6 @@ def flush_kb_views(batch_size: int = 1000) -> dict[str, Any]:
     """
     from ..services import kb_views
 
-    kb_views.spill()
+    with ext().unit_of_work():
+        kb_views.spill(in_session=True)
     return _periodic("flush-kb-views", lambda: kb_views.fold_batch(limit=batch_size))

@@ -81,18 +81,25 @@ def count_view(article_id: int) -> None:
         spill()
 
 
-def spill() -> int:
-    """Write this process's buffered views as pending rows (own short transaction); returns
-    the views written."""
+def spill(*, in_session: bool = False) -> int:
+    """Write this process's buffered views as pending rows; returns the views written.
+
+    From a page: in a short transaction of its own (never part of the page's unit of work).
+    ``in_session`` (the fold job and the CLI): in the caller's unit of work instead, which then
+    commits, so the folds that follow start from a snapshot that includes these rows.
+    """
     counts = buffer().take()
     if not counts:
         return 0
     stamp = now()
-    engine = cast(Engine, session().get_bind())
-    with engine.begin() as conn:
-        conn.execute(insert(KbPendingView), [
-            {"article_id": aid, "views": n, "created_at": stamp}
-            for aid, n in sorted(counts.items())])
+    rows = [{"article_id": aid, "views": n, "created_at": stamp}
+            for aid, n in sorted(counts.items())]
+    if in_session:
+        session().execute(insert(KbPendingView), rows)
+    else:
+        engine = cast(Engine, session().get_bind())
+        with engine.begin() as conn:
+            conn.execute(insert(KbPendingView), rows)
     return sum(counts.values())
 
 
