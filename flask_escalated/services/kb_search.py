@@ -2,8 +2,9 @@
 
 - **PostgreSQL**: ``websearch_to_tsquery('english', q)`` against the weighted document of
   :data:`~flask_escalated.models.kb.PG_DOCUMENT` (title weight A, body weight B), which the GIN
-  expression index covers; ranked by ``ts_rank``. ``websearch_to_tsquery`` never raises a syntax
-  error, so quoted phrases, ``or`` and ``-word`` keep working.
+  expression index covers; ranked by ``ts_rank`` (see :func:`_postgres` for the cap).
+  ``websearch_to_tsquery`` never raises a syntax error, so quoted phrases, ``or`` and
+  ``-word`` keep working.
 - **MariaDB/MySQL**: ``MATCH (title, body_text) AGAINST (q IN NATURAL LANGUAGE MODE)`` on a
   FULLTEXT index, plus twice the title-only relevance so title hits come first. Natural language
   mode has no operators.
@@ -30,13 +31,15 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, literal_column, sel
 from sqlalchemy.dialects.mysql import match
 
 from ..models import KbArticle
-from ..models.kb import FTS_TABLE, KB_PUBLIC, KB_PUBLISHED, PG_DOCUMENT
+from ..models.kb import FTS_TABLE, KB_PUBLIC, KB_PUBLISHED, PG_DOCUMENT, PG_TITLE_DOCUMENT
 from . import session
 from .errors import ValidationError
 
 MAX_QUERY_LENGTH = 200
 MAX_TOKENS = 16
 SNIPPET_LENGTH = 180
+#: PostgreSQL: how many title-ranked matches get the full (title and body) rank.
+RANK_CANDIDATES = 200
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -103,13 +106,23 @@ def _visible(include_internal: bool) -> Any:
 
 
 def _postgres(query: str, include_internal: bool, limit: int) -> list[tuple[int, float]]:
-    document: ColumnElement[Any] = literal_column(PG_DOCUMENT)
+    """Two steps, because ``ts_rank`` must rebuild the document's tsvector row by row (the GIN
+    index finds matches but stores no vectors): the index finds every match and the (short)
+    titles rank them into :data:`RANK_CANDIDATES`; only those get the full title-and-body
+    rank. Exact whenever fewer articles match; for a very common word, body-only matches
+    beyond the cap are taken newest first."""
     tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"),
                                         bindparam("q", query))
+    document: ColumnElement[Any] = literal_column(PG_DOCUMENT)
+    candidates = (
+        select(KbArticle.id, KbArticle.title, KbArticle.body_text)
+        .where(document.op("@@")(tsquery), _visible(include_internal))
+        .order_by(func.ts_rank(literal_column(PG_TITLE_DOCUMENT), tsquery).desc(),
+                  KbArticle.id.desc())
+        .limit(RANK_CANDIDATES).cte("kb_candidates"))
     rank = func.ts_rank(document, tsquery).label("rank")
-    stmt = (select(KbArticle.id, rank)
-            .where(document.op("@@")(tsquery), _visible(include_internal))
-            .order_by(rank.desc(), KbArticle.id.desc()).limit(limit))
+    stmt = (select(candidates.c.id, rank).select_from(candidates)
+            .order_by(rank.desc(), candidates.c.id.desc()).limit(limit))
     return [(r[0], r[1]) for r in session().execute(stmt)]
 
 

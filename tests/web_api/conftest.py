@@ -110,8 +110,8 @@ def world(app, users, ext, make_ticket):
         editor = Principal.build(str(users.admin.id), is_admin=True)
         kb_category = kb.create_category(editor, {"name": "Printers"})
         kb_article = kb.create_article(editor, {
-            "title": "Printer triage", "body": "Agents only.", "category_id": kb_category.id,
-            "visibility": "internal", "status": "published"})
+            "title": "Printer triage", "body": "Check the cable.", "category_id": kb_category.id,
+            "status": "published"})
     return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
             "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid, "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",

@@ -14,7 +14,7 @@ PEOPLE = ("anonymous", "customer", "other", "light", "agent", "admin")
 
 # (method, path template, body) -> expected status per caller.
 # {t} is a ticket of `customer`; {r} a reply on it; {n} a note; {a} an attachment;
-# {c} a knowledge-base category; {o} an internal (agents-only) published article.
+# {c} a knowledge-base category; {o} a published public article in it.
 MATRIX = [
     ("GET", "/tickets", None, dict(anonymous=401, customer=200, other=200, light=200, agent=200, admin=200)),
     ("POST", "/tickets", {"subject": "s", "description": "d"},
@@ -127,7 +127,7 @@ MATRIX = [
     ("DELETE", "/kb/categories/{c}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("GET", "/kb/articles", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
     ("POST", "/kb/articles", {"title": "T", "body": "b"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
-    ("GET", "/kb/articles/{o}", None, dict(anonymous=404, customer=404, other=404, light=200, agent=200, admin=200)),
+    ("GET", "/kb/articles/{o}", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
     ("PATCH", "/kb/articles/{o}", {"title": "Renamed"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("DELETE", "/kb/articles/{o}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("GET", "/kb/search?q=printer", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
