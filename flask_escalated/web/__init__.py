@@ -60,12 +60,10 @@ def register_blueprints(app: Flask) -> None:
     ratelimits.limit_blueprint(limiter, inbound, "inbound")
     parent.register_blueprint(inbound)
     if app.config[Config.UI_ENABLED]:
+        from .customer import create_customer_blueprint
         from .kb import create_kb_blueprint
 
         parent.register_blueprint(create_kb_blueprint())
-    if app.config[Config.UI_ENABLED]:
-        from .customer import create_customer_blueprint
-
         parent.register_blueprint(create_customer_blueprint())
     app.register_blueprint(parent)
     _install_json_errors(app, prefix + "/api/")

@@ -2,7 +2,9 @@
 rate-limited per address (and per e-mail address for submissions), no cookies.
 
 A submission answers with a guest token; the token is the only key to that ticket afterwards
-(``GET/POST /widget/tickets/<token>...``). ``GET /widget/embed.js`` is the script a host page
+(``GET/POST /widget/tickets/<token>...``). ``GET /widget/kb/search?q=`` and
+``POST /widget/kb/articles/<id>/feedback`` serve the knowledge-base tab (public articles only,
+while the knowledge base is switched on). ``GET /widget/embed.js`` is the script a host page
 embeds with one tag.
 """
 
