@@ -52,6 +52,13 @@ class SearchHit:
     snippet: str
     rank: float
 
+    @property
+    def url(self) -> str:
+        """The article's public page."""
+        from .kb import article_url
+
+        return article_url(self.slug)
+
 
 def clean_query(raw: Any) -> str:
     """The query, trimmed and free of control characters; a 422 when blank or too long."""

@@ -206,8 +206,8 @@ def kb_search_view() -> Response:
     """Published public articles for the widget's search tab (absolute links)."""
     _kb_open()
     hits = kb_search.search(request.args.get("q"), include_internal=False, limit=8)
-    return jsonify({"data": [{"title": h.title, "url": kb.article_url(h.slug),
-                              "snippet": h.snippet} for h in hits]})
+    return jsonify({"data": [{"title": h.title, "url": h.url, "snippet": h.snippet}
+                             for h in hits]})
 
 
 @public

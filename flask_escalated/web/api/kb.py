@@ -140,5 +140,5 @@ def search_kb() -> Response:
     hits = kb_search.search(request.args.get("q"), include_internal=kb.sees_hidden(principal),
                             limit=limit)
     return jsonify({"data": [
-        {"id": h.id, "title": h.title, "slug": h.slug, "url": kb.article_url(h.slug),
+        {"id": h.id, "title": h.title, "slug": h.slug, "url": h.url,
          "snippet": h.snippet, "visibility": h.visibility} for h in hits]})
