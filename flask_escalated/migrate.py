@@ -15,6 +15,7 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 
 from .models import TABLE_PREFIX
+from .models.kb import FTS_TABLE, SEARCH_INDEXES
 
 VERSION_TABLE = "escalated_alembic_version"
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
@@ -55,9 +56,18 @@ def revision(message: str, autogenerate: bool = True) -> None:
 
 
 def include_own_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """``include_name`` for our env: only our tables (and not our version table)."""
+    """``include_name`` for our env: only our tables (and not our version table).
+
+    The knowledge base's full-text structures (the SQLite FTS5 table and its shadow tables, the
+    PostgreSQL GIN expression index, the MariaDB FULLTEXT indexes) exist on one database each and
+    are built by DDL events and by migration 0008, not described by portable metadata; they are
+    left out of the comparison so autogenerate never proposes to drop them.
+    """
     if type_ == "table":
-        return bool(name) and name.startswith(TABLE_PREFIX) and name != VERSION_TABLE  # type: ignore[union-attr]
+        return (bool(name) and name.startswith(TABLE_PREFIX)  # type: ignore[union-attr]
+                and name != VERSION_TABLE and not name.startswith(FTS_TABLE))  # type: ignore[union-attr]
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
     return True
 
 

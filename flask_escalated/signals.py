@@ -57,6 +57,14 @@ tag_removed = escalated_signals.signal("tag_removed")
 department_changed = escalated_signals.signal("department_changed")
 #: ``ticket``, ``actor``, ``rating``
 csat_submitted = escalated_signals.signal("csat_submitted")
+#: ``article`` (the :class:`~flask_escalated.models.KbArticle`), ``actor``; ``ticket`` is None
+article_created = escalated_signals.signal("article_created")
+#: ``article``, ``actor``, ``changes`` ({field: {"old": ..., "new": ...}})
+article_updated = escalated_signals.signal("article_updated")
+#: ``article``, ``actor``
+article_published = escalated_signals.signal("article_published")
+#: ``article`` (id, slug and title of the deleted article), ``actor``
+article_deleted = escalated_signals.signal("article_deleted")
 
 #: Every signal by name, for lookups from domain event names.
 ALL_SIGNALS: dict[str, NamedSignal] = {
@@ -67,6 +75,7 @@ ALL_SIGNALS: dict[str, NamedSignal] = {
         ticket_closed, ticket_reopened, ticket_merged, ticket_split, ticket_snoozed,
         ticket_woken, reply_created, internal_note_added, sla_breached, sla_warning,
         tag_added, tag_removed, department_changed, csat_submitted,
+        article_created, article_updated, article_published, article_deleted,
     )
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import db, jobs, lifecycle, rules, sla, users, webhooks  # noqa: F401  (command registration)
+from . import db, jobs, kb, lifecycle, rules, sla, users, webhooks  # noqa: F401  (command registration)
 from .group import escalated_cli
 
 __all__ = ["escalated_cli"]

@@ -42,6 +42,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("wake-snoozed", "wake_snoozed", MINUTE),
     Periodic("deliver-webhooks", "deliver_webhooks", MINUTE, queue="escalated-webhooks"),
     Periodic("deliver-mail", "deliver_mails", MINUTE, queue="escalated-mail"),
+    Periodic("flush-kb-views", "flush_kb_views", MINUTE),
     Periodic("run-automations", "run_automations", 5 * MINUTE),
     Periodic("close-resolved", "close_resolved", HOUR),
     Periodic("purge-activities", "purge_activities", DAY),

@@ -139,3 +139,16 @@ def _sweep_outbox(name: str, due: Callable[..., list[int]], send: Callable[[int]
                 send(item)
             total += len(ids)
         return {"task": name, "processed": total}
+
+
+def flush_kb_views(batch_size: int = 1000) -> dict[str, Any]:
+    """Fold buffered knowledge-base page views into ``view_count`` (see ``services.kb_views``).
+
+    This process's in-memory views are spilled first, so the inline scheduler and the CLI
+    fold everything counted here; an RQ worker folds what the web processes spilled.
+    """
+    from ..services import kb_views
+
+    with ext().unit_of_work():
+        kb_views.spill(in_session=True)
+    return _periodic("flush-kb-views", lambda: kb_views.fold_batch(limit=batch_size))

@@ -5,6 +5,7 @@ from .base import TABLE_PREFIX, Base, metadata
 from .csat import SatisfactionRating
 from .email import InboundEmail, OutboundEmail
 from .guest import GuestChallenge, GuestToken
+from .kb import KbArticle, KbCategory, KbFeedback, KbPendingView
 from .people import AgentProfile, Contact, Department, DepartmentMember
 from .roles import Role, RoleGrant
 from .rules import Automation, EscalationRule, Macro, RuleFiring, RuleLog, Workflow
@@ -34,6 +35,10 @@ __all__ = [
     "GuestToken",
     "Holiday",
     "InboundEmail",
+    "KbArticle",
+    "KbCategory",
+    "KbFeedback",
+    "KbPendingView",
     "Macro",
     "OutboundEmail",
     "Reply",

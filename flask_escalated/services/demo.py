@@ -15,7 +15,8 @@ from ..clock import now
 from ..domain import PRIORITIES
 from ..events import Actor
 from ..models import BusinessSchedule, Holiday, SlaPolicy, Ticket
-from . import agents, assignment, departments, replies, session, sla, tags, tickets
+from . import agents, assignment, departments, kb, replies, session, sla, tags, tickets
+from .permissions import Principal
 
 SUBJECTS = [
     ("Can't sign in after password reset", "I reset my password but the sign-in page keeps "
@@ -74,6 +75,56 @@ def _seed_sla() -> None:
     sla.forget()
 
 
+#: (category, parent category or None, [(title, Markdown body, visibility)]).
+KB_ARTICLES: list[tuple[str, str | None, list[tuple[str, str, str]]]] = [
+    ("Getting started", None, [
+        ("Create your account", "1. Open the sign-up page.\n2. Enter your work e-mail.\n"
+         "3. Confirm the link we e-mail you.\n\nThat's all: you can sign in right away.",
+         "public"),
+        ("Invite your team", "Go to **Settings → Team** and choose *Invite*. Each person "
+         "gets an e-mail with a link that is valid for seven days.", "public"),
+    ]),
+    ("Account and sign-in", "Getting started", [
+        ("Reset a forgotten password", "Choose **Forgot password?** on the sign-in page and "
+         "follow the link we send. The link works once and expires after an hour.", "public"),
+        ("Set up two-factor sign-in", "Open **Profile → Security**, scan the QR code with an "
+         "authenticator app and type the six-digit code to confirm. Keep your recovery "
+         "codes somewhere safe.", "public"),
+    ]),
+    ("Billing", None, [
+        ("Download an invoice", "Invoices are under **Billing → Invoices**. Each one is a "
+         "PDF you can forward to your accounts team.", "public"),
+        ("Change your VAT number", "Update the VAT number under **Billing → Company "
+         "details**. New invoices use it from the next billing date.", "public"),
+        ("Request a refund", "Refunds for duplicate charges are automatic within five "
+         "working days. For anything else, open a ticket with the invoice number.", "public"),
+        ("Refund approval checklist (agents)", "- Check the charge in the payment "
+         "provider.\n- Confirm it is a duplicate or within 14 days.\n- Refund, then tag "
+         "the ticket `billing`.", "internal"),
+    ]),
+    ("Integrations", None, [
+        ("Webhook deliveries and retries", "Each event is signed with your webhook secret "
+         "(HMAC-SHA256). Failed deliveries are retried with growing delays for about a "
+         "day.", "public"),
+        ("API rate limits", "The API allows 300 requests a minute per token. Responses over "
+         "the limit answer `429` with a `Retry-After` header.", "public"),
+    ]),
+]
+
+
+def _seed_kb(admin_id: str | None) -> None:
+    """A few categories and published articles (one internal) through the KB service."""
+    editor = Principal.build(admin_id, is_admin=True)
+    made: dict[str, int] = {}
+    for name, parent, articles in KB_ARTICLES:
+        category = kb.create_category(editor, {
+            "name": name, "parent_id": made.get(parent) if parent else None})
+        made[name] = category.id
+        for title, body, visibility in articles:
+            kb.create_article(editor, {"title": title, "body": body, "category_id": category.id,
+                                       "visibility": visibility, "status": "published"})
+
+
 def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str],
               *, seed: int = 7) -> int:
     """Create the demo data once; returns the number of tickets created (0 if already seeded)."""
@@ -97,6 +148,7 @@ def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str
     })
     tags.ensure_tags(TAGS)
     _seed_sla()
+    _seed_kb(admin_ids[0] if admin_ids else None)
     created = 0
     start = now() - timedelta(days=14)
     for path, count in STATE_PATHS:

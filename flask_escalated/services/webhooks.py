@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from ..clock import now
 from ..config import Config
 from ..events import DomainEvent, on_after_commit, on_before_commit
-from ..models import Reply, Tag, Ticket, Webhook, WebhookAttempt, WebhookDelivery
+from ..models import KbArticle, Reply, Tag, Ticket, Webhook, WebhookAttempt, WebhookDelivery
 from ..signals import ALL_SIGNALS, webhook_event_name
 from . import audit, deletion, outbound, session
 from .errors import NotFound, ValidationError
@@ -57,6 +57,9 @@ def _plain(value: Any) -> Any:
         return {"id": value.id, "name": value.name, "slug": value.slug}
     if isinstance(value, Ticket):
         return {"id": value.id, "reference": value.reference}
+    if isinstance(value, KbArticle):
+        return {"id": value.id, "slug": value.slug, "title": value.title,
+                "status": value.status, "visibility": value.visibility}
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -62,8 +62,10 @@ def register_blueprints(app: Flask) -> None:
     if app.config[Config.UI_ENABLED]:
         from .agent import create_agent_blueprint
         from .customer import create_customer_blueprint
+        from .kb import create_kb_blueprint
         from .live import create_live_blueprint, page_settings
 
+        parent.register_blueprint(create_kb_blueprint())
         parent.register_blueprint(create_customer_blueprint())
         parent.register_blueprint(create_agent_blueprint())
         live = create_live_blueprint()

@@ -22,8 +22,6 @@ from flask import (
     url_for,
 )
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import RoutingException
 from werkzeug.wrappers import Response
 
 from ..config import Config
@@ -271,16 +269,10 @@ def _status_labels() -> dict[str, str]:
 
 
 def _kb_search_url() -> str | None:
-    """The knowledge-base search endpoint, if this app has one (the box hides otherwise)."""
+    """The JSON API's knowledge-base search, for the composer's link box (none without the API)."""
     if not current_app.config[Config.API_ENABLED]:
         return None
-    prefix = current_app.config[Config.ROUTE_PREFIX].rstrip("/")
-    path = f"{prefix}/api/v1/kb/search"
-    try:
-        current_app.url_map.bind("localhost").match(path, method="GET")
-    except (HTTPException, RoutingException):  # no such route (or not for GET)
-        return None
-    return request.script_root + path
+    return url_for("escalated.api.search_kb")
 
 
 def _render_ticket(ticket: Ticket, principal: Principal, *, status: int = 200,

@@ -2,7 +2,9 @@
 rate-limited per address (and per e-mail address for submissions), no cookies.
 
 A submission answers with a guest token; the token is the only key to that ticket afterwards
-(``GET/POST /widget/tickets/<token>...``). ``GET /widget/embed.js`` is the script a host page
+(``GET/POST /widget/tickets/<token>...``). ``GET /widget/kb/search?q=`` and
+``POST /widget/kb/articles/<id>/feedback`` serve the knowledge-base tab (public articles only,
+while the knowledge base is switched on). ``GET /widget/embed.js`` is the script a host page
 embeds with one tag.
 """
 
@@ -23,15 +25,17 @@ from ..services import (
     ext,
     guest_access,
     guests,
+    kb,
+    kb_search,
     mail,
     replies,
     settings,
 )
-from ..services.errors import ServiceError, ValidationError
+from ..services.errors import NotFound, ServiceError, ValidationError
 from ..services.serializers import iso
 from . import ratelimits
 from .api.errors import http_error_response, service_error_response
-from .security import public
+from .security import client_ip, public
 
 EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "escalated" / "widget.js"
 
@@ -60,6 +64,9 @@ def create_widget_blueprint() -> Blueprint:
     bp.add_url_rule("/tickets/<token>", "show_ticket", show_ticket)
     bp.add_url_rule("/tickets/<token>/replies", "reply", reply, methods=["POST"])
     bp.add_url_rule("/tickets/<token>/rate", "rate", rate, methods=["POST"])
+    bp.add_url_rule("/kb/search", "kb_search", kb_search_view)
+    bp.add_url_rule("/kb/articles/<int:article_id>/feedback", "kb_feedback", kb_feedback,
+                    methods=["POST"])
     return bp
 
 
@@ -187,6 +194,37 @@ def rate(token: str) -> tuple[Response, int]:
         row = csat.submit_for_ticket(ticket, data.get("rating"), data.get("comment"))
         body = {"rating": row.rating, "comment": row.comment}
     return jsonify({"data": body}), 201
+
+
+def _kb_open() -> None:
+    if not kb.public_enabled():
+        raise NotFound("There is no knowledge base here.")
+
+
+@public
+def kb_search_view() -> Response:
+    """Published public articles for the widget's search tab (absolute links)."""
+    _kb_open()
+    hits = kb_search.search(request.args.get("q"), include_internal=False, limit=8)
+    return jsonify({"data": [{"title": h.title, "url": h.url, "snippet": h.snippet}
+                             for h in hits]})
+
+
+@public
+def kb_feedback(article_id: int) -> Response:
+    """``{"helpful": true|false}`` (and an optional ``email``): one vote per address and
+    e-mail; voting again changes the vote."""
+    _kb_open()
+    data = _body()
+    email = data.get("email")
+    if email is not None and (not isinstance(email, str) or len(email) > 320):
+        raise ValidationError("email must be an e-mail address.", {"email": "invalid"})
+    voter = kb.voter_key(ip=client_ip(), email=email)
+    with ext().unit_of_work():
+        row = kb.vote(article_id, voter, data.get("helpful"))
+        body = {"id": row.id, "helpful_count": row.helpful_count,
+                "not_helpful_count": row.not_helpful_count}
+    return jsonify({"data": body})
 
 
 @public

@@ -64,7 +64,8 @@ def test_live_hooks_are_on_the_pages(browser, users, make_ticket):
     t = make_ticket()
     b = browser(users.agent)
     html = b.get("/support/agent/tickets")
-    assert '<main class="esc-main" id="main" tabindex="-1" data-live-channels="escalated.tickets">' in html
+    assert ('<main class="esc-main" id="main" tabindex="-1" '
+            'data-live-channels="escalated.tickets">') in html
     assert 'data-live-region="queue"' in html
     assert f'<tr data-ticket-id="{t.id}">' in html
     html = b.get("/support/agent")

@@ -201,17 +201,14 @@ def test_sla_panel_shows_due_times_and_remaining(browser, users, make_ticket, ex
     assert "Resolution" in panel and "8 h 45 min left" in panel
 
 
-def test_no_kb_box_without_the_endpoint(browser, users, make_ticket):
-    t = make_ticket()
-    html = browser(users.agent).get(url(t))
-    # No KB search route in this build: the box is not even rendered.
-    assert "data-kb-search" not in html
-
-
-def test_kb_box_when_the_endpoint_exists(make_app, users_for):
+def test_kb_box_uses_the_api_search(browser, users, make_ticket):
     # The box is there, hidden until the script has asked the endpoint.
-    other = make_app()
-    other.add_url_rule("/support/api/v1/kb/search", "kb_search", lambda: {"data": []})
+    html = browser(users.agent).get(url(make_ticket()))
+    assert '<div class="esc-kb" data-kb-search="/support/api/v1/kb/search" hidden>' in html
+
+
+def test_no_kb_box_without_the_api(make_app, users_for):
+    other = make_app(ESCALATED_API_ENABLED=False)
     people = users_for(other)
     with other.app_context():
         ticket = tickets.create_ticket(tickets.NewTicket(
@@ -220,8 +217,8 @@ def test_kb_box_when_the_endpoint_exists(make_app, users_for):
         other.extensions["escalated"].session.commit()
         ref = ticket.reference
     page = other.test_client(user=people.agent).get(f"/support/agent/tickets/{ref}")
-    assert '<div class="esc-kb" data-kb-search="/support/api/v1/kb/search" hidden>' in \
-        page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "data-kb-search" not in page.get_data(as_text=True)
 
 
 def test_bodies_names_and_tags_are_inert(browser, users, make_ticket, ext):

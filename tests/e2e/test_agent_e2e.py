@@ -140,3 +140,19 @@ def test_a_customer_cannot_open_the_workspace(signed_in):
     customer = signed_in("customer@demo.test")
     response = customer.goto("/support/agent/tickets")
     assert response.status == 403
+
+
+def test_an_agent_links_a_kb_article_into_a_reply(signed_in):
+    customer = signed_in("customer@demo.test")
+    reference = open_ticket(customer, unique("Refund please"), "Charged twice.")
+    agent = signed_in("agent@demo.test")
+    agent.goto(f"/support/agent/tickets/{reference}")
+    agent.locator("#kb-q").fill("refund")
+    agent.get_by_role("button", name="Request a refund").click()
+    body = agent.locator("#composer-body").input_value()
+    assert re.search(r"\[Request a refund\]\(http://127\.0\.0\.1:\d+/support/kb/articles/"
+                     r"request-a-refund\)", body), body
+    with agent.expect_navigation():
+        agent.get_by_role("button", name="Send reply").click()
+    link = agent.locator("[data-live-region=conversation] a", has_text="Request a refund")
+    assert "/support/kb/articles/request-a-refund" in link.get_attribute("href")

@@ -16,6 +16,7 @@ CONTRACT_SIGNALS = [
     "ticket_closed", "ticket_reopened", "ticket_merged", "ticket_split", "ticket_snoozed",
     "ticket_woken", "reply_created", "internal_note_added", "sla_breached", "sla_warning",
     "tag_added", "tag_removed", "department_changed", "csat_submitted",
+    "article_created", "article_updated", "article_published", "article_deleted",
 ]
 
 

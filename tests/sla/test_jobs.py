@@ -66,7 +66,8 @@ def breaches(app):
 def test_schedule_matches_the_design():
     by_name = {p.name: p.interval for p in SCHEDULE}
     assert by_name == {"check-sla": 60, "evaluate-escalations": 60, "wake-snoozed": 60,
-                       "deliver-webhooks": 60, "deliver-mail": 60, "run-automations": 300,
+                       "deliver-webhooks": 60, "deliver-mail": 60, "flush-kb-views": 60,
+                       "run-automations": 300,
                        "close-resolved": 3600, "purge-activities": 86400}
     assert {p.name for p in active_schedule()} >= {"check-sla", "wake-snoozed",
                                                    "close-resolved", "purge-activities"}

@@ -104,7 +104,16 @@ def world(app, users, ext, make_ticket):
                                                   "permissions": ["ticket.view"]})
         token_row, _plain = token_service.create_token(str(users.agent.id), "k", ["*"],
                                                        Actor.system())
+        from flask_escalated.services import kb
+        from flask_escalated.services.permissions import Principal
+
+        editor = Principal.build(str(users.admin.id), is_admin=True)
+        kb_category = kb.create_category(editor, {"name": "Printers"})
+        kb_article = kb.create_article(editor, {
+            "title": "Printer triage", "body": "Check the cable.", "category_id": kb_category.id,
+            "status": "published"})
     return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
             "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid, "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
-            "u": users.agent2.id, "i": ignored.id, "f": flow.id, "x": macro.id}
+            "u": users.agent2.id, "i": ignored.id, "f": flow.id, "x": macro.id,
+            "c": kb_category.id, "o": kb_article.id}

@@ -13,7 +13,8 @@ from flask_escalated.services import tokens
 PEOPLE = ("anonymous", "customer", "other", "light", "agent", "admin")
 
 # (method, path template, body) -> expected status per caller.
-# {t} is a ticket of `customer`; {r} a reply on it; {n} a note; {a} an attachment.
+# {t} is a ticket of `customer`; {r} a reply on it; {n} a note; {a} an attachment;
+# {c} a knowledge-base category; {o} a published public article in it.
 MATRIX = [
     ("GET", "/tickets", None, dict(anonymous=401, customer=200, other=200, light=200, agent=200, admin=200)),
     ("POST", "/tickets", {"subject": "s", "description": "d"},
@@ -119,6 +120,17 @@ MATRIX = [
     ("DELETE", "/macros/{x}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("POST", "/tickets/{t}/macros/{x}", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
     ("GET", "/reports/csat", None, dict(anonymous=401, customer=403, other=403, light=403, agent=200, admin=200)),
+    ("GET", "/kb/categories", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
+    ("POST", "/kb/categories", {"name": "Fresh"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/kb/categories/{c}", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
+    ("PATCH", "/kb/categories/{c}", {"description": "x"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/kb/categories/{c}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("GET", "/kb/articles", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
+    ("POST", "/kb/articles", {"title": "T", "body": "b"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=201)),
+    ("GET", "/kb/articles/{o}", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
+    ("PATCH", "/kb/articles/{o}", {"title": "Renamed"}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
+    ("DELETE", "/kb/articles/{o}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
+    ("GET", "/kb/search?q=printer", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
     ("GET", "/openapi.json", None, dict(anonymous=200, customer=200, other=200, light=200, agent=200, admin=200)),
 ]
 
@@ -157,6 +169,8 @@ def test_every_api_route_is_in_the_matrix(app):
                                else "{f}" if "workflow" in templated else "{m}")
                 templated = templated.replace("{rule_id}", placeholder)
             templated = templated.replace("{macro_id}", "{x}")
+            templated = (templated.replace("{category_id}", "{c}")
+                         .replace("{article_id}", "{o}"))
             templated = (templated.replace("/statuses/{slug}", "/statuses/{s}")
                          .replace("{slug}", "seed"))
             if (method, templated) not in covered:

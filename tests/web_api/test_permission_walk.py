@@ -30,7 +30,7 @@ BODY_NEEDS = {
 
 
 def _route_doc(app, method, path):
-    endpoint, _ = app.url_map.bind("localhost").match(API + path, method=method)
+    endpoint, _ = app.url_map.bind("localhost").match(API + path.split("?")[0], method=method)
     name = endpoint.rsplit(".", 1)[-1]
     (doc,) = [d for d in ROUTES if d.endpoint == name and method in d.methods]
     return doc
