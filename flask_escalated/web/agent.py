@@ -56,7 +56,7 @@ from ..services.errors import (
 from ..services.permissions import Principal, can_act_on_ticket, can_view_ticket
 from ..services.queries import SLA_STATES, TicketFilter
 from ..services.sanitize import message_html
-from .html import install_html_errors, signed_in_forms
+from .html import install_html_errors, relative_time, signed_in_forms
 from .security import csrf_token, current_principal, requires
 
 PAGE_SIZE = 50
@@ -98,7 +98,8 @@ def _agents_only() -> Response | None:
 
 
 def _template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "escalated_is_agent": _is_agent}
+    return {"csrf_token": csrf_token, "escalated_is_agent": _is_agent,
+            "escalated_ago": relative_time}
 
 
 def _is_agent() -> bool:

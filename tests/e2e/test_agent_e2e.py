@@ -156,3 +156,19 @@ def test_an_agent_links_a_kb_article_into_a_reply(signed_in):
         agent.get_by_role("button", name="Send reply").click()
     link = agent.locator("[data-live-region=conversation] a", has_text="Request a refund")
     assert "/support/kb/articles/request-a-refund" in link.get_attribute("href")
+
+
+def test_agents_see_who_else_is_viewing_and_typing(signed_in):
+    customer = signed_in("customer@demo.test")
+    reference = open_ticket(customer, unique("Two agents"), "Who has it?")
+    first = signed_in("agent@demo.test")
+    first.goto(f"/support/agent/tickets/{reference}")
+    presence = first.locator("[data-presence]")
+    second = signed_in("agent2@demo.test")
+    second.goto(f"/support/agent/tickets/{reference}")
+    presence.filter(has_text=re.compile("Sam Support is viewing")).wait_for(timeout=LIVE_TIMEOUT)
+    second.locator("#composer-body").type("On it", delay=50)
+    presence.filter(has_text=re.compile("Sam Support is typing")).wait_for(timeout=LIVE_TIMEOUT)
+    # The customer's page never shows the agents' presence.
+    customer.wait_for_timeout(500)
+    assert customer.locator("[data-presence]").all_inner_texts() in ([], [""])

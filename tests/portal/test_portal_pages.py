@@ -452,3 +452,18 @@ def test_relative_time_reads_naturally():
     assert relative_time(ref - timedelta(days=800), ref) == "23 Dec 2023"
     assert relative_time(ref + timedelta(days=1), ref) == "in the future"
     assert relative_time(None, ref) == ""
+
+
+def test_the_stylesheet_has_no_stray_comment_text():
+    """Each section's banner sits inside a comment; text outside one voids the rule after it."""
+    import re
+    from pathlib import Path
+
+    import flask_escalated
+
+    css = (Path(flask_escalated.__file__).parent / "static" / "escalated" / "escalated.css"
+           ).read_text()
+    assert css.count("/*") == css.count("*/")
+    bare = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    assert "====" not in bare
+    assert bare.count("{") == bare.count("}")
