@@ -6,11 +6,12 @@ activity and audit rows, records domain events, and leaves the commit to its cal
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
     from sqlalchemy.orm import Session
 
     from ..extension import Escalated
@@ -28,3 +29,13 @@ def session() -> Session:
 
 def config(key: str) -> object:
     return current_app.config[key]
+
+
+def committed_one(stmt: Select[Any]) -> Any:
+    """The one row ``stmt`` finds, as another transaction has just committed it.
+
+    For the insert that lost a race on a unique key: under MariaDB/MySQL's REPEATABLE READ a
+    plain SELECT still reads this transaction's older snapshot and finds nothing; a locking
+    read (``LOCK IN SHARE MODE``) sees the newest committed row. Elsewhere it is harmless.
+    """
+    return session().execute(stmt.with_for_update(read=True)).scalar_one()

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Contact, Ticket
-from . import session
+from . import committed_one, session
 from .errors import ValidationError
 
 # Deliberately permissive (RFC 5322 allows a lot); rejects what can't be an address at all,
@@ -41,7 +41,7 @@ def find_or_create(email: str, name: str | None = None) -> Contact:
             contact = Contact(email=address, name=(name or "").strip()[:255] or None)
             db.add(contact)
     except IntegrityError:
-        contact = db.execute(select(Contact).where(Contact.email == address)).scalar_one()
+        contact = committed_one(select(Contact).where(Contact.email == address))
     return contact
 
 

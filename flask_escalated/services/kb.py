@@ -28,7 +28,7 @@ from ..config import Config
 from ..events import record
 from ..models import KbArticle, KbCategory, KbFeedback
 from ..models.kb import KB_PUBLIC, KB_PUBLISHED, KB_STATUSES, KB_VISIBILITIES
-from . import audit, deletion, kb_search, session, settings
+from . import audit, committed_one, deletion, kb_search, session, settings
 from .errors import Conflict, NotFound, PermissionDenied, ValidationError
 from .permissions import Principal
 
@@ -418,8 +418,8 @@ def vote(article_id: object, voter: str, helpful: Any,
             with db.begin_nested():
                 db.add(KbFeedback(article_id=row.id, voter_hash=voter, helpful=helpful))
         except IntegrityError:  # the same visitor, twice at once: treat as a change
-            existing = db.execute(select(KbFeedback).where(
-                KbFeedback.article_id == row.id, KbFeedback.voter_hash == voter)).scalar_one()
+            existing = committed_one(select(KbFeedback).where(
+                KbFeedback.article_id == row.id, KbFeedback.voter_hash == voter))
         else:
             _count(row, helpful, +1)
             return row

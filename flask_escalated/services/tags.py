@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..events import Actor, record
 from ..models import Tag, Ticket
-from . import activity, audit, deletion, session, sla, tickets
+from . import activity, audit, committed_one, deletion, session, sla, tickets
 from .errors import Conflict, NotFound, ValidationError
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
@@ -46,7 +46,7 @@ def ensure_tags(names: Iterable[object]) -> list[Tag]:
                     tag = Tag(name=name, slug=slug)
                     db.add(tag)
             except IntegrityError:
-                tag = db.execute(select(Tag).where(Tag.slug == slug)).scalar_one()
+                tag = committed_one(select(Tag).where(Tag.slug == slug))
             found[slug] = tag
     return [found[s] for s in by_slug]
 

@@ -387,3 +387,15 @@ def test_the_longest_allowed_bodies_are_stored_whole(app, ext, new, users):
     assert stored.description == text
     bodies = ext.session.execute(select(Reply.body).where(Reply.ticket_id == ticket.id)).scalars()
     assert list(bodies) == [text]
+
+
+def test_a_contact_committed_by_a_racing_transaction_is_found(app, ext):
+    """The loser of the insert race finds the winner's row, even on a snapshot that predates
+    it (MariaDB's REPEATABLE READ)."""
+    ext.session.execute(select(func.count()).select_from(Contact)).scalar_one()  # snapshot
+    with ext.session.get_bind().connect() as other:
+        other.execute(Contact.__table__.insert().values(email="racer@example.com"))
+        other.commit()
+    contact = contacts.find_or_create("Racer@Example.com")
+    assert contact.id is not None and contact.email == "racer@example.com"
+    ext.session.rollback()
