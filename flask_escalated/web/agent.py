@@ -53,11 +53,11 @@ from ..services.errors import (
     StaleVersion,
     ValidationError,
 )
-from ..services.permissions import Principal, can_act_on_ticket, can_view_ticket
+from ..services.permissions import Principal, can_act_on_ticket
 from ..services.queries import SLA_STATES, TicketFilter
 from ..services.sanitize import message_html
 from .html import install_html_errors, relative_time, signed_in_forms
-from .security import csrf_token, current_principal, requires
+from .security import csrf_token, current_principal, load_ticket, requires
 
 PAGE_SIZE = 50
 SORT_COLUMNS = {"updated_at": "Updated", "created_at": "Created", "priority": "Priority",
@@ -255,16 +255,6 @@ def bulk_action() -> Response:
 
 
 # ---------------------------------------------------------------------------- ticket page
-def _load(ident: str, permission: str = "ticket.view") -> tuple[Ticket, Principal]:
-    principal = current_principal()
-    ticket = tickets.get_ticket(ident)
-    if not can_view_ticket(principal, ticket):
-        raise NotFound(f"No ticket '{ident[:40]}'.")
-    if permission != "ticket.view" and not can_act_on_ticket(principal, ticket, permission):
-        raise PermissionDenied(f"You need the '{permission}' permission for this.")
-    return ticket, principal
-
-
 def _status_labels() -> dict[str, str]:
     return {s.slug: s.label for s in statuses.all_statuses(include_inactive=True)}
 
@@ -307,7 +297,7 @@ def _render_ticket(ticket: Ticket, principal: Principal, *, status: int = 200,
 
 @requires("ticket.view")
 def show_ticket(ident: str) -> tuple[str, int]:
-    ticket, principal = _load(ident)
+    ticket, principal = load_ticket(ident)
     return _render_ticket(ticket, principal)
 
 
@@ -322,14 +312,14 @@ def _version() -> int | None:
 
 def _after_failure(ident: str, exc: ServiceError, draft: dict[str, str]) -> tuple[str, int]:
     """Re-render the ticket with the error and the agent's text (the change rolled back)."""
-    ticket, principal = _load(ident)
+    ticket, principal = load_ticket(ident)
     return _render_ticket(ticket, principal, status=exc.status, error=exc.message, draft=draft)
 
 
 def _change(ident: str, permission: str, change: Callable[[Ticket, Principal], str],
             draft: dict[str, str] | None = None) -> Any:
     """Run one property change under the optimistic lock; PRG on success."""
-    ticket, principal = _load(ident, permission)
+    ticket, principal = load_ticket(ident, permission)
     draft = draft or {}
     try:
         version = _version()

@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 from flask import abort, g, request, session
 
 from ..hosts import user_id_of
-from ..services import ext, roles, tokens
-from ..services.errors import PermissionDenied, ServiceError
-from ..services.permissions import Principal
+from ..models import Ticket
+from ..services import ext, roles, tickets, tokens
+from ..services.errors import NotFound, PermissionDenied, ServiceError
+from ..services.permissions import Principal, can_act_on_ticket, can_view_ticket
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -154,3 +155,14 @@ def protect_api() -> None:
     raise PermissionDenied(
         "Cookie-authenticated API writes must send JSON or the X-CSRF-Token header."
     )
+
+
+def load_ticket(ident: str, permission: str = "ticket.view") -> tuple[Ticket, Principal]:
+    """The ticket, if the caller may see it (404 otherwise) and act on it (403 otherwise)."""
+    principal = current_principal()
+    ticket = tickets.get_ticket(ident)
+    if not can_view_ticket(principal, ticket):
+        raise NotFound(f"No ticket '{ident[:40]}'.")
+    if permission != "ticket.view" and not can_act_on_ticket(principal, ticket, permission):
+        raise PermissionDenied(f"You need the '{permission}' permission for this.")
+    return ticket, principal

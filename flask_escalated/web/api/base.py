@@ -11,11 +11,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from ...config import Config
-from ...models import Ticket
-from ...services import tickets
-from ...services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
-from ...services.permissions import Principal, can_act_on_ticket, can_view_ticket
-from ..security import current_principal, public, requires
+from ...services.errors import ServiceError, ValidationError
+from ..security import public, requires
 
 
 class BadRequest(ServiceError):
@@ -131,17 +128,6 @@ def decode_cursor(kind: str) -> Any:
         return _signer(kind).loads(raw)
     except BadSignature:
         raise ValidationError("The cursor is not valid.", {"cursor": "invalid"}) from None
-
-
-def load_ticket(ident: str, permission: str = "ticket.view") -> tuple[Ticket, Principal]:
-    """The ticket, if the caller may see it (404 otherwise) and act on it (403 otherwise)."""
-    principal = current_principal()
-    ticket = tickets.get_ticket(ident)
-    if not can_view_ticket(principal, ticket):
-        raise NotFound(f"No ticket '{ident[:40]}'.")
-    if permission != "ticket.view" and not can_act_on_ticket(principal, ticket, permission):
-        raise PermissionDenied(f"You need the '{permission}' permission for this.")
-    return ticket, principal
 
 
 def str_list(value: Any, name: str) -> list[str]:

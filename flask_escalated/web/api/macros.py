@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from ...services import macros, tickets
-from ..security import current_principal
-from .base import json_body, load_ticket, route
+from ..security import current_principal, load_ticket
+from .base import json_body, route
 from .commit import committed
 from .tickets import detail_payload
 

@@ -24,13 +24,12 @@ from ...services.errors import NotFound, PermissionDenied, ValidationError
 from ...services.permissions import Principal
 from ...services.queries import TicketFilter
 from ..downloads import send_attachment
-from ..security import current_principal
+from ..security import current_principal, load_ticket
 from .base import (
     csv_arg,
     decode_cursor,
     encode_cursor,
     json_body,
-    load_ticket,
     page_limit,
     route,
     str_list,
