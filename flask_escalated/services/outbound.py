@@ -1,19 +1,29 @@
-"""Outbound HTTP safety: only http(s), never to loopback, private or link-local addresses
-(unless the host is allowlisted in ``ESCALATED_WEBHOOK_ALLOWED_HOSTS``), and no redirects.
+"""Outbound HTTP safety: only http(s), only to globally routable addresses (unless the host
+is allowlisted in ``ESCALATED_WEBHOOK_ALLOWED_HOSTS``), and no redirects.
+
+An address is acceptable only if :func:`is_public_address` says so: the ``ipaddress`` module's
+``is_global`` (which already excludes private, loopback, link-local, carrier-grade NAT
+``100.64.0.0/10`` and documentation ranges) and neither multicast, reserved nor unspecified.
+IPv6 addresses that carry an IPv4 address are judged by what they lead to: IPv4-mapped
+(``::ffff:a.b.c.d``) and NAT64 (``64:ff9b::/96``) by the IPv4 address inside; the tunnelling
+and obsolete forms (6to4 ``2002::/16``, Teredo ``2001::/32``, IPv4-compatible ``::a.b.c.d``,
+local-use NAT64 ``64:ff9b:1::/48``) are refused outright, since a webhook receiver has no
+reason to sit behind them and their IPv4 end could be anything.
 
 Checked when a URL is saved and again just before each request, since a hostname can resolve
-differently later (DNS rebinding).
+differently later (DNS rebinding): every address the name resolves to must be public.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import socket
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -40,23 +50,65 @@ def check_url(url: Any, field: str = "url") -> str:
     return url
 
 
-def check_destination(url: str) -> None:
-    """Refuse hosts that resolve to non-public addresses (unless allowlisted)."""
+def check_destination(url: str) -> IPAddress | None:
+    """Refuse hosts that resolve to any non-public address (unless allowlisted); returns the
+    address to connect to (None for an allowlisted host, which resolves as usual)."""
     host = urlsplit(url).hostname or ""
     allowed = set(current_app.config[Config.WEBHOOK_ALLOWED_HOSTS] or [])
     if host in allowed:
-        return
+        return None
     try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror as exc:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeURL(f"{host} does not resolve") from exc
+    addresses: list[IPAddress] = []
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        mapped = getattr(address, "ipv4_mapped", None)
-        address = mapped or address
-        if (address.is_private or address.is_loopback or address.is_link_local
-                or address.is_reserved or address.is_multicast or address.is_unspecified):
+        try:
+            address = ipaddress.ip_address(info[4][0])
+        except ValueError:
+            raise UnsafeURL(f"{host} resolves to an unreadable address") from None
+        if not is_public_address(address):
             raise UnsafeURL(f"{host} resolves to a non-public address ({address})")
+        addresses.append(address)
+    if not addresses:
+        raise UnsafeURL(f"{host} does not resolve")
+    return addresses[0]
+
+
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+#: IPv6 ranges that tunnel to an IPv4 address we could not vouch for: refused outright.
+_TUNNELS = tuple(ipaddress.IPv6Network(n) for n in (
+    "2002::/16",        # 6to4
+    "2001::/32",        # Teredo
+    "::/96",            # IPv4-compatible (deprecated); also :: and ::1
+    "64:ff9b:1::/48",   # local-use NAT64 (RFC 8215)
+))
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """Whether a request to ``address`` leaves for the public internet."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:
+            return False
+        inner = _translated_ipv4(address)
+        if inner is not None:
+            return is_public_address(inner)
+        if any(address in net for net in _TUNNELS):
+            return False
+    return bool(address.is_global and not (
+        address.is_multicast or address.is_reserved or address.is_unspecified
+        or address.is_loopback or address.is_link_local or address.is_private))
+
+
+def _translated_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped or NAT64 address stands for (None for other forms)."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -78,14 +130,56 @@ class Response:
         return self.status is not None and 200 <= self.status < 300
 
 
+def _pinned(cls: type[http.client.HTTPConnection], address: IPAddress) -> Any:
+    """A connection class that connects to ``address`` whatever the host name resolves to
+    now (TLS still checks the certificate against the host name): the address we checked is
+    the address we call, so a DNS answer that changes in between cannot redirect us."""
+
+    def connect(addr: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        return socket.create_connection((str(address), addr[1]), *args, **kwargs)
+
+    def factory(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        conn = cls(host, **kwargs)
+        conn._create_connection = connect  # type: ignore[attr-defined]
+        return conn
+
+    return factory
+
+
+class _PinnedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, address: IPAddress) -> None:
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_pinned(http.client.HTTPConnection, self.address), req)
+
+
+class _PinnedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, address: IPAddress) -> None:
+        super().__init__()
+        self.address = address
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_pinned(http.client.HTTPSConnection, self.address), req,
+                            context=self._context)  # type: ignore[attr-defined]
+
+
+def _opener(address: IPAddress | None) -> urllib.request.OpenerDirector:
+    if address is None:  # an allowlisted host: resolved as usual, proxies as configured
+        return urllib.request.build_opener(_NoRedirects)
+    # Straight to the checked address: no proxy from the environment in between.
+    return urllib.request.build_opener(_NoRedirects, urllib.request.ProxyHandler({}),
+                                       _PinnedHTTP(address), _PinnedHTTPS(address))
+
+
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10) -> Response:
     """POST ``body``; never raises for network trouble (the result says what happened)."""
     started = time.perf_counter()
     try:
-        check_destination(url)
+        opener = _opener(check_destination(url))
         request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310
                                          headers=headers)
-        opener = urllib.request.build_opener(_NoRedirects)
         with opener.open(request, timeout=timeout) as response:
             text = response.read(2000).decode("utf-8", "replace")
             status = response.status
