@@ -100,7 +100,7 @@ DEFAULTS: dict[str, Any] = {
     Config.REPLY_SECRET: None,
     Config.INBOUND_SECRET: None,
     Config.GUEST_POLICY: {"mode": "unassigned"},
-    Config.WIDGET_ORIGINS: ["*"],
+    Config.WIDGET_ORIGINS: [],  # the admin lists the sites that embed the widget
     Config.WIDGET_RATE_LIMIT: "30 per minute",
     Config.WEBHOOK_MAX_ATTEMPTS: 8,
     Config.WEBHOOK_ALLOWED_HOSTS: [],
@@ -113,6 +113,9 @@ DEFAULTS: dict[str, Any] = {
         "auth": "5 per minute; 30 per hour",
         "guest": "30 per minute",
         "inbound": "120 per minute",
+        # Confirmation mails to one address, for tickets that strangers open (widget,
+        # inbound mail): past it the ticket is still opened but no mail goes out.
+        "mail_recipient": "5 per hour; 20 per day",
     },
     Config.REQUIRE_2FA: False,  # with ENABLE_2FA: every agent must enrol
     Config.TWO_FACTOR_ISSUER: None,  # None: ESCALATED_APP_NAME
@@ -168,7 +171,7 @@ def validate(config: Mapping[str, Any]) -> None:
 
 
 #: The route families that carry their own rate limit.
-RATE_LIMIT_FAMILIES = ("api", "auth", "widget", "guest", "inbound")
+RATE_LIMIT_FAMILIES = ("api", "auth", "widget", "guest", "inbound", "mail_recipient")
 
 
 def rate_limit_for(config: Mapping[str, Any], family: str) -> str:

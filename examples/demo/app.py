@@ -83,6 +83,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ESCALATED_SOCKETIO_MESSAGE_QUEUE=os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
         ESCALATED_APP_NAME="Demo Support",
         ESCALATED_APP_URL=os.environ.get("APP_URL", "http://127.0.0.1:5000"),
+        # Other sites that may embed the widget (space-separated origins); the demo's own
+        # origin needs no entry.
+        ESCALATED_WIDGET_ORIGINS=os.environ.get("WIDGET_ORIGINS", "").split(),
         DEMO_SEED=True,
     )
     if test_config:

@@ -13,12 +13,16 @@ Read at run time from the settings store (``guest_policy_mode``, ``guest_policy_
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from limits import parse_many
 
+from ..config import rate_limit_for
 from ..events import Actor
 from ..models import Ticket
 from . import ext, settings
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from .tickets import NewTicket
 
 SIGNUP_MAX_AGE = 30 * 86400
+log = logging.getLogger("flask_escalated.guests")
 
 
 def policy() -> dict[str, Any]:
@@ -103,3 +108,27 @@ def open_ticket(
         raise ValidationError(exc.message, {renamed.get(k, k): v
                                             for k, v in exc.fields.items()}) from None
     return ticket, mode
+
+
+def confirmation_allowed(address: str) -> bool:
+    """Spend one of ``address``'s confirmation mails (the ``mail_recipient`` rate limit,
+    counted in the rate limiter's storage: Redis in production, memory otherwise); False once
+    they are used up.
+
+    Anyone can open a ticket in someone else's name, so without this budget the desk would
+    mail a stranger's chosen address as often as tickets can be opened from rotating
+    addresses. Past the budget the ticket is still opened (nothing is lost; the submitter
+    holds its guest link) and only the mail is skipped.
+    """
+    limiter = getattr(ext().state, "limiter", None)
+    if limiter is None or not limiter.enabled:
+        return True
+    key = "mailto:" + hashlib.sha256(address.strip().lower().encode()).hexdigest()[:32]
+    try:
+        for item in parse_many(rate_limit_for(current_app.config, "mail_recipient")):
+            if not limiter.limiter.hit(item, "escalated", "mail_recipient", key):
+                log.info("confirmation mail skipped: the recipient's budget is used up")
+                return False
+    except Exception:  # the limiter's storage is down: behave as the route limits do
+        log.exception("could not count a confirmation mail; sending it")
+    return True

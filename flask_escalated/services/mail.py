@@ -123,10 +123,12 @@ def _link(ticket: Ticket, *, agent: bool) -> str | None:
     return f"{base.rstrip('/')}{prefix}{path}{ticket.reference}"
 
 
-def _subject(kind: str, ticket: Ticket) -> str:
+def _subject(kind: str, ticket: Ticket, *, neutral: bool = False) -> str:
+    """``neutral``: quote nothing of the ticket (see :func:`_confirmation_to`)."""
     ref, subject = ticket.reference, _one_line(ticket.subject, 200)
     return _one_line({
-        "new_ticket_requester": f"[{ref}] We received your request: {subject}",
+        "new_ticket_requester": f"[{ref}] We received your request"
+                                + ("" if neutral else f": {subject}"),
         "new_ticket_department": f"[{ref}] New ticket: {subject}",
         "agent_reply": f"[{ref}] Re: {subject}",
         "customer_reply": f"[{ref}] Re: {subject}",
@@ -191,8 +193,10 @@ def _plan(event: DomainEvent, people: _People) -> list[tuple[str, Ticket, list[R
 
     requester = people.requester(t)
     if event.name == "ticket_created":
-        if requester is not None:
-            out.append(("new_ticket_requester", t, [requester], {}))
+        confirm = _confirmation_to(requester, event)
+        if confirm is not None:
+            neutral = confirm.user_id is None or _from_stranger(event)
+            out.append(("new_ticket_requester", t, [confirm], {"neutral": neutral}))
         out.append(("new_ticket_department", t, not_actor(people.department(t)), {}))
     elif event.name == "reply_created":
         reply = event.data.get("reply")
@@ -223,6 +227,33 @@ def _plan(event: DomainEvent, people: _People) -> list[tuple[str, Ticket, list[R
     elif event.name in ("sla_warning", "sla_breached"):
         out.append((event.name, t, people.users([t.assignee_id]), dict(event.data)))
     return out
+
+
+def _confirmation_to(requester: Recipient | None, event: DomainEvent) -> Recipient | None:
+    """Who gets the new-ticket confirmation.
+
+    Anyone can open a ticket in anyone's name (the widget, an inbound mail with a forged
+    ``From``), so a confirmation to someone without an account, or for a ticket a stranger
+    opened, is *neutral*: it quotes nothing the sender wrote (no subject, description or name,
+    not even in ``To``), only our reference and a link. When a stranger opened the ticket, the
+    address's confirmation budget (:func:`.guests.confirmation_allowed`) must also allow it.
+    A signed-in customer's own confirmation (portal, API) still quotes their request."""
+    if requester is None:
+        return None
+    if _from_stranger(event):
+        from .guests import confirmation_allowed
+
+        if not confirmation_allowed(normalize_email(requester.email)):
+            return None
+    return requester if requester.user_id is not None else Recipient(requester.email)
+
+
+def _from_stranger(event: DomainEvent) -> bool:
+    """Opened by someone nobody signed in: a contact, or any mail or widget submission (an
+    inbound ``From`` can name a registered customer without being them)."""
+    ticket = event.ticket
+    return event.actor.kind == "contact" or (
+        ticket is not None and ticket.channel in ("email", "widget"))
 
 
 def _csat_link(ticket: Ticket) -> str | None:
@@ -273,7 +304,8 @@ def _row(kind: str, ticket: Ticket, to: Recipient, address: str,
         ticket_id=ticket.id, reply_id=reply.id if isinstance(reply, Reply) else None,
         kind=kind, to_email=address, to_name=_one_line(to.name) or None, to_user_id=to.user_id,
         from_name=_one_line(settings.value("app_name"), 120),
-        subject=_subject(kind, ticket), text_body=text, html_body=html, headers=headers,
+        subject=_subject(kind, ticket, neutral=bool(context.get("neutral"))), text_body=text,
+        html_body=html, headers=headers,
         message_id=message_id, status="pending", attempts=0, next_attempt_at=now(),
         created_at=now())
 

@@ -144,6 +144,36 @@ def _switches(value: Any) -> dict[str, bool]:
     return {**{k: True for k in NOTIFICATIONS}, **value}
 
 
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
+MAX_WIDGET_ORIGINS = 100
+
+
+def widget_origins(value: Any) -> list[str]:
+    """A list of web origins (``https://shop.example``, ``http://localhost:8080``: scheme,
+    host and port only, as browsers send them in ``Origin``), or ``["*"]`` for any site.
+    Lower-cased, without a trailing slash and without duplicates."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_WIDGET_ORIGINS:
+        raise ValueError(f"a list of at most {MAX_WIDGET_ORIGINS} origins such as "
+                         "https://shop.example, or [\"*\"]")
+    out: list[str] = []
+    for item in value:
+        origin = item.strip().lower().rstrip("/") if isinstance(item, str) else ""
+        if origin != "*" and (len(origin) > 255 or not _ORIGIN.match(origin)):
+            raise ValueError(f"{str(item)[:80]!r} is not an origin: scheme://host[:port], "
+                             "no path (or \"*\")")
+        if origin not in out:
+            out.append(origin)
+    return out
+
+
+def _configured_origins(config: dict[str, Any]) -> list[str]:
+    # Checked when the widget blueprint is registered, so a bad value fails at start-up.
+    value = config[Config.WIDGET_ORIGINS]
+    return widget_origins(list(value) if isinstance(value, tuple) else value)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     clean: Callable[[Any], Any]
@@ -165,6 +195,10 @@ SETTINGS: dict[str, SettingSpec] = {
     "guest_mailbox_proof": SettingSpec(
         _bool, lambda c: False,
         "Public submissions must first confirm a code mailed to their address."),
+    "widget_origins": SettingSpec(
+        widget_origins, _configured_origins,
+        "Sites (origins such as https://shop.example) whose pages may use the widget; "
+        "[\"*\"] for any. Empty: only this helpdesk's own origin."),
     "guest_policy_mode": SettingSpec(
         _choice(GUEST_POLICY_MODES), lambda c: c[Config.GUEST_POLICY].get("mode", "unassigned"),
         "Who owns tickets from people without an account."),

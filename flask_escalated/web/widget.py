@@ -1,5 +1,12 @@
-"""The public widget API (``/widget/...``): JSON, CORS per ``ESCALATED_WIDGET_ORIGINS``,
-rate-limited per address (and per e-mail address for submissions), no cookies.
+"""The public widget API (``/widget/...``): JSON, rate-limited per address (and per e-mail
+address for submissions), no cookies.
+
+Origins: the widget answers pages of its own origin (and of ``ESCALATED_APP_URL``'s) and of the
+sites the admin lists (the ``widget_origins`` setting, initially ``ESCALATED_WIDGET_ORIGINS``,
+empty by default). Those get a CORS grant; a POST whose ``Origin`` is anything else is refused
+with 403 ``origin_not_allowed`` before it does anything, so no page elsewhere can make its
+visitors' browsers file tickets. A request without ``Origin`` is not a browser's cross-site
+call and is served (the rate limits and the neutral confirmation mail guard that path).
 
 A submission answers with a guest token; the token is the only key to that ticket afterwards
 (``GET/POST /widget/tickets/<token>...``). ``GET /widget/kb/search?q=`` and
@@ -13,11 +20,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..config import Config
+from ..config import Config, ConfigurationError
 from ..models import Reply, Ticket
 from ..services import (
     csat,
@@ -31,7 +39,7 @@ from ..services import (
     replies,
     settings,
 )
-from ..services.errors import NotFound, ServiceError, ValidationError
+from ..services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from ..services.serializers import iso
 from . import ratelimits
 from .api.errors import http_error_response, service_error_response
@@ -42,10 +50,19 @@ EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "escalated" / "wi
 
 def _widget_blueprint(name: str) -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix="/widget")
+    bp.record_once(lambda state: _check_config(state.app))
+    bp.before_request(_refuse_foreign_origins)
     bp.after_request(_cors)
     bp.register_error_handler(ServiceError, service_error_response)
     bp.register_error_handler(HTTPException, http_error_response)
     return bp
+
+
+def _check_config(app: Any) -> None:
+    try:
+        settings.SETTINGS["widget_origins"].default(app.config)
+    except ValueError as exc:
+        raise ConfigurationError(f"{Config.WIDGET_ORIGINS}: {exc}") from None
 
 
 def create_widget_assets_blueprint() -> Blueprint:
@@ -70,15 +87,46 @@ def create_widget_blueprint() -> Blueprint:
     return bp
 
 
+class OriginNotAllowed(PermissionDenied):
+    code = "origin_not_allowed"
+
+
+def _own_origins() -> set[str]:
+    """This helpdesk's own origin, as the request reached it and as ``APP_URL`` names it."""
+    own = {request.host_url.rstrip("/").lower()}
+    app_url = current_app.config[Config.APP_URL]
+    if app_url:
+        parts = urlsplit(str(app_url))
+        own.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return own
+
+
+def origin_allowed(origin: str) -> bool:
+    """Whether pages served from ``origin`` may use the widget API."""
+    origin = origin.strip().lower().rstrip("/")
+    allowed = settings.value("widget_origins") or []
+    return "*" in allowed or origin in allowed or origin in _own_origins()
+
+
+def _refuse_foreign_origins() -> None:
+    origin = request.headers.get("Origin")
+    if request.method in ("GET", "HEAD", "OPTIONS") or origin is None:
+        return
+    if not origin_allowed(origin):
+        raise OriginNotAllowed(
+            "This site may not use the support widget. The helpdesk's admin lists the sites "
+            "that may (the widget_origins setting).", {"origin": "not allowed"})
+
+
 def _cors(response: Response) -> Response:
     origin = request.headers.get("Origin")
-    allowed = current_app.config[Config.WIDGET_ORIGINS] or []
-    if origin and ("*" in allowed or origin in allowed):
+    if origin and origin_allowed(origin):
+        allowed = settings.value("widget_origins") or []
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"
         response.headers["Access-Control-Max-Age"] = "600"
-        response.headers.add("Vary", "Origin")
+    response.headers.add("Vary", "Origin")
     response.headers.setdefault("Cache-Control", "no-store")
     if request.endpoint and request.endpoint.endswith("widget_assets.config"):
         response.headers["Cache-Control"] = "public, max-age=300"
