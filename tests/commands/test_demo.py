@@ -68,3 +68,44 @@ def test_demo_seeds_every_status(demo):
         seen = set(demo.extensions["escalated"].session.execute(
             select(Ticket.status)).scalars())
     assert set(STATUS_CATEGORIES) <= seen
+
+
+def test_the_demo_home_page_carries_a_working_widget(demo):
+    """The demo serves the widget from its own origin, which needs no listing; other sites
+    are refused until WIDGET_ORIGINS names them."""
+    visitor = demo.test_client()
+    home = visitor.get("/").get_data(as_text=True)
+    assert '<script src="/support/widget/embed.js" async></script>' in home
+    assert visitor.get("/support/widget/embed.js").status_code == 200
+    same_site = {"Origin": "http://localhost"}
+    assert visitor.get("/support/widget/config", headers=same_site).status_code == 200
+    body = {"name": "Visitor", "email": "visitor@example.org", "subject": "Where is my order?",
+            "description": "Order 1234 has not arrived."}
+    created = visitor.post("/support/widget/tickets", json=body, headers=same_site)
+    assert created.status_code == 201, created.json
+    token = created.json["token"]
+    assert visitor.get(f"/support/widget/tickets/{token}").json["data"]["subject"] \
+        == "Where is my order?"
+    elsewhere = visitor.post("/support/widget/tickets", json=body,
+                             headers={"Origin": "https://elsewhere.example"})
+    assert elsewhere.status_code == 403
+
+
+def test_the_demo_lists_other_sites_from_the_environment(backend, test_databases, tmp_path,
+                                                         monkeypatch):
+    from examples.demo import app as demo_module
+
+    monkeypatch.setenv("DEMO_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("WIDGET_ORIGINS", "https://shop.example http://localhost:8080")
+    app = demo_module.create_app({
+        "SQLALCHEMY_DATABASE_URI": test_databases.fresh(backend, "demo"), "TESTING": True,
+        "DEMO_SEED": False, "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path / "files")})
+    try:
+        assert app.config["ESCALATED_WIDGET_ORIGINS"] == ["https://shop.example",
+                                                          "http://localhost:8080"]
+        r = app.test_client().get("/support/widget/config",
+                                  headers={"Origin": "https://shop.example"})
+        assert r.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    finally:
+        with app.app_context():
+            app.extensions["sqlalchemy"].engine.dispose()

@@ -1,0 +1,1 @@
+"""The public widget: which sites may use it."""
