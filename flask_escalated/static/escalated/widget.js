@@ -27,6 +27,14 @@
       method: method, credentials: "omit",
       headers: body ? { "Content-Type": "application/json" } : {},
       body: body ? JSON.stringify(body) : undefined
+    }).catch(function () {
+      // No answer this page may read: the helpdesk is down, or (most often) this site is not
+      // among the origins it serves. Tell the visitor plainly and the site's owner precisely.
+      if (window.console) {
+        console.warn("Support widget: " + base + " did not answer this page. If this site is new, " +
+          "the helpdesk's admin must list " + location.origin + " in its widget_origins setting.");
+      }
+      throw new Error("Support cannot be reached from this page right now.");
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
         if (!r.ok) {
