@@ -144,7 +144,8 @@ def _switches(value: Any) -> dict[str, bool]:
     return {**{k: True for k in NOTIFICATIONS}, **value}
 
 
-_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
+#: scheme://host[:port] as browsers send it in ``Origin`` (an IDN host in its xn-- form).
+_ORIGIN = re.compile(r"https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 MAX_WIDGET_ORIGINS = 100
 
 
@@ -160,7 +161,7 @@ def widget_origins(value: Any) -> list[str]:
     out: list[str] = []
     for item in value:
         origin = item.strip().lower().rstrip("/") if isinstance(item, str) else ""
-        if origin != "*" and (len(origin) > 255 or not _ORIGIN.match(origin)):
+        if origin != "*" and (len(origin) > 255 or not _ORIGIN.fullmatch(origin)):
             raise ValueError(f"{str(item)[:80]!r} is not an origin: scheme://host[:port], "
                              "no path (or \"*\")")
         if origin not in out:

@@ -138,3 +138,19 @@ def test_the_budget_is_shared_through_the_limiter_storage(make_app, smtp, redis_
         assert _submit(app.test_client(), address).status_code == 201
     assert _count(first, Ticket) == 4
     assert _count(first, OutboundEmail, OutboundEmail.to_email == address) == 2
+
+
+def test_nothing_else_a_stranger_does_mails_the_address_they_typed(app, smtp):
+    """Replies through the widget mail only the desk's agents: the inbox of the address the
+    stranger typed holds the one neutral confirmation."""
+    client = app.test_client()
+    created = _submit(client, "victim@example.org")
+    token = created.json["token"]
+    for _ in range(3):
+        r = client.post(f"{W}/tickets/{token}/replies", json={"body": HOSTILE["description"]},
+                        headers={"Origin": "http://localhost"})
+        assert r.status_code == 201
+    assert smtp.wait_for(lambda: smtp.to("victim@example.org"))
+    app.extensions["escalated"].wait_for_background(app=app)
+    assert len(smtp.to("victim@example.org")) == 1
+    assert _count(app, OutboundEmail, OutboundEmail.to_email == "victim@example.org") == 1
