@@ -179,8 +179,11 @@ def _steps(ticket: Ticket, path: list[str], agent: Actor,
         if ticket.status != target:  # assigning may already have started the work
             tickets.change_status(ticket, target, customer if target == "reopened" else agent)
 
-    def say(text: str, who: Actor) -> Callable[[], object]:
-        return lambda: replies.add_reply(ticket, text, who)
+    def say(text: str, who: Actor, internal: bool = False) -> Callable[[], object]:
+        return lambda: replies.add_reply(ticket, text, who, internal=internal)
+
+    def to(target: str) -> Callable[[], object]:
+        return lambda: move(target)
 
     steps: list[Callable[[], object]] = []
     for target in path:
@@ -192,12 +195,12 @@ def _steps(ticket: Ticket, path: list[str], agent: Actor,
                       say("It's the latest Firefox, on Windows.", customer)]
         elif target == "resolved":
             steps += [say("This is fixed now; let us know if it happens again.", agent),
-                      lambda: move("resolved")]
+                      to("resolved")]
         elif target == "in_progress":
-            steps += [take, lambda: move("in_progress"), lambda: replies.add_reply(
-                ticket, "Reproduced it; working on a fix.", agent, internal=True)]
+            steps += [take, to("in_progress"),
+                      say("Reproduced it; working on a fix.", agent, internal=True)]
         else:
-            steps.append(lambda target=target: move(target))
+            steps.append(to(target))
     return steps
 
 
