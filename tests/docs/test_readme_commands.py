@@ -18,10 +18,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from redis import Redis
 
 from tests.demo_process import ROOT, demo_env, free_port
 
@@ -119,7 +121,7 @@ def _server_kind(key: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The environment of a fresh demo (seeded) that also has the README's users."""
     folder = tmp_path_factory.mktemp("readme-host")
     env = demo_env(folder, FLASK_APP="examples.demo.app", SECRET_KEY="readme-test",
@@ -136,7 +138,11 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
                    timeout=COMMAND_TIMEOUT)
     env["_FOLDER"] = str(folder)
-    return env
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()  # no jobs left queued by an earlier run for the worker to pick up
+    yield env
+    redis.flushdb()
+    redis.close()
 
 
 def _throwaway(key: str, folder: str) -> tuple[str, int]:
