@@ -92,9 +92,13 @@ def demo(session: nox.Session) -> None:
     """Start the demo helpdesk at http://127.0.0.1:5000 (Ctrl-C stops it).
 
     ``ESCALATED_ENABLE_REALTIME=1`` turns on live updates (Socket.IO over WebSocket);
-    ``PORT`` picks the port.
+    ``PORT`` picks the port. ``-- <command> ...`` runs a flask command against the demo
+    instead (``python3 noxfile.py -s demo -- escalated --help``).
     """
     session.install("-e", ".[postgres,mysql]")
+    if session.posargs and not session.posargs[0].startswith("-"):
+        session.run("python", "-m", "examples.demo", *session.posargs)
+        return
     port = os.environ.get("PORT", "5000")
     session.log(f"Open http://127.0.0.1:{port} and sign in as customer@demo.test / demo")
     session.run("python", "-m", "examples.demo", "--port", port, *session.posargs)

@@ -56,6 +56,8 @@ class Config:
     REQUIRE_2FA = "ESCALATED_REQUIRE_2FA"
     TWO_FACTOR_ISSUER = "ESCALATED_TWO_FACTOR_ISSUER"
     LAYOUT_TEMPLATE = "ESCALATED_LAYOUT_TEMPLATE"
+    HOME_URL = "ESCALATED_HOME_URL"
+    SIGN_OUT_URL = "ESCALATED_SIGN_OUT_URL"
     MAX_BODY_LENGTH = "ESCALATED_MAX_BODY_LENGTH"
     API_PAGE_SIZE = "ESCALATED_API_PAGE_SIZE"
     API_MAX_PAGE_SIZE = "ESCALATED_API_MAX_PAGE_SIZE"
@@ -120,6 +122,10 @@ DEFAULTS: dict[str, Any] = {
     Config.REQUIRE_2FA: False,  # with ENABLE_2FA: every agent must enrol
     Config.TWO_FACTOR_ISSUER: None,  # None: ESCALATED_APP_NAME
     Config.LAYOUT_TEMPLATE: None,
+    #: The header's link back to the host app; "" hides it.
+    Config.HOME_URL: "/",
+    #: The header's sign-out: None finds the host's ``logout`` endpoint; "" hides it.
+    Config.SIGN_OUT_URL: None,
     Config.MAX_BODY_LENGTH: 200_000,
     Config.API_PAGE_SIZE: 25,
     Config.API_MAX_PAGE_SIZE: 100,
@@ -166,8 +172,23 @@ def validate(config: Mapping[str, Any]) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigurationError(f"{key} must be a non-negative integer")
     _validate_rate_limits(config)
+    for key in (Config.HOME_URL, Config.SIGN_OUT_URL):
+        _validate_link(key, config[key], optional=key == Config.SIGN_OUT_URL)
     if config[Config.ENABLE_REALTIME] is True and config[Config.SOCKETIO_MESSAGE_QUEUE] == "":
         raise ConfigurationError(f"{Config.SOCKETIO_MESSAGE_QUEUE} must be a URL or None")
+
+
+def _validate_link(key: str, value: Any, *, optional: bool) -> None:
+    """A header link: a path on this site or an http(s) URL ("" hides the link)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or (
+        value and not (value.startswith("/") or re.match(r"^https?://[^/\s]", value))
+    ) or any(c.isspace() for c in value):
+        raise ConfigurationError(
+            f"{key} must be a path starting with '/', an http(s) URL, or '' to hide the link"
+            + (" (None finds the host's 'logout' endpoint)" if optional else "")
+        )
 
 
 #: The route families that carry their own rate limit.

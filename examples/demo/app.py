@@ -103,9 +103,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     with app.app_context():
         setup_database(seed=app.config["DEMO_SEED"])
-    if not app.testing and not app.config["ESCALATED_REDIS_URL"]:
+    if not app.testing and not app.config["ESCALATED_REDIS_URL"] \
+            and os.environ.get("FLASK_RUN_FROM_CLI") != "true":
         # No Redis: run the periodic jobs (SLA check, escalations, snooze wake-up, ...) in a
-        # background thread of this process, so the demo needs nothing else running.
+        # background thread of this process, so the demo needs nothing else running. Not
+        # under `flask ...` commands (Flask sets FLASK_RUN_FROM_CLI): a one-off command has
+        # no use for it, and `flask escalated cron` runs the schedule itself.
         from flask_escalated.jobs.schedule import InlineScheduler
 
         InlineScheduler(app).start()

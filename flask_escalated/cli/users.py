@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import click
+from flask import current_app
 
 from ..clock import now
 from ..events import Actor
@@ -17,22 +18,37 @@ from .group import escalated_cli
 
 
 def resolve_user(ident: str) -> tuple[str, Any]:
-    """A host user by id, or by e-mail through the ``user_by_email`` hook."""
+    """A host user by id, or by e-mail through the ``user_by_email`` hook. When the app gives
+    Escalated no way to look the user up, the error says which hook to add."""
     escalated = ext()
     user = None
     if "@" in ident:
-        user = escalated.find_user_by_email(ident)
-        if user is None and escalated.hooks.user_by_email is None:
+        if escalated.hooks.user_by_email is None:
             raise click.ClickException(
-                "Looking users up by e-mail needs the user_by_email hook; pass the user id."
-            )
+                f"Cannot look up '{ident}': finding users by e-mail needs the user_by_email "
+                "hook (README, 'Your users'):\n\n"
+                "    @escalated.user_by_email\n"
+                "    def user_by_email(email):\n"
+                "        return User.query.filter_by(email=email).first()\n\n"
+                "or pass the user's id instead.")
+        user = escalated.find_user_by_email(ident)
     else:
+        if escalated.hooks.user_loader is None and not _login_manager_loads_users():
+            raise click.ClickException(
+                f"Cannot look up user '{ident}': Escalated loads users by id through "
+                "Flask-Login's user_loader or its own user_loader hook, and this app has "
+                "neither (README, 'Your users').")
         user = escalated.load_user(ident)
     if user is None:
         raise click.ClickException(f"No host user '{ident}'.")
     uid = user_id_of(user)
     assert uid is not None
     return uid, user
+
+
+def _login_manager_loads_users() -> bool:
+    manager = getattr(current_app, "login_manager", None)
+    return getattr(manager, "_user_callback", None) is not None
 
 
 def _make(ident: str, role: str) -> None:

@@ -7,11 +7,12 @@ paths (activity, events, assignment) rather than inserting rows behind their bac
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from ..clock import now
+from ..clock import FrozenClock, frozen, now
 from ..domain import PRIORITIES
 from ..events import Actor
 from ..models import BusinessSchedule, Holiday, SlaPolicy, Ticket
@@ -125,11 +126,88 @@ def _seed_kb(admin_id: str | None) -> None:
                                        "visibility": visibility, "status": "published"})
 
 
+#: How many days of history the demo's tickets spread over.
+HISTORY_DAYS = 14
+
+#: A ticket's last state, and how far along (so how old) tickets in it tend to be.
+_STAGE_AGE = {"closed": 6, "resolved": 5, "reopened": 4, "escalated": 3,
+              "waiting_on_agent": 2, "waiting_on_customer": 2, "in_progress": 1}
+
+
+def _seed_ticket(index: int, path: list[str], rng: random.Random, clock: FrozenClock,
+                 until: datetime, billing_id: int, support_id: int, staff: list[str],
+                 customer_ids: list[str]) -> None:
+    """One demo ticket opened at the clock's time and walked along ``path``, each step a
+    while after the one before (never after ``until``)."""
+    db = session()
+    subject, body = SUBJECTS[index % len(SUBJECTS)]
+    customer = customer_ids[index % len(customer_ids)]
+    in_billing = any(w in subject.lower() for w in ("invoice", "refund", "cancel", "subscription"))
+    # New, untriaged tickets sit in no department, so nobody is auto-assigned yet.
+    dept_id = (billing_id if in_billing else support_id) if path else None
+    ticket = tickets.create_ticket(
+        tickets.NewTicket(
+            subject=subject, description=body, requester_user_id=customer,
+            priority=rng.choice(PRIORITIES), department_id=dept_id,
+            tags=rng.sample(TAGS, k=rng.randint(0, 2)),
+            channel=rng.choice(["web", "web", "email", "api"]),
+        ),
+        Actor.system(),
+    )
+    db.flush()
+    agent = Actor.agent(ticket.assignee_id or rng.choice(staff))
+    steps = _steps(ticket, path, agent, Actor.customer(customer))
+    if index % 5 == 0:
+        steps.insert(min(1, len(steps)), lambda: replies.add_reply(
+            ticket, "Customer is on the annual plan.", agent, internal=True))
+    left = until - clock.current
+    for step in steps:
+        clock.current += left / (len(steps) + 1) * rng.uniform(0.3, 1.0)
+        step()
+        db.flush()
+
+
+def _steps(ticket: Ticket, path: list[str], agent: Actor,
+           customer: Actor) -> list[Callable[[], object]]:
+    """The service calls that take a new ticket along ``path``, one per moment in its life."""
+
+    def take() -> None:
+        if ticket.assignee_id is None:
+            assignment.assign(ticket, agent.user_id, agent)
+
+    def move(target: str) -> None:
+        if ticket.status != target:  # assigning may already have started the work
+            tickets.change_status(ticket, target, customer if target == "reopened" else agent)
+
+    def say(text: str, who: Actor, internal: bool = False) -> Callable[[], object]:
+        return lambda: replies.add_reply(ticket, text, who, internal=internal)
+
+    def to(target: str) -> Callable[[], object]:
+        return lambda: move(target)
+
+    steps: list[Callable[[], object]] = []
+    for target in path:
+        if target == "waiting_on_customer":
+            steps += [take, say("Thanks for reaching out! Could you tell us which browser you "
+                                "are using?", agent)]
+        elif target == "waiting_on_agent":
+            steps += [say("We're looking into this.", agent),
+                      say("It's the latest Firefox, on Windows.", customer)]
+        elif target == "resolved":
+            steps += [say("This is fixed now; let us know if it happens again.", agent),
+                      to("resolved")]
+        elif target == "in_progress":
+            steps += [take, to("in_progress"),
+                      say("Reproduced it; working on a fix.", agent, internal=True)]
+        else:
+            steps.append(to(target))
+    return steps
+
+
 def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str],
               *, seed: int = 7) -> int:
     """Create the demo data once; returns the number of tickets created (0 if already seeded)."""
-    db = session()
-    if db.execute(select(func.count()).select_from(Ticket)).scalar_one():
+    if session().execute(select(func.count()).select_from(Ticket)).scalar_one():
         return 0
     rng = random.Random(seed)
     system = Actor.system()
@@ -149,45 +227,21 @@ def seed_demo(admin_ids: list[str], agent_ids: list[str], customer_ids: list[str
     tags.ensure_tags(TAGS)
     _seed_sla()
     _seed_kb(admin_ids[0] if admin_ids else None)
+    plan = [path for path, count in STATE_PATHS for _ in range(count)]
+    # Older tickets have travelled further: closed and resolved ones were opened first, new
+    # untriaged ones arrived last. Each is opened at its own time and every later step happens
+    # later in its life, with the package clock moved there, so activity, replies and
+    # updated_at tell a believable story (and the queue's "updated" order means something).
+    plan.sort(key=lambda path: -_STAGE_AGE.get(path[-1] if path else "", 0))
+    until = now() - timedelta(minutes=5)
+    first = until - timedelta(days=HISTORY_DAYS)
+    spacing = (until - first) / len(plan)
     created = 0
-    start = now() - timedelta(days=14)
-    for path, count in STATE_PATHS:
-        for _ in range(count):
-            subject, body = SUBJECTS[created % len(SUBJECTS)]
-            customer = customer_ids[created % len(customer_ids)]
-            dept = billing if any(w in subject.lower() for w in ("invoice", "refund", "cancel",
-                                                                  "subscription")) else support
-            # New, untriaged tickets sit in no department, so nobody is auto-assigned yet.
-            dept_id = dept.id if path else None
-            ticket = tickets.create_ticket(
-                tickets.NewTicket(
-                    subject=subject, description=body, requester_user_id=customer,
-                    priority=rng.choice(PRIORITIES), department_id=dept_id,
-                    tags=rng.sample(TAGS, k=rng.randint(0, 2)),
-                    channel=rng.choice(["web", "web", "email", "api"]),
-                    created_at=start + timedelta(hours=created * 7),
-                ),
-                Actor.system(),
-            )
-            db.flush()
-            agent = Actor.agent(ticket.assignee_id or rng.choice(staff))
-            for target in path:
-                if target == "waiting_on_customer":
-                    if ticket.assignee_id is None:
-                        assignment.assign(ticket, agent.user_id, agent)
-                    replies.add_reply(ticket, "Thanks for reaching out! Could you tell us "
-                                      "which browser you are using?", agent)
-                elif target == "waiting_on_agent":
-                    replies.add_reply(ticket, "We're looking into this.", agent)
-                    replies.add_reply(ticket, "It's the latest Firefox, on Windows.",
-                                      Actor.customer(customer))
-                elif target != ticket.status:
-                    if target == "resolved":
-                        replies.add_reply(ticket, "This is fixed now; let us know if it "
-                                          "happens again.", agent)
-                    actor = Actor.customer(customer) if target == "reopened" else agent
-                    tickets.change_status(ticket, target, actor)
-            if created % 5 == 0:
-                replies.add_reply(ticket, "Customer is on the annual plan.", agent, internal=True)
+    with frozen(first) as clock:
+        for path in plan:
+            clock.current = first + spacing * (created + 1) - timedelta(
+                minutes=rng.randint(0, 90))
+            _seed_ticket(created, path, rng, clock, until, billing.id, support.id, staff,
+                         customer_ids)
             created += 1
     return created

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import Config
 from ..services.audit import request_info
-from . import ratelimits
+from . import chrome, ratelimits
 
 
 def register_blueprints(app: Flask) -> None:
@@ -27,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
         static_url_path="/static",
     )
     parent.before_request(_remember_request_info)
+    chrome.install(app)
     limiter = ratelimits.install(app)
     app.extensions["escalated"].state_for(app).limiter = limiter
     if app.config[Config.API_ENABLED]:

@@ -43,6 +43,7 @@ from ..services.errors import NotFound, PermissionDenied, ServiceError, Validati
 from ..services.serializers import iso
 from . import ratelimits
 from .api.errors import http_error_response, service_error_response
+from .chrome import offsite_message
 from .security import client_ip, public
 
 EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "escalated" / "widget.js"
@@ -199,6 +200,7 @@ def _ticket(ticket: Ticket) -> dict[str, Any]:
         "reference": ticket.reference, "subject": ticket.subject, "status": ticket.status,
         "status_category": ticket.status_category, "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at), "description": ticket.description,
+        "description_html": str(offsite_message(ticket.description)),
         "replies": [_reply(r, ticket) for r in rows],
         "can_reply": ticket.status_category != "closed",
         "can_rate": rating is None and ticket.status_category in ("resolved", "closed")
@@ -210,7 +212,7 @@ def _ticket(ticket: Ticket) -> dict[str, Any]:
 def _reply(r: Reply, ticket: Ticket) -> dict[str, Any]:
     mine = r.author_type in ("contact", "customer")
     return {"id": r.id, "from": "you" if mine else "support", "body": r.body,
-            "created_at": iso(r.created_at)}
+            "body_html": str(offsite_message(r.body)), "created_at": iso(r.created_at)}
 
 
 @public

@@ -109,3 +109,92 @@ def test_the_demo_lists_other_sites_from_the_environment(backend, test_databases
     finally:
         with app.app_context():
             app.extensions["sqlalchemy"].engine.dispose()
+
+
+def test_demo_history_spreads_over_the_tickets_lives(demo):
+    """Seeded through the services with the clock moved: tickets were opened over two weeks,
+    each later step (reply, status change, note) happened later, and updated_at says when the
+    ticket last changed, so the queue's "updated" order and times read naturally."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from flask_escalated.clock import now
+    from flask_escalated.models import Activity, Reply, Ticket
+    from flask_escalated.services.demo import SUBJECTS
+    from flask_escalated.web.html import relative_time
+
+    with demo.app_context():
+        db = demo.extensions["escalated"].session
+        # (on SQLite the demo's file outlives one test: leave out other tests' tickets)
+        rows = list(db.execute(select(Ticket).where(Ticket.subject.in_([s for s, _ in SUBJECTS]))
+                               .order_by(Ticket.created_at)).scalars())
+        replies = list(db.execute(select(Reply).order_by(Reply.id)).scalars())
+        activity = list(db.execute(select(Activity).order_by(Activity.id)).scalars())
+        current = now()
+    updated = [t.updated_at for t in rows]
+    assert len(set(updated)) == len(rows)
+    assert max(updated) - min(updated) > timedelta(days=7)
+    assert max(updated) <= current
+    just_now = [t.reference for t in rows if relative_time(t.updated_at, current) == "just now"]
+    assert len(just_now) <= 1, just_now
+    # The newest arrivals are the untriaged ones; closed tickets are among the oldest.
+    assert rows[-1].status == "open" and rows[-1].assignee_id is None
+    assert rows[0].status == "closed"
+    by_ticket = {t.id: t for t in rows}
+    replies = [r for r in replies if r.ticket_id in by_ticket]
+    activity = [a for a in activity if a.ticket_id in by_ticket]
+    for r in replies:
+        assert by_ticket[r.ticket_id].created_at < r.created_at <= current
+    for a in activity:
+        assert by_ticket[a.ticket_id].created_at <= a.created_at <= current
+    for t in rows:
+        times = [r.created_at for r in replies if r.ticket_id == t.id]
+        assert times == sorted(times) and len(set(times)) == len(times), t.reference
+        if t.status not in ("open", "in_progress"):
+            assert t.updated_at - t.created_at > timedelta(minutes=30), t.reference
+            # its last change is the ticket's last public event
+            last = max(a.created_at for a in activity if a.ticket_id == t.id)
+            assert last >= t.updated_at
+
+
+def test_python_m_examples_demo_runs_flask_commands(tmp_path):
+    """``python -m examples.demo <command>`` is the flask command line with the demo as app."""
+    import subprocess
+    import sys
+
+    from tests.demo_process import ROOT, demo_env
+
+    env = demo_env(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "examples.demo", "escalated", "--help"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Usage: python -m examples.demo escalated" in out.stdout and "make-admin" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "examples.demo", "escalated", "make-admin",
+                          "agent2@demo.test"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and "is now an admin" in out.stdout, out.stderr
+    out = subprocess.run([sys.executable, "-m", "examples.demo", "--help"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "--port" in out.stdout
+
+
+def test_the_served_demo_prints_one_line_not_werkzeugs_warning(tmp_path):
+    """Serving (live updates on) answers, and the log has the demo's own line instead of
+    werkzeug's production-deployment warning."""
+    import urllib.request
+
+    from tests.demo_process import demo_env, start_demo
+
+    server = start_demo(demo_env(tmp_path, ESCALATED_ENABLE_REALTIME="1"), tmp_path / "log")
+    try:
+        with urllib.request.urlopen(server.url + "/support/socket.io/?EIO=4&transport=polling",
+                                    timeout=10) as r:
+            assert r.status == 200 and r.read().startswith(b"0{")
+    finally:
+        server.stop()
+    log = (tmp_path / "log").read_text()
+    assert "WARNING" not in log and "production deployment" not in log, log
+    first = log.splitlines()[0]
+    assert first.startswith("Serving the demo on http://127.0.0.1:")
+    assert "live updates on" in first and "not for production" in first

@@ -2,7 +2,8 @@
  *   <script src="https://help.example.com/support/widget/embed.js" async></script>
  * Optional attributes: data-base-url (default: where this script came from),
  * data-position="left". No cookies; a guest token per ticket is kept in localStorage.
- * Everything shown is set with textContent: nothing from the server is parsed as HTML. */
+ * Everything shown is set with textContent, except message bodies: those come as HTML the
+ * server sanitized (body_html), are parsed inert and rebuilt from an allow-list (see rich()). */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -46,6 +47,46 @@
       });
     });
   }
+  /* A message body. The server sends it sanitized (the same Markdown renderer and sanitizer as
+   * its own pages); here it is still never assigned as markup: DOMParser builds an inert
+   * document (no script runs, nothing loads) and only allow-listed tags and attributes are
+   * copied into the page, with http(s)/mailto URLs resolved against the helpdesk, links
+   * opening in a new tab. Without body_html (an older server) the text is shown as text. */
+  var TAGS = ("a abbr b blockquote br code dd del div dl dt em h1 h2 h3 h4 h5 h6 hr i img kbd li ol p pre " +
+              "s small span strong sub sup table tbody td tfoot th thead tr u ul").split(" ");
+  var DROP = ["script", "style", "template", "iframe", "object", "embed", "noscript", "title", "svg", "math"];
+  var ATTRS = ["href", "src", "alt", "title", "colspan", "rowspan", "scope", "start", "width", "height"];
+  function safeUrl(value) {
+    try {
+      var url = new URL(value, base + "/");
+      return /^(https?|mailto):$/.test(url.protocol) ? url.href : null;
+    } catch (e) { return null; }
+  }
+  function rebuild(from, into) {
+    Array.prototype.forEach.call(from.childNodes, function (node) {
+      if (node.nodeType === 3) { into.appendChild(document.createTextNode(node.nodeValue)); return; }
+      if (node.nodeType !== 1) { return; }
+      var tag = node.tagName.toLowerCase();
+      if (DROP.indexOf(tag) >= 0) { return; }
+      if (TAGS.indexOf(tag) < 0) { rebuild(node, into); return; }
+      var copy = document.createElement(tag);
+      Array.prototype.forEach.call(node.attributes, function (attr) {
+        var name = attr.name.toLowerCase(), value = attr.value;
+        if (ATTRS.indexOf(name) < 0) { return; }
+        if (name === "href" || name === "src") { value = safeUrl(value); if (!value) { return; } }
+        copy.setAttribute(name, value);
+      });
+      if (tag === "a") { copy.setAttribute("target", "_blank"); copy.setAttribute("rel", "noopener noreferrer nofollow"); }
+      rebuild(node, copy);
+      into.appendChild(copy);
+    });
+  }
+  function rich(html, text) {
+    if (typeof html !== "string") { return el("div", { "class": "esc-w-body esc-w-plain", text: text || "" }); }
+    var box = el("div", { "class": "esc-w-body" });
+    rebuild(new DOMParser().parseFromString(html, "text/html").body, box);
+    return box;
+  }
   function saved() { try { return JSON.parse(localStorage.getItem(STORE) || "[]"); } catch (e) { return []; } }
   function remember(token, reference) {
     var list = saved().filter(function (t) { return t.token !== token; });
@@ -60,7 +101,8 @@
     ".esc-w-tabs button[aria-selected=true]{background:#fff;border-color:#6b7280;font-weight:600}" +
     ".esc-w label{display:block;margin:8px 0 2px;font-weight:600}.esc-w input,.esc-w textarea,.esc-w select{width:100%;box-sizing:border-box;border:1px solid #d1d5db;border-radius:6px;padding:6px;font:inherit}" +
     ".esc-w .esc-w-go{margin-top:10px;border:0;border-radius:6px;padding:8px 12px;color:#fff}.esc-w-msg{margin:8px 0;padding:6px;border-radius:6px;background:#f3f4f6}" +
-    ".esc-w-err{background:#fee2e2;color:#991b1b}.esc-w-reply{border-top:1px solid #e5e7eb;padding:6px 0;white-space:pre-wrap}.esc-w-reply b{display:block}";
+    ".esc-w-err{background:#fee2e2;color:#991b1b}.esc-w-reply{border-top:1px solid #e5e7eb;padding:6px 0}.esc-w-reply b{display:block}" +
+    ".esc-w-body{overflow-wrap:anywhere}.esc-w-body p{margin:.2em 0}.esc-w-body img{max-width:100%;height:auto}.esc-w-body pre{white-space:pre-wrap}.esc-w-plain{white-space:pre-wrap}";
   document.head.appendChild(el("style", { text: css }));
 
   var colour = "#2563eb";
@@ -162,9 +204,9 @@
       var t = data.data;
       box.appendChild(el("h3", { text: t.reference + " \u2014 " + t.subject }));
       box.appendChild(message("Status: " + t.status.replace(/_/g, " ")));
-      box.appendChild(el("div", { "class": "esc-w-reply" }, [el("b", { text: "You" }), el("span", { text: t.description })]));
+      box.appendChild(el("div", { "class": "esc-w-reply" }, [el("b", { text: "You" }), rich(t.description_html, t.description)]));
       t.replies.forEach(function (r) {
-        box.appendChild(el("div", { "class": "esc-w-reply" }, [el("b", { text: r.from === "you" ? "You" : "Support" }), el("span", { text: r.body })]));
+        box.appendChild(el("div", { "class": "esc-w-reply" }, [el("b", { text: r.from === "you" ? "You" : "Support" }), rich(r.body_html, r.body)]));
       });
       var out = el("div");
       if (t.can_reply) {
