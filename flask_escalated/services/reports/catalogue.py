@@ -52,7 +52,7 @@ def run(name: str, params: Params) -> Report:
 def volume(ctx: Context) -> Report:
     created = ctx.created_per_day()
     resolved, reopened = ctx.resolved_and_reopened()
-    days = [{"date": day.isoformat(), "created": created.get(n, 0),
+    days: list[dict[str, Any]] = [{"date": day.isoformat(), "created": created.get(n, 0),
              "resolved": resolved.get(n, 0), "reopened": reopened.get(n, 0)}
             for n, day in bucket_dates(ctx)]
     totals = {key: sum(d[key] for d in days) for key in ("created", "resolved", "reopened")}
@@ -180,7 +180,7 @@ def sla(ctx: Context) -> Report:
             cell["breached"] += breached
             cell["pending"] += applicable - met - breached
     order = {p: i for i, p in enumerate(PRIORITIES)}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for (target, priority), cell in sorted(
             table.items(), key=lambda kv: (SLA_TARGETS.index(kv[0][0]),
                                            order.get(kv[0][1], 99))):
@@ -283,7 +283,7 @@ def agents(ctx: Context) -> Report:
             .where(*ctx.in_window(Ticket.resolved_at), Ticket.assignee_id.is_not(None),
                    *ctx.ticket_filters()).group_by(Ticket.assignee_id))
     for uid, n in db.execute(stmt):
-        table[uid]["resolved"] = int(n)
+        table[str(uid)]["resolved"] = int(n)
 
     stmt = (select(Reply.author_user_id, func.count()).join(Ticket, Ticket.id == Reply.ticket_id)
             .where(Reply.author_type == "agent", Reply.is_internal.is_(False),
@@ -292,7 +292,7 @@ def agents(ctx: Context) -> Report:
     if only is not None:
         stmt = stmt.where(Reply.author_user_id == only)
     for uid, n in db.execute(stmt):
-        table[uid]["replies"] = int(n)
+        table[str(uid)]["replies"] = int(n)
 
     grouped: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for a, b, uid in ctx.pairs(Ticket.created_at, Ticket.first_response_at, Ticket.assignee_id):
