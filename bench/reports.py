@@ -39,20 +39,25 @@ EXTRAS = (
     "\"urgent\": {\"first_response\": 30, \"resolution\": 480}, "
     "\"critical\": {\"first_response\": 15, \"resolution\": 240}}', 30, now(), now())",
     "UPDATE escalated_tickets SET sla_policy_id = 1, "
-    "first_response_breached_at = CASE WHEN id % 6 = 0 THEN created_at + interval '4 hours' END, "
-    "resolution_breached_at = CASE WHEN id % 9 = 0 THEN created_at + interval '2 days' END",
+    "first_response_breached_at = "
+    "CASE WHEN mod(id, 6) = 0 THEN created_at + interval '4 hours' END, "
+    "resolution_breached_at = CASE WHEN mod(id, 9) = 0 THEN created_at + interval '2 days' END",
     "INSERT INTO escalated_satisfaction_ratings (ticket_id, agent_id, rating, comment, rated_at, "
-    "created_at) SELECT id, assignee_id, 1 + (id % 5), CASE WHEN id % 3 = 0 THEN 'Comment ' || id "
-    "END, COALESCE(resolved_at, updated_at) + interval '2 hours', "
+    "created_at) SELECT id, assignee_id, 1 + mod(id, 5), "
+    "CASE WHEN mod(id, 3) = 0 THEN 'Comment ' || id END, "
+    "COALESCE(resolved_at, updated_at) + interval '2 hours', "
     "COALESCE(resolved_at, updated_at) FROM escalated_tickets "
-    "WHERE status_category IN ('resolved', 'closed') AND id % 5 = 0",
+    "WHERE status_category IN ('resolved', 'closed') AND mod(id, 5) = 0",
     "ANALYZE",
 )
 
 
 def add_extras(url: str) -> None:
+    """Add :data:`EXTRAS` once (a database reused with ``--url`` may have them already)."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
+        if conn.exec_driver_sql("SELECT count(*) FROM escalated_sla_policies").scalar():
+            return
         for statement in EXTRAS:
             conn.exec_driver_sql(statement)
     engine.dispose()
@@ -111,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if opts.url:
             print(f"== {opts.url}")
+            add_extras(opts.url)
             results["given"] = measure(opts.url, opts.reps, opts.warmup, print)
         for size in ([] if opts.url else [int(s) for s in opts.sizes.split(",")]):
             print(f"== postgres, {size:,} tickets")

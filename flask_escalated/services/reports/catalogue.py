@@ -65,10 +65,12 @@ def volume(ctx: Context) -> Report:
 @report("backlog", "Backlog by status")
 def backlog(ctx: Context) -> Report:
     """Open tickets per category at the end of each day, worked back from today's counts by
-    undoing each later day's creations and status changes."""
+    undoing each later day's creations and status changes (closed categories are not
+    counted: only moves into and out of the open ones matter)."""
     current: dict[str, int] = defaultdict(int)
     for category, n in session().execute(
-            select(Ticket.status_category, func.count()).where(*ctx.ticket_filters())
+            select(Ticket.status_category, func.count())
+            .where(Ticket.status_category.in_(OPEN_ORDER), *ctx.ticket_filters())
             .group_by(Ticket.status_category)):
         current[category] += int(n)
     changes: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -270,9 +272,11 @@ def agents(ctx: Context) -> Report:
     db = session()
 
     assignee = Activity.properties["assignee_id"].as_string()
-    stmt = (select(assignee, func.count()).join(Ticket, Ticket.id == Activity.ticket_id)
-            .where(Activity.type == "assigned", *ctx.in_window(Activity.created_at), *filters)
+    stmt = (select(assignee, func.count())
+            .where(Activity.type == "assigned", *ctx.in_window(Activity.created_at))
             .group_by(assignee))
+    if filters:
+        stmt = stmt.join(Ticket, Ticket.id == Activity.ticket_id).where(*filters)
     if only is not None:
         stmt = stmt.where(assignee == only)
     for uid, n in db.execute(stmt):
@@ -285,10 +289,12 @@ def agents(ctx: Context) -> Report:
     for uid, n in db.execute(stmt):
         table[str(uid)]["resolved"] = int(n)
 
-    stmt = (select(Reply.author_user_id, func.count()).join(Ticket, Ticket.id == Reply.ticket_id)
+    stmt = (select(Reply.author_user_id, func.count())
             .where(Reply.author_type == "agent", Reply.is_internal.is_(False),
-                   Reply.author_user_id.is_not(None), *ctx.in_window(Reply.created_at), *filters)
+                   Reply.author_user_id.is_not(None), *ctx.in_window(Reply.created_at))
             .group_by(Reply.author_user_id))
+    if filters:
+        stmt = stmt.join(Ticket, Ticket.id == Reply.ticket_id).where(*filters)
     if only is not None:
         stmt = stmt.where(Reply.author_user_id == only)
     for uid, n in db.execute(stmt):
@@ -298,8 +304,9 @@ def agents(ctx: Context) -> Report:
     for a, b, uid in ctx.pairs(Ticket.created_at, Ticket.first_response_at, Ticket.assignee_id):
         if uid is not None:
             grouped[uid].append((float(a), float(b)))
+    clock = stats.clock_for([p for pairs in grouped.values() for p in pairs], ctx.schedule)
     for uid, pairs in grouped.items():
-        calendar, business = stats.durations(pairs, ctx.schedule)
+        calendar, business = stats.durations(pairs, ctx.schedule, clock)
         table[uid]["median_first_response"] = stats.summary(calendar)["median"]
         table[uid]["median_first_response_business"] = stats.summary(business)["median"]
 

@@ -78,12 +78,19 @@ class BusinessClock:
         return max(self.at(b) - self.at(a), 0.0) if b > a else 0.0
 
 
-def durations(pairs: Sequence[tuple[float, float]], schedule: bh.Schedule
-              ) -> tuple[list[float], list[float]]:
+def clock_for(pairs: Sequence[tuple[float, float]], schedule: bh.Schedule) -> BusinessClock:
+    """One clock covering every pair (build it once, use it for many groups)."""
+    if not pairs:
+        return BusinessClock(schedule, 0.0, 0.0)
+    return BusinessClock(schedule, min(a for a, _ in pairs), max(b for _, b in pairs))
+
+
+def durations(pairs: Sequence[tuple[float, float]], schedule: bh.Schedule,
+              clock: BusinessClock | None = None) -> tuple[list[float], list[float]]:
     """Calendar and business seconds for each ``(start, end)`` pair of epoch seconds."""
     if not pairs:
         return [], []
-    clock = BusinessClock(schedule, min(a for a, _ in pairs), max(b for _, b in pairs))
+    clock = clock or clock_for(pairs, schedule)
     calendar = [max(b - a, 0.0) for a, b in pairs]
     business = [clock.between(a, b) for a, b in pairs]
     return calendar, business

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 40
+LEFT, RIGHT, TOP, BOTTOM = 48, 24, 12, 40
+LEGEND_ROW = 16
 #: Colour-blind-safe palette (Okabe-Ito), in series order.
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442",
            "#000000")
@@ -33,24 +34,34 @@ def _num(value: float) -> str:
 
 
 def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    step = 10 ** (len(str(int(value))) - 1)
-    for factor in (1, 2, 2.5, 5, 10):
-        if value <= step * factor:
-            return float(step * factor)
-    return float(step * 10)
+    """The top of the y axis: four gridline steps of 1, 2, 2.5 or 5 times a power of ten
+    (at least 1 each, so counts get whole-number gridlines)."""
+    raw = max(value, 0.0) / 4
+    if raw <= 1:
+        return 4.0
+    power = 10.0 ** (len(str(int(raw))) - 1)
+    step = next(power * f for f in (1, 2, 2.5, 5, 10) if raw <= power * f)
+    return step * 4
 
 
 def _frame(title: str, desc: str, body: list[Markup], categories: Sequence[str], top: float,
            series: Sequence[Series], x_of: list[float]) -> Markup:
     uid = next(_ids)
     plot_h = HEIGHT - TOP - BOTTOM
+    legend: list[tuple[float, float, int, Series]] = []
+    x, row = float(LEFT), 0
+    for i, item in enumerate(series if len(series) > 1 else []):
+        width = 24 + 6.5 * len(item.name)
+        if x + width > WIDTH - RIGHT and x > LEFT:
+            x, row = float(LEFT), row + 1
+        legend.append((x, HEIGHT + row * LEGEND_ROW, i, item))
+        x += width
+    height = HEIGHT + (row * LEGEND_ROW if legend else -LEGEND_ROW)
     parts = [Markup(
         '<svg class="esc-chart" viewBox="0 0 {w} {h}" role="img" '
         'aria-labelledby="esc-chart-{uid}-t esc-chart-{uid}-d" xmlns="http://www.w3.org/2000/svg">'
         '<title id="esc-chart-{uid}-t">{title}</title><desc id="esc-chart-{uid}-d">{desc}</desc>'
-    ).format(w=WIDTH, h=HEIGHT, uid=uid, title=title, desc=desc)]
+    ).format(w=WIDTH, h=height, uid=uid, title=title, desc=desc)]
     for i in range(5):  # horizontal grid and y labels
         y = _num(TOP + plot_h - plot_h * i / 4)
         parts.append(Markup(
@@ -64,15 +75,12 @@ def _frame(title: str, desc: str, body: list[Markup], categories: Sequence[str],
                 '<text class="esc-chart-axis" x="{x}" y="{y}" text-anchor="middle">{label}</text>'
             ).format(x=_num(x), y=HEIGHT - BOTTOM + 16, label=label))
     parts.extend(body)
-    if len(series) > 1:  # legend
-        x = LEFT
-        for i, s in enumerate(series):
-            parts.append(Markup(
-                '<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
-                '<text class="esc-chart-legend" x="{tx}" y="{ty}">{name}</text>'
-            ).format(x=x, y=HEIGHT - 14, colour=PALETTE[i % len(PALETTE)], tx=x + 14,
-                     ty=HEIGHT - 5, name=s.name))
-            x += 24 + 7 * len(s.name)
+    for x, y, i, item in legend:
+        parts.append(Markup(
+            '<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
+            '<text class="esc-chart-legend" x="{tx}" y="{ty}">{name}</text>'
+        ).format(x=_num(x), y=y - 14, colour=PALETTE[i % len(PALETTE)], tx=_num(x + 14),
+                 ty=y - 5, name=item.name))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
 
