@@ -63,11 +63,11 @@ def _frame(title: str, desc: str, body: list[Markup], categories: Sequence[str],
         '<title id="esc-chart-{uid}-t">{title}</title><desc id="esc-chart-{uid}-d">{desc}</desc>'
     ).format(w=WIDTH, h=height, uid=uid, title=title, desc=desc)]
     for i in range(5):  # horizontal grid and y labels
-        y = _num(TOP + plot_h - plot_h * i / 4)
         parts.append(Markup(
             '<line class="esc-chart-grid" x1="{x1}" x2="{x2}" y1="{y}" y2="{y}"/>'
             '<text class="esc-chart-axis" x="{tx}" y="{y}" dy="4" text-anchor="end">{v}</text>'
-        ).format(x1=LEFT, x2=WIDTH - RIGHT, y=y, tx=LEFT - 6, v=_num(top * i / 4)))
+        ).format(x1=LEFT, x2=WIDTH - RIGHT, y=_num(TOP + plot_h - plot_h * i / 4),
+                 tx=LEFT - 6, v=_num(top * i / 4)))
     every = max(1, -(-len(categories) // MAX_X_LABELS))
     for i, (label, x) in enumerate(zip(categories, x_of, strict=True)):
         if i % every == 0:
@@ -75,12 +75,12 @@ def _frame(title: str, desc: str, body: list[Markup], categories: Sequence[str],
                 '<text class="esc-chart-axis" x="{x}" y="{y}" text-anchor="middle">{label}</text>'
             ).format(x=_num(x), y=HEIGHT - BOTTOM + 16, label=label))
     parts.extend(body)
-    for x, y, i, item in legend:
+    for lx, ly, i, item in legend:
         parts.append(Markup(
             '<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
             '<text class="esc-chart-legend" x="{tx}" y="{ty}">{name}</text>'
-        ).format(x=_num(x), y=y - 14, colour=PALETTE[i % len(PALETTE)], tx=_num(x + 14),
-                 ty=y - 5, name=item.name))
+        ).format(x=_num(lx), y=_num(ly - 14), colour=PALETTE[i % len(PALETTE)],
+                 tx=_num(lx + 14), ty=_num(ly - 5), name=item.name))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
 
