@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -105,8 +106,9 @@ def backlog(ctx: Context) -> Report:
 # ---------------------------------------------------------------------------- response times
 def _histogram(values: list[float]) -> list[dict[str, Any]]:
     counts = [0] * len(BUCKETS)
+    bounds = [bound for bound, _ in BUCKETS]
     for v in values:
-        counts[next(i for i, (bound, _) in enumerate(BUCKETS) if v < bound)] += 1
+        counts[bisect_right(bounds, v)] += 1
     return [{"bucket": label, "count": n} for (_, label), n in zip(BUCKETS, counts, strict=True)]
 
 

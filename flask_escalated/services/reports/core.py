@@ -155,7 +155,7 @@ class Context:
         """``(epoch start, epoch end, *extra)`` for tickets whose ``end`` falls in the window."""
         stmt = (select(sql.epoch(start), sql.epoch(end), *extra)
                 .where(*self.in_window(end), start.is_not(None), *self.ticket_filters()))
-        return [tuple(row) for row in session().execute(stmt)]
+        return list(session().execute(stmt).all())
 
     def opening_category(self) -> str:
         return self.category.get(OPEN, OPEN)

@@ -91,6 +91,7 @@ def durations(pairs: Sequence[tuple[float, float]], schedule: bh.Schedule,
     if not pairs:
         return [], []
     clock = clock or clock_for(pairs, schedule)
-    calendar = [max(b - a, 0.0) for a, b in pairs]
-    business = [clock.between(a, b) for a, b in pairs]
+    at = clock.at
+    calendar = [b - a if b > a else 0.0 for a, b in pairs]
+    business = [max(at(b) - at(a), 0.0) if b > a else 0.0 for a, b in pairs]
     return calendar, business
