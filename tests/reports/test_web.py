@@ -155,3 +155,10 @@ def test_hostile_filter_values_are_just_values(desk, client_as, users):
         assert r.get_json()["data"]["totals"]["created"] == 0, query
     assert client.get(f"{API}/volume?department_id=9007199254740993").status_code == 422
     assert client.get(f"{API}/volume?agent=" + "9" * 65).status_code == 422
+
+
+def test_page_works_without_the_api(make_app, users_for):
+    app = make_app(ESCALATED_API_ENABLED=False)
+    people = users_for(app)
+    r = app.test_client(user=people.admin).get(PAGE)
+    assert r.status_code == 200 and "Download CSV" not in r.get_data(as_text=True)

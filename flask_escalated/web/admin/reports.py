@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 
+from ...config import Config
 from ...domain import CHANNELS
 from ...services import agents, departments, reports, serializers
 from ...services import tags as tag_service
@@ -45,7 +46,8 @@ def reports_page() -> tuple[str, int] | str:
         charts=charts.for_reports(results) if results else {},
         departments=departments.list_departments(), agents=agent_choices,
         channels=CHANNELS, tags=tag_service.list_tags(),
-        can_export=principal.can("report.export"),
+        # The CSV links point at the API's report routes, which exist only with the API on.
+        can_export=principal.can("report.export") and current_app.config[Config.API_ENABLED],
         csv_query={k: v for k, v in form.items() if v},
     )
     return (page, status) if status != 200 else page
