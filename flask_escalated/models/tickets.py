@@ -62,6 +62,9 @@ class Ticket(TimestampMixin, Base):
         Index(None, "created_at", "id"),
         Index(None, "updated_at", "id"),
         Index(None, "snoozed_until"),
+        # Reports select the tickets answered or resolved in a period.
+        Index(None, "first_response_at"),
+        Index(None, "resolved_at"),
         # The SLA sweep looks for "not yet recorded, and due": the recorded-at column leads, so
         # rows already recorded are not walked past again on every batch.
         Index("ix_escalated_tickets_sweep_fr_breach", "first_response_breached_at",
@@ -170,7 +173,10 @@ class Reply(TimestampMixin, Base):
     """A public reply or an internal note (``is_internal``) on a ticket."""
 
     __tablename__ = table("replies")
-    __table_args__ = (Index(None, "ticket_id", "created_at", "id"),)
+    __table_args__ = (
+        Index(None, "ticket_id", "created_at", "id"),
+        Index(None, "created_at"),  # reports: replies written in a period
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(
@@ -234,7 +240,12 @@ class Activity(Base):
     """One timeline row per change. Written only by ``services.activity.record``."""
 
     __tablename__ = table("activities")
-    __table_args__ = (Index(None, "ticket_id", "id"), Index(None, "created_at"))
+    __table_args__ = (
+        Index(None, "ticket_id", "id"),
+        Index(None, "created_at"),
+        # Reports: status changes and assignments in a period.
+        Index(None, "type", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..clock import now
 from ..config import Config
@@ -126,31 +126,3 @@ def for_ticket(ticket_id: int) -> SatisfactionRating | None:
     return session().execute(select(SatisfactionRating).where(
         SatisfactionRating.ticket_id == ticket_id,
         SatisfactionRating.rated_at.is_not(None))).scalar_one_or_none()
-
-
-def report(since: Any = None) -> dict[str, Any]:
-    """Average, count, distribution 1-5, response rate and per-agent averages."""
-    db = session()
-    rated = SatisfactionRating.rated_at.is_not(None)
-    window = [rated] + ([SatisfactionRating.rated_at >= since] if since is not None else [])
-    dist: dict[int, int] = {
-        int(rating or 0): int(n) for rating, n in db.execute(
-            select(SatisfactionRating.rating, func.count())
-            .where(*window).group_by(SatisfactionRating.rating))}
-    total = sum(dist.values())
-    surveys = db.execute(select(func.count()).select_from(SatisfactionRating)).scalar_one()
-    by_agent = [
-        {"agent_id": agent, "average": round(float(avg), 2), "count": n}
-        for agent, avg, n in db.execute(
-            select(SatisfactionRating.agent_id, func.avg(SatisfactionRating.rating), func.count())
-            .where(*window).group_by(SatisfactionRating.agent_id)
-            .order_by(SatisfactionRating.agent_id))
-    ]
-    average = (sum(k * v for k, v in dist.items()) / total) if total else None
-    return {
-        "average": round(average, 2) if average is not None else None,
-        "total": total,
-        "distribution": {str(k): int(dist.get(k, 0)) for k in range(1, 6)},
-        "response_rate": round(total / surveys, 3) if surveys else None,
-        "by_agent": by_agent,
-    }

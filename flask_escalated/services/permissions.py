@@ -48,14 +48,15 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
 )
 
 #: System roles and the permission patterns they grant. Deleting tickets is an admin's
-#: decision: agents close them instead.
+#: decision: agents close them instead. Reports (which compare agents) are for admins and the
+#: roles granted ``report.view``.
 SYSTEM_ROLES: dict[str, tuple[str, ...]] = {
     "admin": ("*",),
     "agent": (
         "ticket.view", "ticket.create", "ticket.edit", "ticket.assign", "ticket.merge",
-        "ticket.split", "ticket.close", "ticket.export", "reply.*", "kb.view", "report.view",
-        "macro.view", "macro.create", "tag.view", "status.view", "department.view",
-        "custom_field.view", "audit.view",
+        "ticket.split", "ticket.close", "ticket.export", "reply.*", "kb.view", "macro.view",
+        "macro.create", "tag.view", "status.view", "department.view", "custom_field.view",
+        "audit.view",
     ),
     "light_agent": ("ticket.view", "reply.create", "reply.create_internal", "kb.view",
                     "macro.view", "tag.view", "status.view", "department.view"),

@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     ratelimits.limit_blueprint(limiter, inbound, "inbound")
     parent.register_blueprint(inbound)
     if app.config[Config.UI_ENABLED]:
+        from .admin import create_admin_blueprint
         from .agent import create_agent_blueprint
         from .customer import create_customer_blueprint
         from .kb import create_kb_blueprint
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
         parent.register_blueprint(create_kb_blueprint())
         parent.register_blueprint(create_customer_blueprint())
         parent.register_blueprint(create_agent_blueprint())
+        parent.register_blueprint(create_admin_blueprint())
         live = create_live_blueprint()
         ratelimits.limit_blueprint(limiter, live, "api", ratelimits.caller_key)
         parent.register_blueprint(live)

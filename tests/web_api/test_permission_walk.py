@@ -20,8 +20,10 @@ from .test_access import MATRIX
 
 API = "/support/api/v1"
 #: Routes that need more than the route's guard for the object at hand: resolving needs
-#: ticket.close; someone else's macro needs macro.manage; a macro's actions need what they do.
+#: ticket.close; someone else's macro needs macro.manage; a macro's actions need what they do;
+#: a report as CSV needs report.export.
 BODY_NEEDS = {
+    ("GET", "/reports/agents?format=csv"): {"report.export"},
     ("POST", "/tickets/{t}/status"): {"ticket.close"},
     ("PATCH", "/macros/{x}"): {"macro.manage"},
     ("DELETE", "/macros/{x}"): {"macro.manage"},

@@ -16,6 +16,7 @@ from . import (  # noqa: F401  (route registration)
     macros,
     mail,
     openapi,
+    reports,
     resources,
     roles,
     rules,

@@ -47,24 +47,3 @@ def list_audit_logs() -> Response:
     return newest_first("audit", AuditLog, {
         name: (request.args.get(name) or "")[:100] or None
         for name in ("entity_type", "entity_id", "actor_user_id", "action")}, _entry)
-
-
-@route("/reports/csat", ["GET"], summary="Satisfaction: average, distribution, response rate, "
-       "per agent", tag="Reports", permission="report.view",
-       query={"since": "ISO date-time (default: all time)"})
-def csat_report() -> Response:
-    from datetime import datetime
-
-    from ...services import csat
-    from ...services.errors import ValidationError
-
-    raw = request.args.get("since")
-    since = None
-    if raw:
-        try:
-            since = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError("since must be an ISO date-time.", {"since": "invalid"}) from None
-        if since.tzinfo is None:
-            raise ValidationError("since needs a time zone (e.g. 'Z').", {"since": "no zone"})
-    return jsonify({"data": csat.report(since)})

@@ -1,0 +1,90 @@
+"""The admin console (``<prefix>/admin``): server-rendered pages for the desk's administrators.
+
+Every page is guarded twice: the blueprint lets in only signed-in agents who hold at least one
+permission the console's :data:`NAV` asks for (admins hold them all; anonymous visitors go to
+the host's sign-in page, others get a 403), and each view names its own permission with
+:func:`~..security.requires`. A new section registers its view and appends a :class:`NavItem`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, render_template
+from werkzeug.wrappers import Response
+
+from ...services.errors import PermissionDenied, ServiceError
+from ...services.permissions import Principal
+from ..html import install_html_errors, signed_in_forms
+from ..security import csrf_token, current_principal, requires
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    #: The permission the page needs (``None``: anyone allowed into the console).
+    permission: str | None
+
+
+#: The console's navigation, in order. The overview is always first.
+NAV: list[NavItem] = [
+    NavItem("escalated.admin.overview", "Overview", None),
+    NavItem("escalated.admin.reports", "Reports", "report.view"),
+]
+
+
+def nav_for(principal: Principal) -> list[NavItem]:
+    return [item for item in NAV
+            if item.permission is None or principal.can_anywhere(item.permission)]
+
+
+def may_enter(principal: Principal) -> bool:
+    """Admins, and agents holding a permission of some console page."""
+    return principal.is_admin or (principal.is_agent and any(
+        item.permission is not None and principal.can_anywhere(item.permission)
+        for item in NAV))
+
+
+def create_admin_blueprint() -> Blueprint:
+    from . import reports
+
+    bp = Blueprint("admin", __name__, url_prefix="/admin")
+    bp.before_request(_console_only)
+    install_html_errors(bp)
+    bp.add_url_rule("", "overview", overview)
+    bp.add_url_rule("/reports", "reports", reports.reports_page)
+    bp.app_context_processor(_template_helpers)
+    return bp
+
+
+def _console_only() -> Response | None:
+    from ..auth import second_factor_gate
+
+    denied = signed_in_forms()
+    if denied is not None:
+        return denied
+    second_factor_gate()
+    if not may_enter(current_principal()):
+        raise PermissionDenied("The admin console is for the desk's administrators.")
+    return None
+
+
+def _may_enter_console() -> bool:
+    """For the shared layout's header (never raises)."""
+    try:
+        return may_enter(current_principal())
+    except ServiceError:
+        return False
+
+
+def _template_helpers() -> dict[str, Any]:
+    return {"escalated_may_admin": _may_enter_console, "csrf_token": csrf_token,
+            "escalated_admin_nav": lambda: nav_for(current_principal())}
+
+
+@requires(None)
+def overview() -> str:
+    principal = current_principal()
+    return render_template("escalated/admin/overview.html", nav=nav_for(principal))
