@@ -71,6 +71,8 @@ class Recipient:
     email: str
     name: str | None = None
     user_id: str | None = None
+    #: An agent: their mail's Reply-To is signed with the agent key (see :mod:`.mail_ids`).
+    agent: bool = False
 
 
 # ---------------------------------------------------------------------------- recipients
@@ -86,8 +88,10 @@ class _People:
         if wanted:
             loaded = ext().load_users(wanted)
             for uid in wanted:
-                name, email = ext().display(loaded.get(uid))
-                self.cache[uid] = Recipient(email, name, uid) if email else None
+                user = loaded.get(uid)
+                name, email = ext().display(user)
+                self.cache[uid] = Recipient(email, name, uid, ext().is_agent(user)) \
+                    if email else None
         return [r for i in ids if i is not None and (r := self.cache.get(i)) is not None]
 
     def requester(self, ticket: Ticket) -> Recipient | None:
@@ -266,7 +270,7 @@ def _row(kind: str, ticket: Ticket, to: Recipient, address: str,
     if message_id != root:
         headers["In-Reply-To"] = root
         headers["References"] = root
-    signed = mail_ids.reply_address(ticket.id)
+    signed = mail_ids.reply_address(ticket.id, agent=to.agent)
     if signed:
         headers["Reply-To"] = signed
     customer_facing = kind in ("new_ticket_requester", "agent_reply", "status_changed",
