@@ -160,3 +160,12 @@ def test_our_own_failure_is_a_json_500(make_app, tmp_path):
         r = _post(app, "raw", _raw(), "message/rfc822")
         assert r.status_code == 500 and r.is_json
         assert r.json["error"]["code"] == "server_error" and "fields" in r.json["error"]
+
+
+@pytest.mark.parametrize("query", ["status=nope", "ticket_id=%C2%B9",
+                                   "ticket_id=%EF%BC%91%EF%BC%99",
+                                   "ticket_id=99999999999999999999", "ticket_id=-1"])
+def test_inbound_log_filters_are_checked(app, users, api, query):
+    r = api(users.admin).get(f"/inbound-emails?{query}")
+    assert r.status_code == 422, r.get_data(as_text=True)[:200]
+    assert r.json["error"]["fields"]
