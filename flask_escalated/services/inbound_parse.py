@@ -134,14 +134,14 @@ def _address(raw: Any) -> tuple[str | None, str | None]:
     name, addr = (unquote(angle.group(1).strip()), angle.group(2)) if angle else parseaddr(text)
     addr = addr.strip().lower()
     return (_clean(_decoded(name), 255) or None,
-            addr if "@" in addr and " " not in addr else None)
+            addr if "@" in addr and " " not in addr and len(addr) <= 320 else None)
 
 
 def _addresses(*raws: Any) -> list[str]:
     found: list[str] = []
     for _, addr in getaddresses([_clean(r, 5000) for r in raws if r]):
         addr = addr.strip().lower()
-        if "@" in addr and addr not in found:
+        if "@" in addr and len(addr) <= 320 and addr not in found:
             found.append(addr)
     return found
 

@@ -169,3 +169,12 @@ def test_inbound_log_filters_are_checked(app, users, api, query):
     r = api(users.admin).get(f"/inbound-emails?{query}")
     assert r.status_code == 422, r.get_data(as_text=True)[:200]
     assert r.json["error"]["fields"]
+
+
+def test_an_over_long_sender_is_no_sender(app):
+    ext = app.extensions["escalated"]
+    r = _post(app, "raw", _raw(from_=b"Dana <" + b"d" * 400 + b"@example.org>",
+                               extra=b"Return-Path: <dana@example.org>\r\n"), "message/rfc822")
+    assert r.status_code == 200 and r.json["outcome"] == "no_sender"
+    (log,) = _log(ext)
+    assert log.status == "failed" and log.from_email is None and "From" in log.error
