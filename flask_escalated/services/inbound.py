@@ -374,10 +374,10 @@ def finish(row: InboundEmail, outcome: Outcome) -> Outcome:
 
 
 def get(inbound_id: object) -> InboundEmail:
-    try:
-        ident = int(str(inbound_id))
-    except ValueError:
-        raise NotFound("No such inbound message.") from None
+    text = str(inbound_id)
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):  # only ASCII digits
+        raise NotFound("No such inbound message.")
+    ident = int(text)
     row = session().get(InboundEmail, ident)
     if row is None:
         raise NotFound("No such inbound message.")

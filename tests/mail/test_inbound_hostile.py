@@ -178,3 +178,10 @@ def test_an_over_long_sender_is_no_sender(app):
     assert r.status_code == 200 and r.json["outcome"] == "no_sender"
     (log,) = _log(ext)
     assert log.status == "failed" and log.from_email is None and "From" in log.error
+
+
+@pytest.mark.parametrize("ident", ["99999999999999999999", "9223372036854775808"])
+def test_inbound_ids_beyond_64_bits_are_404(app, users, api, ident):
+    admin = api(users.admin)
+    assert admin.get(f"/inbound-emails/{ident}").status_code == 404
+    assert admin.post(f"/inbound-emails/{ident}/reprocess", {}).status_code == 404
