@@ -44,6 +44,7 @@ class Config:
     MAIL_FROM = "ESCALATED_MAIL_FROM"
     MAIL_DOMAIN = "ESCALATED_MAIL_DOMAIN"
     REPLY_SECRET = "ESCALATED_REPLY_SECRET"  # noqa: S105 (a key name)
+    REPLY_SECRET_PREVIOUS = "ESCALATED_REPLY_SECRET_PREVIOUS"  # noqa: S105 (a key name)
     INBOUND_SECRET = "ESCALATED_INBOUND_SECRET"  # noqa: S105 (a key name)
     GUEST_POLICY = "ESCALATED_GUEST_POLICY"
     WIDGET_ORIGINS = "ESCALATED_WIDGET_ORIGINS"
@@ -99,7 +100,10 @@ DEFAULTS: dict[str, Any] = {
     Config.BRANDING: {"logo_url": None, "primary_color": "#2563eb", "footer": ""},
     Config.MAIL_FROM: None,
     Config.MAIL_DOMAIN: None,
+    #: None: derived from SECRET_KEY (see services/mail_ids.py).
     Config.REPLY_SECRET: None,
+    #: Earlier reply secrets, still accepted on inbound mail (rotation).
+    Config.REPLY_SECRET_PREVIOUS: [],
     Config.INBOUND_SECRET: None,
     Config.GUEST_POLICY: {"mode": "unassigned"},
     Config.WIDGET_ORIGINS: [],  # the admin lists the sites that embed the widget
@@ -174,6 +178,7 @@ def validate(config: Mapping[str, Any]) -> None:
     _validate_rate_limits(config)
     for key in (Config.HOME_URL, Config.SIGN_OUT_URL):
         _validate_link(key, config[key], optional=key == Config.SIGN_OUT_URL)
+    _validate_reply_secrets(config)
     if config[Config.ENABLE_REALTIME] is True and config[Config.SOCKETIO_MESSAGE_QUEUE] == "":
         raise ConfigurationError(f"{Config.SOCKETIO_MESSAGE_QUEUE} must be a URL or None")
 
@@ -189,6 +194,18 @@ def _validate_link(key: str, value: Any, *, optional: bool) -> None:
             f"{key} must be a path starting with '/', an http(s) URL, or '' to hide the link"
             + (" (None finds the host's 'logout' endpoint)" if optional else "")
         )
+
+
+def _validate_reply_secrets(config: Mapping[str, Any]) -> None:
+    secret, previous = config[Config.REPLY_SECRET], config[Config.REPLY_SECRET_PREVIOUS]
+    if secret is not None and (not isinstance(secret, str) or not secret):
+        raise ConfigurationError(
+            f"{Config.REPLY_SECRET} must be a non-empty string, or None to derive it from "
+            "SECRET_KEY")
+    if not isinstance(previous, list | tuple) or not all(
+            isinstance(s, str) and s for s in previous):
+        raise ConfigurationError(
+            f"{Config.REPLY_SECRET_PREVIOUS} must be a list of non-empty strings")
 
 
 #: The route families that carry their own rate limit.

@@ -72,12 +72,14 @@ class InboundEmail(Base):
     raw_size: Mapped[int] = mapped_column(Integer, default=0)
     #: received → processed | ignored | duplicate | failed
     status: Mapped[str] = mapped_column(String(20), default="received")
-    #: reply_added | ticket_created | auto_reply | bounce | loop | empty | duplicate | error
+    #: reply_added | ticket_created | auto_reply | bulk | bounce | loop | empty | duplicate |
+    #: unauthenticated | unverified_agent | no_sender | unreadable | sns_subscription | error
     outcome: Mapped[str | None] = mapped_column(String(30))
     matched_by: Mapped[str | None] = mapped_column(String(30))
     ticket_id: Mapped[int | None] = mapped_column(
         ForeignKey(Ticket.id, ondelete="SET NULL"), index=True)
     reply_id: Mapped[int | None] = mapped_column(ForeignKey(Reply.id, ondelete="SET NULL"))
+    #: Why it failed, or why it was ignored (the sender checks that failed, the bulk header...).
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()

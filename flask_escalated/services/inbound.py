@@ -4,11 +4,17 @@ The pipeline for one message:
 
 1. :func:`receive` stores it (raw bytes in attachment storage, a row in the inbound log) before
    anything can fail, so an admin can always see what arrived and reprocess it.
-2. :func:`process` drops auto-replies, bounces and our own mail; applies each Message-ID once;
-   resolves the ticket in the family's order (In-Reply-To, References, signed envelope-To,
-   ``[REF]`` in the subject, the legacy Message-ID table; with ``ESCALATED_REPLY_SECRET`` set only
-   the signed address counts); accepts the reply only from the ticket's requester, a follower or
-   an agent; and otherwise opens a new ticket through the one ticket-creation service.
+2. :func:`process` drops auto-replies, bounces, bulk and list mail and our own mail (each
+   logged as ignored with the reason); refuses mail whose sender checks failed
+   (``Authentication-Results`` dmarc/spf/dkim=fail, or the provider's verdicts); applies each
+   Message-ID once; resolves the ticket in the family's order (In-Reply-To, References, signed
+   envelope-To, ``[REF]`` in the subject, the legacy Message-ID table; with
+   ``ESCALATED_REPLY_SECRET`` set only the signed address counts); accepts the reply only from
+   the ticket's requester, a follower or, through the agent-signed address only, an agent;
+   and otherwise opens a new ticket through the one ticket-creation service.
+
+A ``From`` header alone never carries an agent's authority: an agent's mail that names a
+ticket without the agent-signed Reply-To address is refused and logged, never posted.
 
 Quoted history and signatures are cut from the stored reply; the full text and the sanitized
 HTML stay in the reply's metadata and the raw message in storage.
@@ -51,13 +57,15 @@ class Outcome:
     matched_by: str | None = None
     ticket: Ticket | None = None
     reply_id: int | None = None
+    #: Why a message was ignored or refused (kept in the log's ``error`` column).
+    reason: str | None = None
 
     def as_dict(self, row: InboundEmail) -> dict[str, Any]:
         return {"inbound_id": row.id, "status": self.status, "outcome": self.outcome,
                 "matched_by": self.matched_by,
                 "ticket_id": self.ticket.id if self.ticket is not None else None,
                 "ticket_reference": self.ticket.reference if self.ticket is not None else None,
-                "reply_id": self.reply_id}
+                "reply_id": self.reply_id, "reason": self.reason}
 
 
 # ---------------------------------------------------------------------------- storing
@@ -93,44 +101,53 @@ def fail(row: InboundEmail, error: str, outcome: str = "error") -> None:
 
 
 # ---------------------------------------------------------------------------- machine mail
-def machine_mail(parsed: ParsedMail) -> str | None:
-    """Why this message must not be filed (auto-reply, bounce, our own mail), or None."""
+def machine_mail(parsed: ParsedMail) -> tuple[str, str] | None:
+    """(outcome, reason) when this message must not be filed (auto-reply, bounce, bulk or
+    list mail, our own mail), or None."""
     h = parsed.headers
     auto = h.get("auto-submitted", "").lower()
     if auto and auto != "no":
-        return "auto_reply"
-    if h.get("precedence", "").lower() in ("bulk", "auto_reply", "junk", "list"):
-        return "auto_reply"
+        return "auto_reply", f"Auto-Submitted: {auto[:60]}"
+    precedence = h.get("precedence", "").lower()
+    if precedence == "auto_reply":
+        return "auto_reply", "Precedence: auto_reply"
+    if precedence in ("bulk", "list", "junk"):
+        return "bulk", f"Precedence: {precedence}"
+    if "list-id" in h or "list-unsubscribe" in h:
+        name = "List-Id" if "list-id" in h else "List-Unsubscribe"
+        return "bulk", f"{name}: {h.get(name.lower(), '')[:120]}"
     if "x-autoreply" in h or "x-autorespond" in h or ("x-auto-response-suppress" in h \
             and h.get("x-auto-response-suppress", "").lower() in ("all", "oof", "autoreply")):
-        return "auto_reply"
+        return "auto_reply", "An auto-responder header"
     sender = parsed.from_email or ""
     content_type = h.get("content-type", "").lower()
     if _MACHINE_SENDERS.match(sender) or "report-type=delivery-status" in content_type \
             or (not sender and h.get("return-path", "") in ("<>", "")):
-        return "bounce"
+        return "bounce", "A delivery report or a mailer daemon"
     cfg = current_app.config
     own = normalize_email(cfg[Config.MAIL_FROM]) if cfg[Config.MAIL_FROM] else None
     domain = (cfg[Config.MAIL_DOMAIN] or "").lower()
     if sender and (sender == own or (domain and sender.endswith("@" + domain))):
-        return "loop"
+        return "loop", "Sent from our own address"
     if "x-escalated-ticket-id" in h:
-        return "loop"
+        return "loop", "One of our own notifications"
     return None
 
 
 # ---------------------------------------------------------------------------- resolution
 def resolve(parsed: ParsedMail) -> tuple[Ticket | None, str]:
-    """The ticket a message belongs to, and how it was found (``none``: a new ticket)."""
+    """The ticket a message belongs to, and how it was found (``none``: a new ticket).
+
+    Finding the ticket is not authority: see :func:`agent_signed` and :func:`participant`."""
     db = session()
 
     def existing(ticket_id: int) -> Ticket | None:
         return db.get(Ticket, ticket_id)
 
+    signed = [s.ticket_id for s in map(mail_ids.verify_reply_address, parsed.to) if s]
     if current_app.config[Config.REPLY_SECRET]:
-        for address in parsed.to:
-            tid = mail_ids.verify_reply_address(address)
-            if tid is not None and (t := existing(tid)) is not None:
+        for tid in signed:
+            if (t := existing(tid)) is not None:
                 return t, "envelope_to"
         return None, "none"
     for tid in mail_ids.ticket_ids_in(parsed.in_reply_to):
@@ -139,6 +156,9 @@ def resolve(parsed: ParsedMail) -> tuple[Ticket | None, str]:
     for tid in mail_ids.ticket_ids_in(parsed.references):
         if (t := existing(tid)) is not None:
             return t, "references"
+    for tid in signed:
+        if (t := existing(tid)) is not None:
+            return t, "envelope_to"
     match = _SUBJECT_REF.search(parsed.subject or "")
     if match:
         t = db.execute(select(Ticket).where(Ticket.reference == match.group(1).upper())
@@ -148,17 +168,30 @@ def resolve(parsed: ParsedMail) -> tuple[Ticket | None, str]:
     known = mail_ids.message_ids_in(parsed.in_reply_to) + mail_ids.message_ids_in(
         parsed.references)
     if known:
-        tid = db.execute(
+        legacy = db.execute(
             select(InboundEmail.ticket_id)
             .where(InboundEmail.message_id.in_(known[:50]), InboundEmail.ticket_id.is_not(None))
             .order_by(InboundEmail.id.desc()).limit(1)).scalar_one_or_none()
-        if tid is not None and (t := existing(tid)) is not None:
+        if legacy is not None and (t := existing(legacy)) is not None:
             return t, "legacy_message_id"
     return None, "none"
 
 
-def participant(ticket: Ticket, sender: str | None) -> Actor | None:
-    """The actor a reply from ``sender`` is filed as, if they take part in the ticket."""
+class UnverifiedAgent(Exception):
+    """An agent's address wrote to a ticket without the agent-signed Reply-To address."""
+
+
+def agent_signed(ticket: Ticket, parsed: ParsedMail) -> bool:
+    """Whether the message went to this ticket's agent-signed address."""
+    return any(s is not None and s.agent and s.ticket_id == ticket.id
+               for s in map(mail_ids.verify_reply_address, parsed.to))
+
+
+def participant(ticket: Ticket, sender: str | None, *, agent_signed: bool) -> Actor | None:
+    """The actor a reply from ``sender`` is filed as, if they take part in the ticket.
+
+    An agent is one only through the agent-signed address (``agent_signed``); otherwise their
+    address proves nothing and :class:`UnverifiedAgent` is raised (the message is refused)."""
     if not sender:
         return None
     escalated = ext()
@@ -170,6 +203,8 @@ def participant(ticket: Ticket, sender: str | None) -> Actor | None:
         if uid == ticket.requester_user_id:
             return Actor.customer(uid)
         if escalated.is_agent(user):
+            if not agent_signed:
+                raise UnverifiedAgent()
             return Actor.agent(uid)
         follows = session().execute(select(TicketFollower.id).where(
             TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == uid)).first()
@@ -242,24 +277,37 @@ def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
     records its outcome on ``row``."""
     record_parsed(row, parsed)
     db = session()
-    reason = machine_mail(parsed)
-    if reason is not None:
-        return finish(row, Outcome("ignored", reason))
+    machine = machine_mail(parsed)
+    if machine is not None:
+        return finish(row, Outcome("ignored", machine[0], reason=machine[1]))
     if not parsed.from_email:
         fail(row, "The message has no usable From address.", "no_sender")
         return Outcome("failed", "no_sender")
+    if parsed.auth_failures:
+        return finish(row, Outcome("ignored", "unauthenticated", reason=(
+            "The provider reports " + ", ".join(parsed.auth_failures) + " for "
+            f"{parsed.from_email}: the sender is not who the From header says, so the "
+            "message is neither a reply nor a new ticket.")))
     key = dedupe_key(parsed.message_id)
     if key is not None and db.execute(select(InboundEmail.id).where(
             InboundEmail.dedupe_key == key)).first() is not None:
         return finish(row, Outcome("duplicate", "duplicate"))
     if not parsed.subject.strip() and not parsed.text.strip() and not parsed.html.strip() \
             and not parsed.attachments:
-        return finish(row, Outcome("ignored", "empty"))
+        return finish(row, Outcome("ignored", "empty", reason="No subject, text or files"))
 
     ticket, matched_by = resolve(parsed)
     full, html = _bodies(parsed)
     if ticket is not None:
-        actor = participant(ticket, parsed.from_email)
+        try:
+            actor = participant(ticket, parsed.from_email,
+                                agent_signed=agent_signed(ticket, parsed))
+        except UnverifiedAgent:
+            return finish(row, Outcome("ignored", "unverified_agent", matched_by, ticket,
+                                       reason=(
+                f"{parsed.from_email} is an agent's address, but the message did not go to "
+                "the ticket's agent-signed Reply-To address: a From header alone is no "
+                "proof, so nothing was posted. Agents reply from the notification mail.")))
         if actor is not None and ticket.status_category != CLOSED:
             reply = replies.add_reply(ticket, strip_quoted(full) or "(no text)", actor,
                                       uploads=_uploads(parsed.attachments), channel="email")
@@ -321,15 +369,15 @@ def finish(row: InboundEmail, outcome: Outcome) -> Outcome:
     row.ticket_id = outcome.ticket.id if outcome.ticket is not None else None
     row.reply_id = outcome.reply_id
     row.processed_at = now()
-    row.error = None
+    row.error = outcome.reason
     return outcome
 
 
 def get(inbound_id: object) -> InboundEmail:
-    try:
-        ident = int(str(inbound_id))
-    except ValueError:
-        raise NotFound("No such inbound message.") from None
+    text = str(inbound_id)
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):  # only ASCII digits
+        raise NotFound("No such inbound message.")
+    ident = int(text)
     row = session().get(InboundEmail, ident)
     if row is None:
         raise NotFound("No such inbound message.")

@@ -12,9 +12,12 @@ import binascii
 import email
 import email.policy
 import json
+import re
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses, parseaddr, unquote
 from typing import Any
 
 ADAPTERS = ("postmark", "mailgun", "ses", "raw")
@@ -54,28 +57,91 @@ class ParsedMail:
     #: Every header, names lower-cased (first value wins), for loop and auto-reply checks.
     headers: dict[str, str] = field(default_factory=dict)
     attachments: list[InboundAttachment] = field(default_factory=list)
+    #: Sender checks the provider reported as failed (``dmarc=fail`` ...), see
+    #: :func:`authentication_failures`; a message with any is from a stranger.
+    auth_failures: list[str] = field(default_factory=list)
+
+
+MAX_DEPTH = 40  # MIME parts inside parts; real mail stays under ten
 
 
 def _clean(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    return "".join(ch if ch.isprintable() or ch == "\t" else " " for ch in text)[:limit].strip()
+    """One line of header text: line breaks, other control characters and lone surrogates
+    become spaces. A NUL byte makes the message unreadable (no database stores it alike)."""
+    text = value if isinstance(value, str) else ("" if value is None or isinstance(
+        value, dict | list) else str(value))
+    if "\x00" in text:
+        raise UnreadableMail("The message has a NUL byte in a header or field.")
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())[:limit]
+
+
+def check_storable(parsed: ParsedMail) -> ParsedMail:
+    """Refuse bodies no database stores alike: NUL bytes (PostgreSQL rejects them) and
+    lone surrogates (not UTF-8)."""
+    for label, text in (("text body", parsed.text), ("HTML body", parsed.html)):
+        if "\x00" in text:
+            raise UnreadableMail(f"The {label} has a NUL byte.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnreadableMail(f"The {label} is not valid Unicode.") from None
+    return parsed
+
+
+_ANGLE_ADDR = re.compile(r"^([^<>]*)<([^<>\s]+@[^<>\s]+)>$")
+_AUTH_RESULT = re.compile(r"\b(dmarc|spf|dkim)\s*=\s*([a-z]+)", re.I)
+
+
+def authentication_failures(headers: dict[str, str], extra: dict[str, str] | None = None
+                            ) -> list[str]:
+    """The sender checks reported as failed, e.g. ``["dmarc=fail"]``.
+
+    Read from the first (topmost: our provider's) ``Authentication-Results`` header and from
+    ``Received-SPF``, plus verdicts a provider reports outside the headers (``extra``:
+    method to result). A method counts as failed when a result says ``fail`` and none says
+    ``pass`` (one broken DKIM signature next to a good one is not a failure)."""
+    seen: dict[str, set[str]] = {}
+    for method, result in _AUTH_RESULT.findall(headers.get("authentication-results", "")):
+        seen.setdefault(method.lower(), set()).add(result.lower())
+    spf = headers.get("received-spf", "").split(maxsplit=1)
+    if spf:
+        seen.setdefault("spf", set()).add(spf[0].lower())
+    for method, result in (extra or {}).items():
+        seen.setdefault(method, set()).add(str(result).strip().lower())
+    return [f"{method}=fail" for method, results in sorted(seen.items())
+            if "fail" in results and "pass" not in results]
 
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _decoded(raw: str) -> str:
+    """A raw header value with its RFC 2047 encoded words decoded (as is if they are bad)."""
+    if "=?" not in raw:
+        return raw
+    try:
+        return str(make_header(decode_header(raw)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return raw
+
+
 def _address(raw: Any) -> tuple[str | None, str | None]:
-    name, addr = parseaddr(_clean(raw, 1000))
+    """(display name, address) of a From value; encoded words in the name are decoded
+    after the address is split off, and the name is one line."""
+    text = _clean(raw, 1000)
+    angle = _ANGLE_ADDR.match(text)  # "name <addr>": the name as written, even if malformed
+    name, addr = (unquote(angle.group(1).strip()), angle.group(2)) if angle else parseaddr(text)
     addr = addr.strip().lower()
-    return (_clean(name, 255) or None, addr if "@" in addr and " " not in addr else None)
+    return (_clean(_decoded(name), 255) or None,
+            addr if "@" in addr and " " not in addr and len(addr) <= 320 else None)
 
 
 def _addresses(*raws: Any) -> list[str]:
     found: list[str] = []
     for _, addr in getaddresses([_clean(r, 5000) for r in raws if r]):
         addr = addr.strip().lower()
-        if "@" in addr and addr not in found:
+        if "@" in addr and len(addr) <= 320 and addr not in found:
             found.append(addr)
     return found
 
@@ -87,6 +153,32 @@ def _header_map(pairs: list[tuple[str, Any]]) -> dict[str, str]:
         if key and key not in out:
             out[key] = _clean(value, 2000)
     return out
+
+
+def _raw_headers(msg: Message) -> list[tuple[str, str]]:
+    """Every header as it arrived (8-bit bytes read as UTF-8), never through the header
+    registry, which raises on values such as an encoded CR/LF in a display name."""
+    pairs = []
+    for name, value in msg.raw_items():  # type: ignore[attr-defined]
+        text = str(value)
+        if any("\udc80" <= ch <= "\udcff" for ch in text):
+            text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+        pairs.append((name, text))
+    return pairs
+
+
+def _depth(msg: Message) -> int:
+    """How deep MIME parts nest (counted without recursion)."""
+    deepest, stack = 0, [(msg, 1)]
+    while stack:
+        part, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend((child, level + 1) for child in payload if isinstance(child, Message))
+    return deepest
 
 
 # ---------------------------------------------------------------------------- raw MIME
@@ -107,8 +199,17 @@ def parse_mime(raw: bytes) -> ParsedMail:
     assert isinstance(msg, EmailMessage)
     if not msg.keys():
         raise UnreadableMail("The message has no headers.")
-    name, addr = _address(msg.get("From", ""))
-    text = html = ""
+    if _depth(msg) > MAX_DEPTH:
+        raise UnreadableMail(f"The message nests MIME parts more than {MAX_DEPTH} deep.")
+    pairs = _raw_headers(msg)
+    headers = _header_map(pairs)
+    first = {name.lower(): value for name, value in reversed(pairs)}
+
+    def text(name: str, limit: int) -> str:
+        return _clean(_decoded(first.get(name, "")), limit)
+
+    name, addr = _address(first.get("from", ""))
+    body = html = ""
     attachments: list[InboundAttachment] = []
     for part in msg.walk():
         if part.is_multipart():
@@ -123,21 +224,19 @@ def parse_mime(raw: bytes) -> ParsedMail:
             if isinstance(data, bytes):
                 attachments.append(InboundAttachment(
                     _clean(filename or "attachment", 255) or "attachment", ctype, data))
-        elif ctype == "text/plain" and not text:
-            text = _part_text(part)
+        elif ctype == "text/plain" and not body:
+            body = _part_text(part)
         elif ctype == "text/html" and not html:
             html = _part_text(part)
-    headers = _header_map([(k, str(v)) for k, v in msg.items()])
     return ParsedMail(
         from_email=addr, from_name=name,
-        to=_addresses(msg.get("To", ""), msg.get("Cc", ""), msg.get("Delivered-To", ""),
-                      msg.get("X-Original-To", "")),
-        subject=_clean(msg.get("Subject", ""), 500),
-        text=text, html=html,
-        message_id=_clean(msg.get("Message-ID"), 255) or None,
-        in_reply_to=_clean(msg.get("In-Reply-To"), 255) or None,
-        references=_clean(msg.get("References"), 5000) or None,
-        headers=headers, attachments=attachments)
+        to=_addresses(*(first.get(h, "") for h in ("to", "cc", "delivered-to", "x-original-to"))),
+        subject=text("subject", 500), text=body, html=html,
+        message_id=text("message-id", 255) or None,
+        in_reply_to=text("in-reply-to", 255) or None,
+        references=text("references", 5000) or None,
+        headers=headers, attachments=attachments,
+        auth_failures=authentication_failures(headers))
 
 
 # ---------------------------------------------------------------------------- Postmark
@@ -173,7 +272,8 @@ def parse_postmark(data: Any) -> ParsedMail:
         message_id=_clean(headers.get("message-id") or message_id, 255) or None,
         in_reply_to=headers.get("in-reply-to") or None,
         references=headers.get("references") or None,
-        headers=headers, attachments=attachments)
+        headers=headers, attachments=attachments,
+        auth_failures=authentication_failures(headers))
 
 
 # ---------------------------------------------------------------------------- Mailgun
@@ -202,7 +302,11 @@ def parse_mailgun(form: Any, files: list[tuple[str, str, bytes]]) -> ParsedMail:
         references=_clean(get("References") or headers.get("references"), 5000) or None,
         headers=headers,
         attachments=[InboundAttachment(_clean(n, 255) or "attachment", t, b)
-                     for n, t, b in files])
+                     for n, t, b in files],
+        auth_failures=authentication_failures(headers, {
+            method: _clean(get(key) or headers.get(key.lower()), 40)
+            for method, key in (("spf", "X-Mailgun-Spf"), ("dkim", "X-Mailgun-Dkim-Check-Result"))
+            if get(key) or headers.get(key.lower())}))
 
 
 # ---------------------------------------------------------------------------- SES via SNS
@@ -222,27 +326,37 @@ def parse_ses(data: Any) -> ParsedMail:
         raise UnreadableMail("The SNS Message is not JSON.") from None
     if not isinstance(message, dict):
         raise UnreadableMail("The SNS Message is not an SES receipt.")
+    receipt = message["receipt"] if isinstance(message.get("receipt"), dict) else {}
+    verdicts = {method: verdict["status"] for method in ("spf", "dkim", "dmarc")
+                if isinstance(verdict := receipt.get(f"{method}Verdict"), dict)
+                and isinstance(verdict.get("status"), str)}
     content = message.get("content")
     if isinstance(content, str) and content:
-        encoding = (message.get("receipt") or {}).get("action", {}).get("encoding", "")
+        action = receipt.get("action")
+        encoding = action.get("encoding", "") if isinstance(action, dict) else ""
         raw = content.encode("utf-8", "surrogateescape")
         if str(encoding).upper() == "BASE64" or not raw.lstrip()[:200].count(b":"):
             try:
                 raw = base64.b64decode(content, validate=False)
             except (binascii.Error, ValueError):
                 raise UnreadableMail("The SES content is not base64.") from None
-        return parse_mime(raw)
+        parsed = parse_mime(raw)
+        parsed.auth_failures = authentication_failures(parsed.headers, verdicts)
+        return parsed
     mail: dict[str, Any] = message["mail"] if isinstance(message.get("mail"), dict) else {}
     common: dict[str, Any] = (mail["commonHeaders"] if isinstance(mail.get("commonHeaders"), dict)
                               else {})
     if not common:
         raise UnreadableMail("The SES receipt has neither content nor headers.")
-    name, addr = _address((common.get("from") or [""])[0])
+    senders, recipients = common.get("from"), common.get("to")
+    senders = senders if isinstance(senders, list) and senders else [""]
+    recipients = recipients if isinstance(recipients, list) else []
+    name, addr = _address(senders[0])
     headers = _header_map([(h.get("name", ""), h.get("value", ""))
                            for h in mail.get("headers") or [] if isinstance(h, dict)])
     return ParsedMail(
-        from_email=addr, from_name=name, to=_addresses(*(common.get("to") or [])),
+        from_email=addr, from_name=name, to=_addresses(*recipients),
         subject=_clean(common.get("subject"), 500), text="", html="",
         message_id=_clean(common.get("messageId"), 255) or headers.get("message-id"),
         in_reply_to=headers.get("in-reply-to"), references=headers.get("references"),
-        headers=headers)
+        headers=headers, auth_failures=authentication_failures(headers, verdicts))

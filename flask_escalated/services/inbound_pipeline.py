@@ -7,8 +7,12 @@ loses it: the row says what went wrong and an admin can reprocess it.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import logging
 from typing import Any
+
+from sqlalchemy.exc import DataError, StatementError
 
 from . import ext, inbound
 from .errors import ServiceError
@@ -16,11 +20,14 @@ from .inbound_parse import (
     ParsedMail,
     SubscriptionConfirmation,
     UnreadableMail,
+    check_storable,
     parse_mailgun,
     parse_mime,
     parse_postmark,
     parse_ses,
 )
+
+log = logging.getLogger("flask_escalated.inbound")
 
 
 def mailgun_raw(form: dict[str, str], files: list[tuple[str, str, bytes]]) -> bytes:
@@ -31,6 +38,15 @@ def mailgun_raw(form: dict[str, str], files: list[tuple[str, str, bytes]]) -> by
 
 
 def parse(adapter: str, raw: bytes) -> ParsedMail:
+    """The adapter's parser, and bodies checked for what no database stores alike. Input
+    nested too deeply for the parsers (JSON or MIME) is unreadable too."""
+    try:
+        return check_storable(_parse(adapter, raw))
+    except RecursionError:
+        raise UnreadableMail("The message is nested too deeply to read.") from None
+
+
+def _parse(adapter: str, raw: bytes) -> ParsedMail:
     if adapter == "raw":
         return parse_mime(raw)
     try:
@@ -44,8 +60,12 @@ def parse(adapter: str, raw: bytes) -> ParsedMail:
     if adapter == "mailgun":
         if not isinstance(data, dict) or not isinstance(data.get("form"), dict):
             raise UnreadableMail("Not a Mailgun form post.")
-        files = [(f.get("name", ""), f.get("type", ""), base64.b64decode(f.get("data", "")))
-                 for f in data.get("files") or [] if isinstance(f, dict)]
+        try:
+            files = [(str(f.get("name", "")), str(f.get("type", "")),
+                      base64.b64decode(str(f.get("data", ""))))
+                     for f in data.get("files") or [] if isinstance(f, dict)]
+        except (binascii.Error, ValueError):
+            raise UnreadableMail("A Mailgun file is not base64.") from None
         return parse_mailgun(data["form"], files)
     raise UnreadableMail(f"Unknown adapter {adapter[:20]!r}.")
 
@@ -58,8 +78,20 @@ def run(adapter: str, raw: bytes) -> tuple[int, dict[str, Any]]:
     return apply(row.id)
 
 
+def _failure(inbound_id: int, status: int, code: str, message: str, reason: str,
+             outcome: str = "error") -> tuple[int, dict[str, Any]]:
+    """Mark the stored message failed with ``reason`` and answer in the error envelope."""
+    with ext().unit_of_work():
+        inbound.fail(inbound.get(inbound_id), reason, outcome)
+    return status, {"error": {"code": code, "message": message,
+                              "fields": {"inbound_id": inbound_id}}}
+
+
 def apply(inbound_id: int) -> tuple[int, dict[str, Any]]:
-    """Parse and apply a stored message (also the admin's "reprocess")."""
+    """Parse and apply a stored message (also the admin's "reprocess").
+
+    Whatever happens, the stored row ends with an outcome: input that cannot be read or
+    stored is failed with the reason (422), and an unexpected error too (500, logged)."""
     escalated = ext()
     row = inbound.get(inbound_id)
     adapter, raw = row.adapter, inbound.raw_of(row)
@@ -74,10 +106,11 @@ def apply(inbound_id: int) -> tuple[int, dict[str, Any]]:
         return 200, {"inbound_id": inbound_id, "status": "ignored",
                      "outcome": "sns_subscription"}
     except UnreadableMail as exc:
-        with escalated.unit_of_work():
-            inbound.fail(inbound.get(inbound_id), str(exc), "unreadable")
-        return 422, {"error": {"code": "unreadable_mail", "message": str(exc),
-                               "fields": {"inbound_id": inbound_id}}}
+        return _failure(inbound_id, 422, "unreadable_mail", str(exc), str(exc), "unreadable")
+    except Exception as exc:  # a parser gave up in a way it does not name: still unreadable
+        log.warning("inbound message %s could not be read", inbound_id, exc_info=True)
+        reason = f"The message could not be read ({type(exc).__name__}: {exc})"[:2000]
+        return _failure(inbound_id, 422, "unreadable_mail", reason, reason, "unreadable")
     try:
         with escalated.unit_of_work():
             row = inbound.get(inbound_id)
@@ -94,5 +127,13 @@ def apply(inbound_id: int) -> tuple[int, dict[str, Any]]:
             inbound.fail(inbound.get(inbound_id), f"{exc.message} {exc.fields}")
         return 422, {"error": {"code": exc.code, "message": exc.message,
                                "fields": {**exc.fields, "inbound_id": inbound_id}}}
+    except (DataError, StatementError) as exc:  # a value the database refused
+        reason = f"The database refused a value of this message: {exc.orig or exc}"[:2000]
+        return _failure(inbound_id, 422, "unstorable_mail", "The message could not be stored.",
+                        reason)
+    except Exception as exc:
+        log.exception("inbound message %s failed", inbound_id)
+        return _failure(inbound_id, 500, "server_error", "Something went wrong on our side.",
+                        f"{type(exc).__name__}: {exc}"[:2000])
     status = 201 if body["outcome"] == "ticket_created" else 200
     return status, body

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.policy import SMTP, SMTPUTF8
+from email.utils import format_datetime
 from typing import Any, cast
 
 from flask import Flask, current_app, render_template
@@ -33,8 +33,9 @@ from ..clock import now
 from ..config import Config
 from ..events import DomainEvent, on_after_commit, on_before_commit
 from ..models import Contact, DepartmentMember, OutboundEmail, Reply, Ticket, TicketFollower
-from . import ext, mail_ids, settings
+from . import ext, mail_headers, mail_ids, settings
 from .contacts import normalize_email
+from .errors import ValidationError
 
 log = logging.getLogger("flask_escalated.mail")
 _NEW = "escalated.new_mail"
@@ -61,8 +62,8 @@ def enabled() -> bool:
 
 
 def _one_line(text: str | None, limit: int = 255) -> str:
-    """Header-safe text: no CR, LF or other control characters."""
-    return "".join(ch if ch.isprintable() else " " for ch in (text or ""))[:limit].strip()
+    """Header-safe text: no line breaks or other control characters."""
+    return mail_headers.one_line(text, limit)
 
 
 @dataclass
@@ -70,6 +71,8 @@ class Recipient:
     email: str
     name: str | None = None
     user_id: str | None = None
+    #: An agent: their mail's Reply-To is signed with the agent key (see :mod:`.mail_ids`).
+    agent: bool = False
 
 
 # ---------------------------------------------------------------------------- recipients
@@ -85,8 +88,10 @@ class _People:
         if wanted:
             loaded = ext().load_users(wanted)
             for uid in wanted:
-                name, email = ext().display(loaded.get(uid))
-                self.cache[uid] = Recipient(email, name, uid) if email else None
+                user = loaded.get(uid)
+                name, email = ext().display(user)
+                self.cache[uid] = Recipient(email, name, uid, ext().is_agent(user)) \
+                    if email else None
         return [r for i in ids if i is not None and (r := self.cache.get(i)) is not None]
 
     def requester(self, ticket: Ticket) -> Recipient | None:
@@ -167,7 +172,7 @@ def write_mail_outbox(db: Session, events: list[DomainEvent]) -> None:
                 continue
             seen: set[str] = set()
             for to in recipients:
-                address = normalize_email(to.email) if to.email else ""
+                address = _address_of(to)
                 if not address or address in own or address.endswith("@" + domain) \
                         or address in seen:
                     continue
@@ -177,6 +182,17 @@ def write_mail_outbox(db: Session, events: list[DomainEvent]) -> None:
         db.add_all(rows)
         db.flush()
         db.info.setdefault(_NEW, []).extend(r.id for r in rows)
+
+
+def _address_of(to: Recipient) -> str:
+    """The recipient's address, lower-cased; one that is not an address at all is still
+    written (cut to the column), so its row fails with the reason instead of the change."""
+    if not to.email:
+        return ""
+    try:
+        return normalize_email(to.email)
+    except ValidationError:
+        return mail_headers.one_line(to.email, 320).lower()
 
 
 def _plan(event: DomainEvent, people: _People) -> list[tuple[str, Ticket, list[Recipient],
@@ -285,7 +301,7 @@ def _row(kind: str, ticket: Ticket, to: Recipient, address: str,
     if message_id != root:
         headers["In-Reply-To"] = root
         headers["References"] = root
-    signed = mail_ids.reply_address(ticket.id)
+    signed = mail_ids.reply_address(ticket.id, agent=to.agent)
     if signed:
         headers["Reply-To"] = signed
     customer_facing = kind in ("new_ticket_requester", "agent_reply", "status_changed",
@@ -362,36 +378,101 @@ def _mailer() -> Any:
     return state
 
 
-def _message(row: Any) -> Any:
-    """The row as a MIME message (quoted-printable bodies: no line is ever too long for
-    SMTP), wrapped so the host's Flask-Mail connection sends it as it is."""
-    from flask_mail import Message
+#: Headers whose values are message ids, and those that hold one address.
+_ID_HEADERS = ("Message-ID", "In-Reply-To", "References")
+_ADDRESS_HEADERS = ("Reply-To",)
 
-    cfg = current_app.config
-    # Everything comes from the row: sending opens no session transaction (none stays open
-    # while SMTP answers, and a retry sends exactly what was written).
-    sender = formataddr((row.from_name or "", cfg[Config.MAIL_FROM]))
-    to = formataddr((row.to_name or "", row.to_email))
+
+class Undeliverable(ValueError):
+    """The mail can never be sent as it is (a bad address, a header that cannot be written,
+    an international address the server cannot take): the row is dead at once, with why."""
+
+
+@dataclass
+class Built:
+    """A message ready for SMTP: its bytes come from :meth:`as_bytes`."""
+
+    message: EmailMessage
+    envelope_from: str
+    envelope_to: str
+    smtputf8: bool
+
+    def as_bytes(self) -> bytes:
+        return self.message.as_bytes(policy=SMTPUTF8 if self.smtputf8 else SMTP)
+
+
+def build_message(*, subject: str, sender: tuple[str | None, str], to: tuple[str | None, str],
+                  headers: dict[str, str], text: str, html: str | None = None) -> Built:
+    """A multipart message whose every header is written as data (see :mod:`.mail_headers`);
+    raises :class:`Undeliverable` for a value that cannot be written."""
     built = EmailMessage(policy=SMTP)
-    built["Subject"] = row.subject
-    built["From"] = sender
-    built["To"] = to
-    built["Date"] = format_datetime(now())
-    built["Message-ID"] = row.message_id
-    for name, value in (row.headers or {}).items():
-        built[name] = value
-    built.set_content(row.text_body, cte="quoted-printable")
-    built.add_alternative(row.html_body, subtype="html", cte="quoted-printable")
+    try:
+        mail_headers.set_text(built, "Subject", subject)
+        origin = mail_headers.set_address(built, "From", sender[1], sender[0])
+        target = mail_headers.set_address(built, "To", to[1], to[0])
+        built["Date"] = format_datetime(now())
+        for name, value in headers.items():
+            if name in _ID_HEADERS:
+                mail_headers.set_message_ids(built, name, str(value).split())
+            elif name in _ADDRESS_HEADERS:
+                mail_headers.set_address(built, name, value)
+            else:
+                mail_headers.set_text(built, name, value)
+    except mail_headers.UnsafeHeader as exc:
+        raise Undeliverable(str(exc)) from None
+    built.set_content(text, cte="quoted-printable")
+    if html is not None:
+        built.add_alternative(html, subtype="html", cte="quoted-printable")
+    return Built(built, origin.addr_spec, target.addr_spec,
+                 origin.needs_smtputf8 or target.needs_smtputf8)
+
+
+def _message(row: Any) -> Built:
+    """The row as a MIME message (quoted-printable bodies: no line is ever too long for
+    SMTP). Everything comes from the row: sending opens no session transaction (none stays
+    open while SMTP answers, and a retry sends exactly what was written)."""
+    return build_message(
+        subject=row.subject, sender=(row.from_name, current_app.config[Config.MAIL_FROM]),
+        to=(row.to_name, row.to_email),
+        headers={"Message-ID": row.message_id, **(row.headers or {})},
+        text=row.text_body, html=row.html_body)
+
+
+def transmit(built: Built) -> None:
+    """Send through the host's Flask-Mail connection (its ``MAIL_*`` settings, and its
+    suppression while testing: then only Flask-Mail's ``email_dispatched`` signal fires).
+
+    The SMTP conversation is ours rather than Flask-Mail's ``send``, which would re-parse the
+    addresses and cannot carry an international local part: such a message goes out with
+    ``SMTPUTF8`` when the server offers it and is :class:`Undeliverable` otherwise."""
+    from flask_mail import Message, email_dispatched
 
     class Prepared(Message):
         def _message(self) -> Any:
-            return built
+            return built.message
 
-    return Prepared(subject=row.subject, sender=sender, recipients=[to])
+    prepared = Prepared(subject=str(built.message["Subject"]), sender=built.envelope_from,
+                        recipients=[built.envelope_to])
+    with _mailer().connect() as connection:
+        host = connection.host
+        if host is not None:
+            options: list[str] = []
+            if built.smtputf8:
+                host.ehlo_or_helo_if_needed()
+                if not host.has_extn("smtputf8"):
+                    raise Undeliverable(
+                        f"{built.envelope_to} has a non-ASCII local part and the mail server "
+                        "does not offer SMTPUTF8.")
+                options.append("SMTPUTF8")
+            host.sendmail(built.envelope_from, [built.envelope_to], built.as_bytes(), options)
+    email_dispatched.send(prepared, app=current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def deliver(mail_id: int) -> str:
-    """Send one outbox row once (if due and not claimed elsewhere); returns its status."""
+    """Send one outbox row once (if due and not claimed elsewhere); returns its status.
+
+    A send that fails for the network or the server is retried with backoff; a message that
+    can never go out as it is (:class:`Undeliverable`) is ``dead`` at once, with the reason."""
     at = now()
     with _engine().begin() as conn:
         claimed = conn.execute(
@@ -403,10 +484,12 @@ def deliver(mail_id: int) -> str:
             if claimed else None
     if row is None:
         return "skipped"
-    message = _message(row)
-    error = None
+    error, permanent = None, False
     try:
-        _mailer().send(message)
+        transmit(_message(row))
+    except Undeliverable as exc:
+        error, permanent = f"Undeliverable: {exc}"[:500], True
+        log.warning("mail %s to %s cannot be sent: %s", mail_id, row.to_email, error)
     except Exception as exc:  # any SMTP or network failure: retried later
         error = f"{type(exc).__name__}: {exc}"[:500]
         log.warning("mail %s to %s failed: %s", mail_id, row.to_email, error)
@@ -414,7 +497,7 @@ def deliver(mail_id: int) -> str:
     values: dict[str, Any] = {"attempts": attempts, "claimed_until": None, "last_error": error}
     if error is None:
         values.update(status="sent", sent_at=now(), next_attempt_at=None)
-    elif attempts >= MAX_ATTEMPTS:
+    elif permanent or attempts >= MAX_ATTEMPTS:
         values.update(status="dead", next_attempt_at=None)
     else:
         delay = min(60 * 2 ** (attempts - 1), 6 * 3600) * random.uniform(0.8, 1.2)

@@ -4,8 +4,19 @@
 - a reply: ``<ticket-{id}-reply-{reply_id}@{MAIL_DOMAIN}>``, with ``In-Reply-To`` and
   ``References`` naming the first;
 - ``Reply-To: reply+{id}.{hmac8}@{MAIL_DOMAIN}``, ``hmac8`` being the first 8 hex characters
-  of HMAC-SHA256 over the decimal ticket id keyed by ``ESCALATED_REPLY_SECRET``, checked in
-  constant time.
+  of HMAC-SHA256 over the decimal ticket id keyed by the reply secret, checked in constant
+  time.
+
+The reply secret is ``ESCALATED_REPLY_SECRET``; unset, it is derived from the app's
+``SECRET_KEY`` (HMAC-SHA256 keyed by ``SECRET_KEY`` over the fixed label
+``flask-escalated/reply-address/v1``, hex), so every install signs its addresses. Secrets in
+``ESCALATED_REPLY_SECRET_PREVIOUS`` (and, for a derived secret, keys in Flask's
+``SECRET_KEY_FALLBACKS``) are still accepted, which is how a secret is rotated.
+
+Mail to agents carries the same address shape signed with the *agent* key (HMAC-SHA256 keyed
+by the reply secret over ``flask-escalated/agent-reply/v1``): only that address carries an
+agent's authority, and customers never see it, so a customer cannot write as an agent by
+forging ``From`` on a reply to their own ticket's address.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 from email.utils import getaddresses
 
 from flask import current_app
@@ -22,6 +34,24 @@ from ..config import Config
 _TICKET_ID = re.compile(r"<?ticket-(\d{1,18})(?:-reply-\d{1,18})?@([^>\s]+)>?", re.I)
 _SIGNED = re.compile(r"^reply\+(\d{1,18})\.([a-f0-9]{8})$", re.I)
 _MSG_ID = re.compile(r"<[^<>\s]{1,250}>")
+REPLY_LABEL = b"flask-escalated/reply-address/v1"
+AGENT_LABEL = b"flask-escalated/agent-reply/v1"
+
+
+def _derive(key: object, label: bytes) -> str:
+    raw = key if isinstance(key, bytes) else str(key).encode()
+    return hmac.new(raw, label, hashlib.sha256).hexdigest()
+
+
+def reply_secrets() -> list[str]:
+    """The reply secrets, current first: the configured or derived one, then the previous."""
+    cfg = current_app.config
+    if cfg[Config.REPLY_SECRET]:
+        current = [str(cfg[Config.REPLY_SECRET])]
+    else:
+        keys = [cfg.get("SECRET_KEY"), *(cfg.get("SECRET_KEY_FALLBACKS") or [])]
+        current = [_derive(k, REPLY_LABEL) for k in keys if k]
+    return current + [str(s) for s in cfg[Config.REPLY_SECRET_PREVIOUS] or [] if s]
 
 
 def mail_domain() -> str | None:
@@ -36,31 +66,44 @@ def reply_message_id(ticket_id: int, reply_id: int, domain: str) -> str:
     return f"<ticket-{ticket_id}-reply-{reply_id}@{domain}>"
 
 
-def _hmac8(ticket_id: int, secret: str) -> str:
-    return hmac.new(secret.encode(), str(ticket_id).encode(), hashlib.sha256).hexdigest()[:8]
+def _hmac8(ticket_id: int, secret: str, *, agent: bool = False) -> str:
+    key = _derive(secret, AGENT_LABEL) if agent else secret
+    return hmac.new(key.encode(), str(ticket_id).encode(), hashlib.sha256).hexdigest()[:8]
 
 
-def reply_address(ticket_id: int) -> str | None:
-    """The signed Reply-To address of a ticket (None without a secret and a domain)."""
-    secret, domain = current_app.config[Config.REPLY_SECRET], mail_domain()
-    if not secret or not domain:
+def reply_address(ticket_id: int, *, agent: bool = False) -> str | None:
+    """The signed Reply-To address of a ticket (None without a secret and a domain); with
+    ``agent``, the one for mail to agents."""
+    secrets, domain = reply_secrets(), mail_domain()
+    if not secrets or not domain:
         return None
-    return f"reply+{ticket_id}.{_hmac8(ticket_id, str(secret))}@{domain}"
+    return f"reply+{ticket_id}.{_hmac8(ticket_id, secrets[0], agent=agent)}@{domain}"
 
 
-def verify_reply_address(address: str) -> int | None:
-    """The ticket id a signed address names, if its tag is right (constant-time)."""
-    secret = current_app.config[Config.REPLY_SECRET]
-    if not secret or "@" not in address:
+@dataclass(frozen=True)
+class SignedAddress:
+    ticket_id: int
+    agent: bool  # signed with the agent key: the address was only ever sent to agents
+
+
+def verify_reply_address(address: str) -> SignedAddress | None:
+    """The ticket a signed address names and for whom it was signed, if its tag is right
+    under any current or previous secret (each compared in constant time)."""
+    secrets = reply_secrets()
+    if not secrets or "@" not in address:
         return None
     local = address.strip().strip("<>").split("@", 1)[0]
     match = _SIGNED.match(local)
     if match is None:
         return None
-    ticket_id = int(match.group(1))
-    if hmac.compare_digest(_hmac8(ticket_id, str(secret)), match.group(2).lower()):
-        return ticket_id
-    return None
+    ticket_id, tag = int(match.group(1)), match.group(2).lower()
+    customer = agent = False
+    for secret in secrets:
+        customer |= hmac.compare_digest(_hmac8(ticket_id, secret), tag)
+        agent |= hmac.compare_digest(_hmac8(ticket_id, secret, agent=True), tag)
+    if customer:  # both is a 1-in-2^32 coincidence: the lesser authority wins
+        return SignedAddress(ticket_id, agent=False)
+    return SignedAddress(ticket_id, agent=True) if agent else None
 
 
 def ticket_ids_in(header: str | None) -> list[int]:

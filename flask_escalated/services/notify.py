@@ -2,9 +2,10 @@
 
 Notifications are collected on the session while a rule acts and handed to the job queue only
 once the transaction has committed (a rolled-back evaluation notifies nobody). E-mail goes
-through the host's Flask-Mail when it is set up; with no mail configured it is logged and
-skipped. Webhook calls refuse URLs that are not http(s) or that point at loopback, private or
-link-local addresses, unless the host is listed in ``ESCALATED_WEBHOOK_ALLOWED_HOSTS``.
+through the host's Flask-Mail connection when it is set up, every header written as data by
+:func:`.mail.build_message`; with no mail configured it is logged and skipped. Webhook calls
+refuse URLs that are not http(s) or that point at loopback, private or link-local addresses,
+unless the host is listed in ``ESCALATED_WEBHOOK_ALLOWED_HOSTS``.
 """
 
 from __future__ import annotations
@@ -99,14 +100,19 @@ def _mail(payload: dict[str, Any]) -> str:
         to = ext().display(user)[1] if user is not None else None
         if not to:
             return "skipped: no assignee e-mail"
-    from flask_mail import Message
+    from email.utils import parseaddr
+
+    from . import mail
 
     subject = payload["value"]["subject"] or f"[{payload['reference']}] escalated"
     body = payload["value"]["body"] or (
         f"Ticket {payload['reference']} ({payload['subject']}) matched the escalation rule "
         f"'{payload['rule']}'.")
     sender = current_app.config[Config.MAIL_FROM] or current_app.config.get("MAIL_DEFAULT_SENDER")
-    mail.send(Message(subject=subject, recipients=[to], body=body, sender=sender))
+    name, address = sender if isinstance(sender, tuple) else parseaddr(str(sender or ""))
+    mail.transmit(mail.build_message(
+        subject=subject, sender=(name, address), to=(None, to),
+        headers={"Auto-Submitted": "auto-generated"}, text=body))
     return "sent"
 
 

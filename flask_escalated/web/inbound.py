@@ -3,7 +3,9 @@
 The ``X-Escalated-Inbound-Secret`` header must equal ``ESCALATED_INBOUND_SECRET`` (compared in
 constant time; with no secret configured every call is refused). Answers are JSON: 200 for a
 reply, duplicate or ignored message, 201 for a new ticket, 4xx with the inbound log id when the
-message could not be read. Rate-limited per address (the ``inbound`` family).
+message could not be read. Every error, a wrong method (405) and our own failures (500)
+included, is in the API's envelope ``{"error": {"code", "message", "fields"}}``.
+Rate-limited per address (the ``inbound`` family).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from werkzeug.wrappers import Response
 from ..config import Config
 from ..services import inbound_pipeline
 from ..services.inbound_parse import ADAPTERS
-from .api.errors import error_response, http_error_response
+from .api.errors import error_response, http_error_response, unexpected_response
 from .security import public
 
 MAX_INBOUND_BYTES = 40 * 1024 * 1024
@@ -26,8 +28,27 @@ MAX_INBOUND_BYTES = 40 * 1024 * 1024
 def create_inbound_blueprint() -> Blueprint:
     bp = Blueprint("inbound", __name__, url_prefix="/webhook/email")
     bp.add_url_rule("/inbound", "email", receive_email, methods=["POST"])
-    bp.register_error_handler(HTTPException, http_error_response)
+    # Any other method reaches a view of ours, so the 405 is in the envelope too (a routing
+    # 405 would be raised before the blueprint's error handlers apply).
+    bp.add_url_rule("/inbound", "email_wrong_method", wrong_method,
+                    methods=["GET", "PUT", "PATCH", "DELETE"])
+    bp.register_error_handler(HTTPException, _http_error)
+    bp.register_error_handler(Exception, unexpected_response)
     return bp
+
+
+def _http_error(exc: HTTPException) -> Response:
+    if (exc.code or 500) >= 500:
+        return unexpected_response(exc)
+    return http_error_response(exc)
+
+
+@public
+def wrong_method() -> Response:
+    response = error_response(405, "method_not_allowed",
+                              f"{request.method} is not allowed here: mail is delivered with POST.")
+    response.headers["Allow"] = "POST, OPTIONS"
+    return response
 
 
 def _secret_ok() -> bool:

@@ -22,12 +22,14 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.raw: list[bytes] = []  # the bytes as received (UTF-8 headers under SMTPUTF8)
         self.refuse = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return "451 Try again later"
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.raw.append(envelope.content)
         self.messages.append((list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
         return "250 OK"
 
@@ -55,14 +57,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def smtp() -> Iterator[Inbox]:
+def _serve(**options: Any) -> Iterator[Inbox]:
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), **options)
     controller.start()
     inbox.port = controller.port  # type: ignore[attr-defined]
     yield inbox
     controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[Inbox]:
+    """A server that does not offer SMTPUTF8."""
+    yield from _serve(enable_SMTPUTF8=False)
+
+
+@pytest.fixture
+def smtp_utf8() -> Iterator[Inbox]:
+    """A server that offers SMTPUTF8 (international local parts)."""
+    yield from _serve(enable_SMTPUTF8=True)
 
 
 def mail_config(port: int, **extra: Any) -> dict[str, Any]:

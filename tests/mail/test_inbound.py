@@ -192,7 +192,11 @@ def _mime(**headers) -> bytes:
 
 @pytest.mark.parametrize(("headers", "outcome"), [
     ({"Auto_Submitted": "auto-replied"}, "auto_reply"),
-    ({"Precedence": "bulk"}, "auto_reply"),
+    ({"Precedence": "bulk"}, "bulk"),
+    ({"Precedence": "list"}, "bulk"),
+    ({"Precedence": "junk"}, "bulk"),
+    ({"List_Id": "Announcements <news.example.org>"}, "bulk"),
+    ({"List_Unsubscribe": "<mailto:leave@example.org>"}, "bulk"),
     ({"X_Autoreply": "yes"}, "auto_reply"),
     ({"From": "MAILER-DAEMON@mx.example.org"}, "bounce"),
     ({"From": f"help@{DOMAIN}"}, "loop"),
@@ -202,7 +206,9 @@ def test_machine_mail_is_logged_and_dropped(app, ext, headers, outcome):
     r = post(app, "raw", _mime(**headers), content_type="message/rfc822")
     assert r.status_code == 200 and r.json["outcome"] == outcome
     assert rows(ext, Ticket) == []
-    assert rows(ext, InboundEmail)[0].status == "ignored"
+    (log,) = rows(ext, InboundEmail)
+    assert log.status == "ignored" and log.outcome == outcome and log.error  # the reason
+    assert r.json["reason"] == log.error
 
 
 def test_ses_notification_and_subscription_confirmation(app, ext):

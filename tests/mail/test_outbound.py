@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import hashlib
 import hmac
 import time
@@ -198,3 +200,64 @@ def test_mail_goes_through_the_escalated_mail_queue(make_app, smtp, users_for):
     finally:
         conn.flushdb()
         conn.close()
+
+
+def _guest_ticket(ext, email):
+    with ext.unit_of_work():
+        t = tickets.create_ticket(tickets.NewTicket(
+            subject="Hello", description="d", requester_email=email, requester_name="Jo"),
+            Actor.system())
+    return t.id
+
+
+def test_international_domain_is_idna_encoded(app, ext, smtp):
+    _guest_ticket(ext, "jo@bücher.example")
+    (row,) = _wait_sent(ext, 1)
+    assert row.status == "sent", row.last_error
+    assert smtp.wait(1) and smtp.messages[0][0] == ["jo@xn--bcher-kva.example"]
+    assert smtp.messages[0][1]["To"].addresses[0].addr_spec == "jo@xn--bcher-kva.example"
+
+
+def test_international_local_part_needs_smtputf8(app, ext, smtp):
+    """Without SMTPUTF8 on the server the row dies at once with the reason (it used to stay
+    pending with no error)."""
+    _guest_ticket(ext, "josé@example.org")
+    deadline = time.time() + 10
+    while time.time() < deadline and _rows(ext)[0].status == "pending":
+        time.sleep(0.05)
+    (row,) = _rows(ext)
+    assert row.status == "dead" and row.attempts == 1
+    assert "SMTPUTF8" in row.last_error and "josé@example.org" in row.last_error
+    assert smtp.messages == []
+
+
+def test_international_address_over_smtputf8(make_app, smtp_utf8):
+    from .conftest import mail_config
+
+    app = make_app(**mail_config(smtp_utf8.port))
+    with app.app_context():
+        ext = app.extensions["escalated"]
+        _guest_ticket(ext, "josé@bücher.example")
+        (row,) = _wait_sent(ext, 1)
+        assert row.status == "sent", row.last_error
+        smtp_utf8.wait(1)
+        rcpts = smtp_utf8.messages[0][0]
+        assert rcpts == ["josé@xn--bcher-kva.example"]
+        msg = email.message_from_string(smtp_utf8.raw[0].decode("utf-8"),
+                                        policy=email.policy.default)
+        assert msg["To"].addresses[0].addr_spec == "josé@xn--bcher-kva.example"
+        assert msg["To"].addresses[0].display_name == "Jo"
+
+
+def test_an_address_that_cannot_be_written_is_dead_with_the_reason(app, ext, smtp):
+    from flask_escalated.models import OutboundEmail
+
+    with ext.unit_of_work():
+        ext.session.add(OutboundEmail(
+            kind="verification_code", to_email="dana@exa mple.org", subject="s", text_body="t",
+            html_body="h", headers={}, message_id=f"<x-1@{DOMAIN}>", status="pending",
+            attempts=0, next_attempt_at=mail.now()))
+    (row,) = _rows(ext)
+    assert mail.deliver(row.id) == "dead"
+    (row,) = _rows(ext)
+    assert "not an e-mail address" in row.last_error and row.next_attempt_at is None

@@ -8,8 +8,11 @@ from flask import Response, jsonify, request
 
 from ...models import InboundEmail
 from ...services import inbound, inbound_pipeline
+from ...services.errors import ValidationError
 from ...services.serializers import iso
 from .base import newest_first, route
+
+STATUSES = ("received", "processed", "ignored", "duplicate", "failed")
 
 
 def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
@@ -29,10 +32,18 @@ def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
        query={"status": "received|processed|ignored|duplicate|failed",
               "ticket_id": "ticket id"})
 def list_inbound() -> Response:
-    ticket_id = request.args.get("ticket_id") or ""
+    """Filters are checked: an unknown status or a ticket id that is not a 64-bit ASCII
+    number is a 422 (it used to be ignored, or a 500 for digits such as ``¹``)."""
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ValidationError(f"status must be one of {', '.join(STATUSES)}.",
+                              {"status": "unknown"})
+    ticket_id = request.args.get("ticket_id") or None
+    if ticket_id is not None and not (ticket_id.isascii() and ticket_id.isdigit()
+                                      and int(ticket_id) < 2**63):
+        raise ValidationError("ticket_id must be a ticket id.", {"ticket_id": "not an id"})
     return newest_first("inbound", InboundEmail, {
-        "status": (request.args.get("status") or "")[:20] or None,
-        "ticket_id": int(ticket_id) if ticket_id.isdigit() else None}, _row)
+        "status": status, "ticket_id": int(ticket_id) if ticket_id else None}, _row)
 
 
 @route("/inbound-emails/<int:inbound_id>", ["GET"], summary="One inbound message, with the raw "
