@@ -1,7 +1,7 @@
 """Indexes for the reports: tickets by first response and resolution time, replies and
 activity rows by time (activity also by type).
 
-Revision ID: 0011_reports
+Revision ID: 0010_reports
 Revises: 0009_knowledge_base
 Create Date: 2026-12-02
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0011_reports'
+revision: str = '0010_reports'
 down_revision: str | None = '0009_knowledge_base'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
