@@ -1,11 +1,17 @@
-"""Test fixtures: every test that takes ``app`` runs on SQLite, PostgreSQL and MariaDB.
+"""Test fixtures: a test that takes ``app`` runs on a real database, chosen with ``--db``.
 
-Choose back ends with ``--db sqlite,postgres,mariadb`` (default: all three, or the
-``ESCALATED_TEST_DB`` environment variable). Tests marked ``e2e`` (``tests/e2e``, a real
-browser against the served demo) run once, not once per back end. A server that cannot be
-reached fails the run loudly; it is never skipped. Each run creates its own uniquely named
-databases and drops them at the end. Tables are created once per back end and emptied after
-every test.
+``--db sqlite,postgres,mariadb`` (or ``all``, the default, or the ``ESCALATED_TEST_DB``
+environment variable) names the back ends. A test marked ``all_databases`` (usually a whole
+module, ``pytestmark = pytest.mark.all_databases``) runs once on each of them: the tests whose
+outcome can depend on the database (queries, locking, migrations, search, concurrency, column
+types and lengths). Every other test runs once, on the first back end named (SQLite for
+``all``), so ``--db=postgres`` runs the whole suite on PostgreSQL. ``--every-db`` runs every
+test on every named back end. tests/README.md says how a test chooses.
+
+Tests marked ``e2e`` (``tests/e2e``, a real browser against the served demo) run once. A server
+that cannot be reached fails the run loudly; it is never skipped. Each run (each pytest-xdist
+worker) creates its own uniquely named databases and drops them at the end. Tables are created
+once per back end and emptied after every test.
 """
 
 from __future__ import annotations
@@ -47,25 +53,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--db",
         default=os.environ.get("ESCALATED_TEST_DB", "all"),
-        help="comma-separated back ends to test on: sqlite, postgres, mariadb (default all)",
+        help="comma-separated back ends to test on: sqlite, postgres, mariadb (default all). "
+        "Tests marked all_databases run on each; the others on the first one named.",
+    )
+    parser.addoption(
+        "--every-db",
+        action="store_true",
+        help="run every test on every back end --db names, not only those marked all_databases",
     )
 
 
 def selected_backends(config: pytest.Config) -> list[str]:
     raw = config.getoption("--db")
-    chosen = list(BACKENDS) if raw == "all" else [b.strip() for b in raw.split(",") if b.strip()]
+    names = BACKENDS if raw.strip() == "all" else [b.strip() for b in raw.split(",") if b.strip()]
+    chosen = list(dict.fromkeys(names))  # in the order given, once each
     unknown = set(chosen) - set(BACKENDS)
     if unknown:
         raise pytest.UsageError(f"--db: unknown back ends {sorted(unknown)}")
+    if not chosen:
+        raise pytest.UsageError("--db: name at least one back end (sqlite, postgres, mariadb)")
     return chosen
+
+
+def backends_for(definition: pytest.Function, config: pytest.Config) -> list[str]:
+    """The back ends one test runs on: every chosen one for ``all_databases`` tests (or with
+    ``--every-db``), otherwise only the first (browser tests always run once)."""
+    chosen = selected_backends(config)
+    if definition.get_closest_marker("e2e") is not None:
+        return chosen[:1]  # they serve the demo on its own SQLite file
+    if config.getoption("--every-db") or definition.get_closest_marker("all_databases"):
+        return chosen
+    return chosen[:1]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        chosen = selected_backends(metafunc.config)
-        if metafunc.definition.get_closest_marker("e2e") is not None:
-            chosen = chosen[:1]  # browser tests run once (they serve the demo on SQLite)
-        metafunc.parametrize("backend", chosen, scope="session")
+        metafunc.parametrize("backend", backends_for(metafunc.definition, metafunc.config),
+                             scope="session")
 
 
 # ---------------------------------------------------------------------------- databases

@@ -19,6 +19,8 @@ from flask_escalated.services import tickets
 
 from .conftest import DOMAIN, REPLY_SECRET
 
+pytestmark = pytest.mark.all_databases
+
 SECRET = "inbound-secret-for-tests"
 URL = "/support/webhook/email/inbound"
 
