@@ -22,6 +22,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,13 +76,29 @@ def selected_backends(config: pytest.Config) -> list[str]:
     return chosen
 
 
+#: Folders under tests/ whose every test is ``all_databases`` (schema and security checks are
+#: about what each database does with what it is given).
+ALL_DATABASES_DIRS = ("schema", "security")
+TESTS_ROOT = Path(__file__).resolve().parent
+
+
+def on_all_databases(definition: pytest.Function) -> bool:
+    if definition.get_closest_marker("all_databases") is not None:
+        return True
+    try:
+        relative = Path(definition.path).resolve().relative_to(TESTS_ROOT)
+    except ValueError:
+        return False
+    return relative.parts[0] in ALL_DATABASES_DIRS
+
+
 def backends_for(definition: pytest.Function, config: pytest.Config) -> list[str]:
     """The back ends one test runs on: every chosen one for ``all_databases`` tests (or with
     ``--every-db``), otherwise only the first (browser tests always run once)."""
     chosen = selected_backends(config)
     if definition.get_closest_marker("e2e") is not None:
         return chosen[:1]  # they serve the demo on its own SQLite file
-    if config.getoption("--every-db") or definition.get_closest_marker("all_databases"):
+    if config.getoption("--every-db") or on_all_databases(definition):
         return chosen
     return chosen[:1]
 
