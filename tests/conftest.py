@@ -4,9 +4,10 @@
 environment variable) names the back ends. A test marked ``all_databases`` (usually a whole
 module, ``pytestmark = pytest.mark.all_databases``) runs once on each of them: the tests whose
 outcome can depend on the database (queries, locking, migrations, search, concurrency, column
-types and lengths). Every other test runs once, on the first back end named (SQLite for
-``all``), so ``--db=postgres`` runs the whole suite on PostgreSQL. ``--every-db`` runs every
-test on every named back end. tests/README.md says how a test chooses.
+types and lengths), and every test under tests/schema and tests/security. Every other test
+runs once, on the first back end named (SQLite for ``all``), so ``--db=postgres`` runs the
+whole suite on PostgreSQL. ``--every-db`` runs every test on every named back end.
+tests/README.md says how a test chooses.
 
 Tests marked ``e2e`` (``tests/e2e``, a real browser against the served demo) run once. A server
 that cannot be reached fails the run loudly; it is never skipped. Each run (each pytest-xdist
