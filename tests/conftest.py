@@ -201,16 +201,18 @@ def database_url(backend: str, test_databases: TestDatabases) -> Iterator[str]:
 
 
 def _empty_tables(app: Flask) -> None:
+    """Delete every row, children first. ``DELETE`` rather than PostgreSQL's ``TRUNCATE``: on
+    forty nearly empty tables it is several times faster, and no test relies on ids starting at 1
+    (MariaDB never restarted them)."""
     with app.app_context():
         engine = intid.db.engine
         tables = [t.name for t in reversed(escalated_metadata.sorted_tables)] + [
-            t.name for t in intid.db.metadata.sorted_tables
+            t.name for t in reversed(intid.db.metadata.sorted_tables)
         ]
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
-                conn.exec_driver_sql(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-                )
+                for t in tables:
+                    conn.exec_driver_sql(f'DELETE FROM "{t}"')
             elif engine.dialect.name == "mysql":
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
                 for t in tables:
