@@ -110,6 +110,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                              scope="session")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep each ``xdist_group`` in one worker under pytest 9 too.
+
+    pytest-xdist's ``--dist loadgroup`` tags a grouped test by appending ``@<group>`` to
+    ``item._nodeid``, which pytest 9 no longer reads (the id lives in ``item._id``), so the
+    groups were silently spread over the workers. Tag them where pytest 9 keeps the id.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:  # pytest 8: pytest-xdist's own tagging works
+        return
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        suffix = "@" + "_".join(groups)
+        if groups and not item.nodeid.endswith(suffix):
+            item._id = coerce_node_id(item.nodeid + suffix)  # type: ignore[attr-defined]
+
+
 # ---------------------------------------------------------------------------- databases
 class TestDatabases:
     """Creates one database per back end per run, on demand, and drops them at the end."""
