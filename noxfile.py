@@ -1,8 +1,10 @@
 """Developer tasks. Run ``python3 noxfile.py -s <session>``; nox installs itself on first use.
 
-Sessions: ``demo`` (start the demo helpdesk), ``tests`` (the whole suite on SQLite, PostgreSQL and
-MariaDB), ``tests_sqlite`` / ``tests_postgres`` / ``tests_mariadb``, ``lint``, ``typing``,
-``bench``. Extra arguments after ``--`` go to the tool (``python3 noxfile.py -s tests -- -k api``).
+Sessions: ``demo`` (start the demo helpdesk), ``tests`` (the whole suite: the tests marked
+``all_databases`` on SQLite, PostgreSQL and MariaDB, the others on SQLite; see tests/README.md),
+``tests_sqlite`` / ``tests_postgres`` / ``tests_mariadb`` (every test on that one database),
+``lint``, ``typing``, ``bench``. Extra arguments after ``--`` go to the tool
+(``python3 noxfile.py -s tests -- -k api``).
 """
 
 from __future__ import annotations
@@ -44,16 +46,25 @@ PASS_THROUGH = ("CI", "E2E_CHROMIUM", "E2E_SCREENSHOTS", "ESCALATED_TEST_POSTGRE
                 "ESCALATED_TEST_MARIADB_URL")
 
 
+#: pytest-xdist workers: one per core (``ESCALATED_TEST_WORKERS`` to choose, ``0`` for none).
+#: ``loadgroup`` keeps each ``xdist_group`` (shared Redis, the browser tests' demo server) in one
+#: worker; the 25 slowest tests are listed at the end, so that a slow newcomer shows.
+PARALLEL = ("--dist", "loadgroup", "--durations", "25")
+
+
 def _tests(session: nox.Session, databases: str) -> None:
     session.install("-e", DEV)
     env = {"PYTHONDONTWRITEBYTECODE": "1"}
     env.update({key: os.environ[key] for key in PASS_THROUGH if key in os.environ})
-    session.run("pytest", f"--db={databases}", *session.posargs, env=env)
+    workers = os.environ.get("ESCALATED_TEST_WORKERS", "auto")
+    session.run("pytest", f"--db={databases}", "-n", workers, *PARALLEL, *session.posargs,
+                env=env)
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole suite, on SQLite, PostgreSQL and MariaDB."""
+    """The whole suite: database-dependent tests on SQLite, PostgreSQL and MariaDB, the rest
+    once on SQLite (tests/README.md)."""
     _tests(session, "all")
 
 

@@ -1,5 +1,9 @@
+import pytest
+
 from flask_escalated.events import Actor
 from flask_escalated.services import tickets
+
+pytestmark = pytest.mark.all_databases
 
 
 def test_ticket_round_trip(app, users, client_as, signal_log):

@@ -10,6 +10,8 @@ from flask_escalated.services import bulk, tickets
 from flask_escalated.services.errors import ValidationError
 from flask_escalated.services.permissions import Principal
 
+pytestmark = pytest.mark.all_databases
+
 
 def agent(users, role="agent"):
     return Principal.build(str(users.agent.id), is_agent=True, role=role)

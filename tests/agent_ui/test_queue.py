@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from flask_escalated.events import Actor
 from flask_escalated.services import assignment, departments, sla_admin, tags, tickets
 
 from .conftest import XSS
+
+pytestmark = pytest.mark.all_databases
 
 Q = "/support/agent/tickets"
 

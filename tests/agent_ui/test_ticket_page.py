@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
+
 from flask_escalated.events import Actor
 from flask_escalated.models import Macro
 from flask_escalated.services import departments, followers, replies, sla_admin, tickets
@@ -17,6 +19,7 @@ def url(t, action: str = "") -> str:
     return f"/support/agent/tickets/{t.reference}" + (f"/{action}" if action else "")
 
 
+@pytest.mark.all_databases
 def test_conversation_interleaves_replies_notes_and_activity(browser, users, make_ticket,
                                                              ext, clock):
     t = make_ticket()
@@ -75,6 +78,7 @@ def test_light_agents_write_notes_but_not_property_changes(browser, users, make_
     assert r.status_code == 403
 
 
+@pytest.mark.all_databases
 def test_stale_version_is_409_and_keeps_the_text(browser, users, make_ticket, ext, fresh):
     t = make_ticket()
     b = browser(users.agent)

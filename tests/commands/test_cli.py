@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from flask_escalated.models import AgentProfile, ApiToken
@@ -44,6 +45,7 @@ def test_create_api_token_prints_it_alone_on_the_last_line(app, users):
     assert r.exit_code != 0
 
 
+@pytest.mark.all_databases
 def test_seed_demo_is_idempotent(app, users):
     runner = app.test_cli_runner()
     args = ["escalated", "seed-demo", "--admin", "admin@example.test",

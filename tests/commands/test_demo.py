@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+pytestmark = pytest.mark.all_databases
+
 
 def csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

@@ -25,6 +25,8 @@ from flask_escalated.events import Actor
 from flask_escalated.models import Contact, InboundEmail, Ticket
 from flask_escalated.services import guests, settings, tickets
 
+pytestmark = pytest.mark.all_databases
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FAMILY = Path(__file__).resolve().parents[3] / "shared" / "conformance"
 SECRET = "conformance-inbound-secret"

@@ -9,6 +9,8 @@ from flask_escalated.events import Actor
 from flask_escalated.models import Webhook, WebhookDelivery
 from flask_escalated.services import tags, tickets
 
+pytestmark = pytest.mark.all_databases
+
 
 def _ticket(users):
     return tickets.create_ticket(tickets.NewTicket(

@@ -91,6 +91,7 @@ def test_resolved_and_closed_stamps(ext, new, users, clock):
     assert t.resolved_at is None and t.closed_at is None
 
 
+@pytest.mark.all_databases
 def test_events_fire_after_commit_only_and_once(ext, new, users, signal_log, app):
     t = new()
     assert [s.name for s in signal_log] == ["ticket_created"]
@@ -110,6 +111,7 @@ def test_events_fire_after_commit_only_and_once(ext, new, users, signal_log, app
     assert signal_log[0].kwargs["actor"] == Actor.agent(users.agent.id)
 
 
+@pytest.mark.all_databases
 def test_each_change_writes_one_activity(ext, new, users, signal_log):
     agent = Actor.agent(users.agent.id)
     with ext.unit_of_work():
@@ -138,6 +140,7 @@ def test_each_change_writes_one_activity(ext, new, users, signal_log):
     ]
 
 
+@pytest.mark.all_databases
 def test_contact_tickets_write_activity_too(ext, users):
     with ext.unit_of_work():
         t = tickets.create_ticket(tickets.NewTicket(
@@ -214,6 +217,7 @@ def test_custom_statuses_inherit_and_can_be_given_rows(ext, new, users):
         statuses.set_transition_table({"open": ["nowhere"]}, admin)
 
 
+@pytest.mark.all_databases
 def test_stale_versions(ext, new, users, app):
     t = new()
     agent = Actor.agent(users.agent.id)
@@ -252,6 +256,7 @@ def test_stale_versions(ext, new, users, app):
     assert sorted(results)[0] == "ok" and results.count("ok") == 1, results
 
 
+@pytest.mark.all_databases
 def test_concurrent_creation_gives_unique_references(ext, app, users, backend):
     if backend == "sqlite":
         pytest.skip("SQLite serialises writers; the race needs a server database")
@@ -283,6 +288,7 @@ def test_concurrent_creation_gives_unique_references(ext, app, users, backend):
     assert ext.session.execute(select(func.count()).select_from(Contact)).scalar_one() == 1
 
 
+@pytest.mark.all_databases
 def test_assignment_strategies(ext, new, users):
     system = Actor.system()
     with ext.unit_of_work():
@@ -310,6 +316,7 @@ def test_assignment_strategies(ext, new, users):
         assignment.assign(new(), str(users.customer.id), system)
 
 
+@pytest.mark.all_databases
 def test_attachments_are_sniffed_cleaned_and_limited(make_app):
     app = make_app(ESCALATED_MAX_ATTACHMENTS=3, ESCALATED_MAX_ATTACHMENT_SIZE=100)
     ext = app.extensions["escalated"]
@@ -352,6 +359,7 @@ def test_attachments_are_sniffed_cleaned_and_limited(make_app):
         assert sum(len(f) for _, _, f in os.walk(root)) == 0
 
 
+@pytest.mark.all_databases
 def test_ticket_validation(ext, users):
     customer = Actor.customer(users.customer.id)
     cases = [
@@ -374,6 +382,7 @@ def test_ticket_validation(ext, users):
     assert ext.session.get(Ticket, t.id).reference == f"ESC-{t.id:05d}"
 
 
+@pytest.mark.all_databases
 def test_the_longest_allowed_bodies_are_stored_whole(app, ext, new, users):
     """``MAX_BODY_LENGTH`` of multi-byte text fits every database (MEDIUMTEXT on MariaDB)."""
     limit = app.config["ESCALATED_MAX_BODY_LENGTH"]
@@ -389,6 +398,7 @@ def test_the_longest_allowed_bodies_are_stored_whole(app, ext, new, users):
     assert list(bodies) == [text]
 
 
+@pytest.mark.all_databases
 def test_a_contact_committed_by_a_racing_transaction_is_found(app, ext):
     """The loser of the insert race finds the winner's row, even on a snapshot that predates
     it (MariaDB's REPEATABLE READ)."""

@@ -9,6 +9,8 @@ from flask_escalated.events import Actor
 from flask_escalated.models import RuleLog, Webhook, WebhookDelivery
 from flask_escalated.services import rules, tags, tickets
 
+pytestmark = pytest.mark.all_databases
+
 URGENT = {"all": [{"field": "priority", "operator": "eq", "value": "urgent"}]}
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from .test_portal_e2e import INJECTED, PAYLOADS, open_ticket, unique
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one demo server
 
 LIVE_TIMEOUT = 15_000
 

@@ -14,6 +14,8 @@ from tests.demo_process import api_token
 
 from .conftest import login
 
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one demo server
+
 
 @pytest.fixture(scope="module")
 def agent_token(demo_server):

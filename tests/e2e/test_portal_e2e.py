@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one demo server
 
 PAYLOADS = ('<img src=x onerror=alert(1)>', "<script>alert(1)</script>",
             '"><svg onload=alert(1)>')

@@ -18,6 +18,8 @@ from flask_escalated.events import Actor
 from flask_escalated.models import metadata as escalated_metadata
 from flask_escalated.services import agents
 
+pytestmark = pytest.mark.all_databases
+
 
 class UuidBase(DeclarativeBase):
     pass

@@ -3,8 +3,12 @@ inert HTML, and a constant number of queries on the list."""
 
 from __future__ import annotations
 
+import pytest
+
 from flask_escalated.services import kb
 from flask_escalated.services.permissions import Principal
+
+pytestmark = pytest.mark.all_databases
 
 
 def test_category_crud_and_one_level_nesting(api, users):

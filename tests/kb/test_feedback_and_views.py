@@ -12,6 +12,8 @@ from flask_escalated.jobs import tasks
 from flask_escalated.models import KbArticle, KbFeedback, KbPendingView
 from flask_escalated.services import kb, kb_views
 
+pytestmark = pytest.mark.all_databases
+
 WIDGET = "/support/widget"
 
 

@@ -3,6 +3,7 @@ downgrade removes it, and search works on a database built by ``upgrade head``."
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from flask_escalated.models import metadata
@@ -13,6 +14,8 @@ from flask_escalated.models.kb import (
     PG_SEARCH_INDEX,
 )
 from tests.hosts import intid
+
+pytestmark = pytest.mark.all_databases
 
 
 def search_structures(url: str) -> set[str]:

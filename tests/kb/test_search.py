@@ -7,6 +7,8 @@ import pytest
 from flask_escalated.services import kb_search
 from flask_escalated.services.errors import ValidationError
 
+pytestmark = pytest.mark.all_databases
+
 HOSTILE = ['"', "*", "NEAR(", "NEAR(printer setup, 2)", "'; DROP TABLE escalated_kb_articles; --",
            "printer*", "title:printer", "printer OR", "-printer", "AND", '""""', "(", ")",
            "^printer", "NOT printer", "\x00printer", "ünïcödé 日本語 🙂", "%_%", "\\", "a" * 200]

@@ -11,6 +11,8 @@ from flask_escalated.events import Actor
 from flask_escalated.models import Contact, SatisfactionRating, Ticket
 from flask_escalated.services import settings, tickets
 
+pytestmark = pytest.mark.all_databases
+
 W = "/support/widget"
 
 

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import time
 
+import pytest
 from sqlalchemy import select
 
 from flask_escalated.events import Actor
@@ -23,6 +24,8 @@ from flask_escalated.services import (
 )
 
 from .conftest import DOMAIN, REPLY_SECRET
+
+pytestmark = pytest.mark.all_databases
 
 
 def _open(ext, users, **fields):
@@ -173,6 +176,7 @@ def test_long_lines_and_non_ascii_survive_smtp(app, ext, users, smtp):
     assert long_line in _bodies(msg)[0]
 
 
+@pytest.mark.xdist_group("redis")  # Redis db 12
 def test_mail_goes_through_the_escalated_mail_queue(make_app, smtp, users_for):
     from redis import Redis
 

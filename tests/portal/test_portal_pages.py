@@ -60,6 +60,7 @@ def test_list_shows_status_badge_and_relative_and_exact_time(client_as, users, a
     assert stamp.group(2) in ("just now",) or stamp.group(2).endswith("ago")
 
 
+@pytest.mark.all_databases
 def test_list_is_only_mine_and_search_narrows_it(client_as, users, app):
     make_ticket(app, users.customer, subject="Invoice missing")
     make_ticket(app, users.customer, subject="Login broken")
@@ -75,6 +76,7 @@ def test_list_is_only_mine_and_search_narrows_it(client_as, users, app):
     assert "No tickets match" in html
 
 
+@pytest.mark.all_databases
 def test_list_pages_backwards_with_a_keyset_cursor(client_as, users, app):
     for n in range(23):
         make_ticket(app, users.customer, subject=f"Numbered {n:02d}")
@@ -91,6 +93,7 @@ def test_list_pages_backwards_with_a_keyset_cursor(client_as, users, app):
     assert not seen_first & seen_second and len(seen_first | seen_second) == 23
 
 
+@pytest.mark.all_databases
 def test_snoozed_tickets_stay_in_the_customers_list(client_as, users, app):
     from flask_escalated.clock import now
     from flask_escalated.services import snooze
@@ -102,6 +105,7 @@ def test_snoozed_tickets_stay_in_the_customers_list(client_as, users, app):
     assert "Snoozed by support" in page(client_as(users.customer), "/support/tickets")
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize("cursor", ["garbage", "W10.abc", "", "%00"])
 def test_a_bad_cursor_is_not_a_server_error(client_as, users, cursor):
     r = client_as(users.customer).get(f"/support/tickets?cursor={cursor}")
@@ -247,6 +251,7 @@ def test_another_customers_ticket_is_404_everywhere(client_as, users, app):
         assert r.status_code == 404, action
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize("ident", ["ESC-0", "nope", "0", "-1", "99999999999999999999999",
                                    "ESC-" + "9" * 40, "%00", "<script>"])
 def test_odd_ticket_references_are_404(client_as, users, ident):

@@ -14,6 +14,8 @@ from flask_escalated.services import replies, tickets
 
 from .demo_server import REDIS
 
+pytestmark = pytest.mark.xdist_group("redis")  # the Socket.IO channel on Redis is shared
+
 
 @pytest.fixture
 def app(make_app):

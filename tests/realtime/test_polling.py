@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 
 from flask_escalated.events import Actor
 from flask_escalated.services import replies, tickets
+
+pytestmark = pytest.mark.all_databases
 
 CHANGES = "/support/live/changes"
 

@@ -11,6 +11,8 @@ import socketio
 
 from tests.demo_process import api_token
 
+pytestmark = pytest.mark.xdist_group("redis")  # the Socket.IO channel on Redis is shared
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

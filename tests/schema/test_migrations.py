@@ -3,6 +3,7 @@ as the models; and a host's own autogenerate leaving our tables alone."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,6 +12,8 @@ from flask_escalated import Escalated
 from flask_escalated.migrate import VERSION_TABLE, include_own_name
 from flask_escalated.models import metadata
 from tests.hosts import intid
+
+pytestmark = pytest.mark.all_databases
 
 
 def _tables(url: str) -> set[str]:

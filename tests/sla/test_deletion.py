@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from sqlalchemy import func, select
 
 from flask_escalated.events import Actor
 from flask_escalated.models import Activity, Attachment, Reply, Ticket, ticket_tags
 from flask_escalated.services import attachments, replies, tickets
+
+pytestmark = pytest.mark.all_databases
 
 
 def test_delete_ticket_removes_dependants(app, users):

@@ -20,6 +20,8 @@ from flask_escalated.jobs.worker import worker_class
 from flask_escalated.models import Activity, SlaPolicy, Ticket
 from flask_escalated.services import snooze, tickets
 
+pytestmark = [pytest.mark.all_databases, pytest.mark.xdist_group("redis")]  # shares Redis db 15
+
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 

@@ -13,6 +13,8 @@ from flask_escalated.models import Reply, RuleFiring, RuleLog, SlaPolicy, Ticket
 from flask_escalated.services import automations, conditions, escalation, rules, tickets
 from flask_escalated.services.errors import ValidationError
 
+pytestmark = pytest.mark.all_databases
+
 
 @pytest.fixture
 def ext(app):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from flask_escalated.events import Actor
 from flask_escalated.models import AuditLog, Ticket
 from flask_escalated.services import statuses, tickets
+
+pytestmark = pytest.mark.all_databases
 
 API = "/support/api/v1"
 HOURS = {d: [{"start": "09:00", "end": "17:00"}]

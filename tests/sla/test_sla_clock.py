@@ -13,6 +13,8 @@ from flask_escalated.events import Actor
 from flask_escalated.models import Activity, BusinessSchedule, Holiday, SlaPolicy, Ticket
 from flask_escalated.services import assignment, replies, sla, sla_sweep, tickets
 
+pytestmark = pytest.mark.all_databases
+
 UTC = timezone.utc
 TARGETS = {
     "urgent": {"first_response": 30, "resolution": 240},

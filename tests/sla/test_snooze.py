@@ -13,6 +13,8 @@ from flask_escalated.models import Activity, SlaPolicy, Ticket
 from flask_escalated.services import lifecycle, replies, snooze, tickets
 from flask_escalated.services.errors import ValidationError
 
+pytestmark = pytest.mark.all_databases
+
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -18,6 +18,8 @@ from flask_escalated.models import WebhookAttempt, WebhookDelivery
 from flask_escalated.services import tickets, webhooks
 from flask_escalated.services.errors import ValidationError
 
+pytestmark = pytest.mark.all_databases
+
 
 class Receiver:
     """A tiny HTTP server that records requests and answers with a chosen status."""

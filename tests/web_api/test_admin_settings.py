@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_settings_are_validated_all_or_nothing_and_audited(api, users, app):
     admin = api(users.admin)
@@ -29,6 +31,7 @@ def test_settings_are_validated_all_or_nothing_and_audited(api, users, app):
     assert "Acme Help" in page
 
 
+@pytest.mark.all_databases
 def test_audit_log_pages_and_keeps_secrets_out(api, users):
     admin = api(users.admin)
     for i in range(3):

@@ -17,6 +17,7 @@ def status_of(response):
     return response.status_code
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize("body", [
     {},
     {"subject": "", "description": "d"},
@@ -64,6 +65,7 @@ def test_customers_cannot_pick_critical(api, users):
     assert "priority" in r.json["error"]["fields"]
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize("ident", ["0", "-1", "99999999999999999999", "ESC-", "ESC-abc",
                                    "../etc/passwd", "%00", "ESC-000000000000000000001",
                                    "😀", "x" * 500])
@@ -82,6 +84,7 @@ def test_bad_list_parameters_are_422(api, users, query):
     assert status_of(api(users.agent).get(f"/tickets?{query}")) == 422
 
 
+@pytest.mark.all_databases
 def test_odd_but_valid_searches(api, users, make_ticket):
     make_ticket(subject="100% off_sale")
     make_ticket(subject="Ordinary")
@@ -113,6 +116,7 @@ def test_host_pages_keep_their_own_404(client_as, users):
     assert r.status_code == 404 and not r.is_json
 
 
+@pytest.mark.all_databases
 def test_xss_is_stored_verbatim_and_served_as_json(api, users):
     r = api(users.customer).post("/tickets", {"subject": XSS, "description": XSS})
     assert r.status_code == 201
@@ -120,6 +124,7 @@ def test_xss_is_stored_verbatim_and_served_as_json(api, users):
     assert r.json["data"]["subject"] == XSS.replace("\n", " ")
 
 
+@pytest.mark.all_databases
 def test_stale_version_and_wrong_types_on_every_versioned_write(api, users, make_ticket):
     tid = make_ticket()
     agent = api(users.agent)
@@ -154,6 +159,7 @@ def many(app, users, ext, clock):
     return ids, dept.id
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize("sort", ["created_at", "-created_at", "updated_at", "-updated_at",
                                   "priority", "-priority", "id", "-id"])
 def test_keyset_pages_have_no_gaps_or_duplicates(api, users, many, sort):
@@ -172,6 +178,7 @@ def test_keyset_pages_have_no_gaps_or_duplicates(api, users, many, sort):
     assert seen == full
 
 
+@pytest.mark.all_databases
 def test_filters(api, users, many, ext):
     ids, dept_id = many
     agent = api(users.agent)
@@ -197,6 +204,7 @@ def test_filters(api, users, many, ext):
     assert api(users.other).get("/tickets").json["data"] == []
 
 
+@pytest.mark.all_databases
 def test_customers_only_list_their_own(api, users, make_ticket):
     mine, theirs = make_ticket(), make_ticket(requester=users.other)
     assert [t["id"] for t in api(users.customer).get("/tickets").json["data"]] == [mine]
@@ -204,6 +212,7 @@ def test_customers_only_list_their_own(api, users, make_ticket):
     assert len(api(users.agent).get("/tickets").json["data"]) == 2
 
 
+@pytest.mark.all_databases
 def test_list_query_count_is_flat(app, api, users, ext, count_queries, clock):
     with ext.unit_of_work():
         dept = departments.create_department(Actor.system(), {"name": "Ops"})
@@ -223,6 +232,7 @@ def test_list_query_count_is_flat(app, api, users, ext, count_queries, clock):
     assert large.count <= 8, large.statements
 
 
+@pytest.mark.all_databases
 def test_detail_query_count_does_not_grow_with_tags(app, api, users, make_ticket, ext,
                                                     count_queries):
     from flask_escalated.services import tags
@@ -239,6 +249,7 @@ def test_detail_query_count_does_not_grow_with_tags(app, api, users, make_ticket
     assert q1.count == q2.count
 
 
+@pytest.mark.all_databases
 def test_cursors_survive_a_non_utc_database_session(make_app, backend):
     """Cursor values go through the column type, whatever the server's session time zone."""
     if backend != "postgres":
@@ -272,6 +283,7 @@ def test_cursors_survive_a_non_utc_database_session(make_app, backend):
             assert len(seen) == 9 and len(set(seen)) == 9, (sort, seen)
 
 
+@pytest.mark.all_databases
 def test_token_use_is_recorded_without_holding_the_request(app, users, ext, clock):
     from flask_escalated.models import ApiToken
     from flask_escalated.services import tokens as token_service

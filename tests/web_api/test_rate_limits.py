@@ -11,6 +11,8 @@ from flask_escalated.config import ConfigurationError
 from flask_escalated.events import Actor
 from flask_escalated.services import tokens
 
+pytestmark = pytest.mark.xdist_group("redis")  # Redis db 14
+
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 

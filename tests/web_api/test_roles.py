@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from flask_escalated.events import Actor
@@ -55,6 +56,7 @@ def test_grants_are_validated(api, users):
     assert admin.get(f"/agents/{users.customer.id}/roles").status_code == 404
 
 
+@pytest.mark.all_databases
 def test_department_grants_scope_what_an_agent_sees_and_does(app, api, users, ext, make_ticket):
     with ext.unit_of_work():
         billing = departments.create_department(Actor.system(), {"name": "Billing"}).id

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from flask_escalated.models import Ticket
 
 
@@ -45,6 +47,7 @@ def test_customer_opens_a_ticket_agent_answers_customer_sees_it(api, users):
     assert agent_bodies == ["Try resetting your password.", "Probably SSO."]
 
 
+@pytest.mark.all_databases
 def test_ticket_by_id_and_reference(api, users, make_ticket):
     tid = make_ticket()
     by_id = api(users.agent).get(f"/tickets/{tid}").json["data"]
@@ -72,6 +75,7 @@ def test_agent_creates_for_a_contact_and_assigns(api, users):
     assert data["metadata"] == {"crm": 42}
 
 
+@pytest.mark.all_databases
 def test_patch_with_version_and_stale_version(api, users, make_ticket):
     tid = make_ticket()
     agent = api(users.agent)
@@ -119,6 +123,7 @@ def test_customer_close_can_be_switched_off(make_app, users_factory=None):
         assert r.status_code == 403
 
 
+@pytest.mark.all_databases
 def test_assign_endpoint_strategies(api, users, make_ticket, ext):
     from flask_escalated.services import departments
 
@@ -141,6 +146,7 @@ def test_assign_endpoint_strategies(api, users, make_ticket, ext):
     assert_error(agent.post(f"/tickets/{t1}/assign", {"strategy": "telepathy"}), 422)
 
 
+@pytest.mark.all_databases
 def test_tags_followers_pins(api, users, make_ticket):
     tid = make_ticket()
     agent = api(users.agent)
@@ -248,6 +254,7 @@ def test_attachment_limits(make_app):
         assert_error(huge, 413)
 
 
+@pytest.mark.all_databases
 def test_activity_timeline_and_delete(api, users, make_ticket, ext):
     tid = make_ticket()
     agent = api(users.agent)

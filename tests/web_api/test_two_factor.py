@@ -13,6 +13,8 @@ from flask_escalated.events import Actor
 from flask_escalated.models import AuditLog, TwoFactorCredential
 from flask_escalated.services import tokens, two_factor
 
+pytestmark = pytest.mark.all_databases
+
 AUTH = "/support/auth/2fa"
 
 
