@@ -46,6 +46,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     problem = _problem()
     for item in mine:
         item.add_marker(pytest.mark.e2e)
+        item.add_marker(pytest.mark.xdist_group("e2e"))  # one demo server, one Chromium
         if problem is None:
             continue
         if os.environ.get("CI"):

@@ -14,6 +14,8 @@ from flask_escalated.models import Contact, InboundEmail, Ticket
 
 from .conftest import DOMAIN
 
+pytestmark = pytest.mark.all_databases  # NUL and over-long values meet each database's types
+
 SECRET = "inbound-secret-for-tests"
 URL = "/support/webhook/email/inbound"
 AUTH = {"X-Escalated-Inbound-Secret": SECRET}

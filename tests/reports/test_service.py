@@ -14,6 +14,8 @@ from flask_escalated.services.errors import ValidationError
 from flask_escalated.services.reports import stats
 from flask_escalated.services.reports.window import Window
 
+pytestmark = pytest.mark.all_databases  # grouped SQL and date bucketing per dialect
+
 MARCH = dict(first=date(2026, 3, 2), last=date(2026, 3, 4))
 
 
