@@ -1,0 +1,31 @@
+"""Tags: the catalogue and the tags on a ticket."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from ._base import Body, Color, absent
+from .tickets import TagName, Tags
+
+TagLabel = Annotated[str, Field(min_length=1, max_length=80, examples=["Billing"])]
+
+
+class TicketTags(Body):
+    """The tags to add (POST) or the whole new set (PUT); unknown names are created."""
+
+    tags: Tags
+
+
+class TagCreate(Body):
+    name: TagLabel
+    color: Color | None = None
+
+
+class TagUpdate(Body):
+    name: TagLabel = absent()
+    color: Color = absent()
+
+
+__all__ = ["TagCreate", "TagName", "TagUpdate", "TicketTags"]
