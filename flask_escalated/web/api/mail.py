@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from ...models import InboundEmail
 from ...services import inbound, inbound_pipeline
 from ...services.serializers import iso
 from .base import newest_first, route
+from .schemas import parse_query
+from .schemas.mail import InboundList
 
 
 def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
@@ -26,13 +28,11 @@ def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
 
 @route("/inbound-emails", ["GET"], summary="The inbound mail log, newest first", tag="E-mail",
        permission="inbound_email.view", paged=True,
-       query={"status": "received|processed|ignored|duplicate|failed",
-              "ticket_id": "ticket id"})
+       query=InboundList)
 def list_inbound() -> Response:
-    ticket_id = request.args.get("ticket_id") or ""
-    return newest_first("inbound", InboundEmail, {
-        "status": (request.args.get("status") or "")[:20] or None,
-        "ticket_id": int(ticket_id) if ticket_id.isdigit() else None}, _row)
+    args = parse_query(InboundList)
+    return newest_first("inbound", InboundEmail,
+                        {"status": args.status, "ticket_id": args.ticket_id}, _row)
 
 
 @route("/inbound-emails/<int:inbound_id>", ["GET"], summary="One inbound message, with the raw "

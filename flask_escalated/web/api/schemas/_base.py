@@ -71,6 +71,13 @@ class Query(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
 
 
+class Out(BaseModel):
+    """A response body: every key declared (a serializer that drifts from its schema fails the
+    suite-wide response check, see ``web/api/contract.py``), JSON types exact."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
 class Empty(Body):
     """No fields: the body of an operation that takes none."""
 

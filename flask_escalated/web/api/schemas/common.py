@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._base import Query
+from ._base import Out, Query
 
 #: An e-mail address. The contacts service normalises and fully checks it (one rule for the
 #: API, the portal, the widget and inbound mail); here it is bounded and has no white space,
@@ -45,3 +46,25 @@ class Error(BaseModel):
     """Every error the API answers: ``{"error": {"code", "message", "fields"}}``."""
 
     error: ErrorDetail
+
+
+# ---------------------------------------------------------------------------- responses
+class UserOut(Out):
+    """A host user, as the host app names them."""
+
+    type: Literal["user"]
+    id: str
+    name: str | None
+    email: str | None
+
+
+class ContactOut(Out):
+    """A requester known only by e-mail address."""
+
+    type: Literal["contact"]
+    id: int
+    name: str | None
+    email: str
+
+
+Timestamp = datetime | None

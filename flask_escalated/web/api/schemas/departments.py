@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from ....services.assignment import STRATEGIES
-from ._base import Body, UserRef, absent
+from ._base import Body, Out, UserRef, absent
 
 DeptName = Annotated[str, Field(min_length=1, max_length=120, examples=["Billing"])]
 DeptSlug = Annotated[str, Field(min_length=1, max_length=80, examples=["billing"])]
@@ -27,3 +28,25 @@ class DepartmentCreate(Body):
 
 class DepartmentUpdate(DepartmentCreate):
     name: DeptName = absent()
+
+
+class DepartmentRef(Out):
+    id: int
+    name: str
+    slug: str
+
+
+class DepartmentOut(DepartmentRef):
+    description: str | None
+    is_active: bool
+    assignment_strategy: Strategy
+    agent_ids: list[str]
+    created_at: datetime | None
+
+
+class DepartmentEnvelope(Out):
+    data: DepartmentOut
+
+
+class DepartmentList(Out):
+    data: list[DepartmentOut]

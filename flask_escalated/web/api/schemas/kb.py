@@ -56,6 +56,8 @@ class ArticleList(Paged):
 
 
 class KbSearch(Query):
-    q: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_LENGTH)] = Field(
-        description="Words to look for.")
+    # Required, but a blank one is the service's 422 after the 404 of a switched-off knowledge
+    # base (the composer probes with ?q= to learn whether there is one).
+    q: Annotated[str, Field(max_length=MAX_QUERY_LENGTH)] | None = Field(
+        None, description="Words to look for (required).")
     limit: Annotated[int, Field(ge=1, le=50)] = 10

@@ -19,11 +19,14 @@ field                  internal note                public reply
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ._base import Body, LongText, absent
+from ._base import Body, LongText, Out, absent
+from .attachments import AttachmentOut
+from .common import ContactOut, UserOut
 
 #: Each alias and the value of it that means "internal note" (any other allowed value means
 #: "public reply").
@@ -66,3 +69,23 @@ class NoteCreate(Body):
     """An internal note (visible to agents only)."""
 
     body: LongText = Field(examples=["Customer is on the enterprise plan."])
+
+
+class ReplyOut(Out):
+    id: int
+    body: str
+    author: UserOut | ContactOut | None
+    author_type: str
+    is_internal: bool
+    is_pinned: bool
+    channel: str
+    attachments: list[AttachmentOut]
+    created_at: datetime | None
+
+
+class ReplyEnvelope(Out):
+    data: ReplyOut
+
+
+class ReplyList(Out):
+    data: list[ReplyOut]

@@ -6,8 +6,10 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ._base import Body, Color, absent
-from .tickets import TagName, Tags
+from ._base import Body, Color, Out, absent
+
+TagName = Annotated[str, Field(min_length=1, max_length=80, examples=["billing"])]
+Tags = Annotated[list[TagName], Field(max_length=50)]
 
 TagLabel = Annotated[str, Field(min_length=1, max_length=80, examples=["Billing"])]
 
@@ -28,4 +30,18 @@ class TagUpdate(Body):
     color: Color = absent()
 
 
-__all__ = ["TagCreate", "TagName", "TagUpdate", "TicketTags"]
+
+
+class TagOut(Out):
+    id: int
+    name: str
+    slug: str
+    color: str
+
+
+class TagEnvelope(Out):
+    data: TagOut
+
+
+class TagList(Out):
+    data: list[TagOut]

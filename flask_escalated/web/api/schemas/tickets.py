@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ....domain import PRIORITIES, STATUS_CATEGORIES, TICKET_TYPES
+from ....domain import CHANNELS, PRIORITIES, STATUS_CATEGORIES, TICKET_TYPES
 from ....services.assignment import STRATEGIES
 from ....services.snooze import PRESETS
-from ._base import Body, Id, IsoDateTime, LongText, UserRef, absent
-from .common import Email, Paged
+from ._base import Body, Id, IsoDateTime, LongText, Out, UserRef, absent
+from .common import ContactOut, Email, Paged, UserOut
+from .departments import DepartmentRef
+from .tags import TagName, TagOut, Tags
 
 Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
 TicketType = Literal[TICKET_TYPES]  # type: ignore[valid-type]
@@ -20,8 +23,6 @@ SnoozePreset = Literal[PRESETS]  # type: ignore[valid-type]
 #: A status slug: one of the eight built-in statuses or a custom one (see /statuses).
 StatusSlug = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$",
                                   examples=["in_progress"])]
-TagName = Annotated[str, Field(min_length=1, max_length=80, examples=["billing"])]
-Tags = Annotated[list[TagName], Field(max_length=50)]
 Version = Annotated[int, Field(ge=0, le=2**31 - 1, description="The ticket's version "
                                "(optimistic lock: a stale one answers 409).")]
 Subject = Annotated[str, Field(min_length=1, max_length=500,
@@ -105,3 +106,81 @@ class TicketList(Paged):
     sort: Literal["created_at", "-created_at", "updated_at", "-updated_at", "priority",
                   "-priority", "id", "-id"] | None = Field(
         None, description="'-' prefix for descending (default -updated_at).")
+
+
+# ---------------------------------------------------------------------------- responses
+class SatisfactionOut(Out):
+    rating: int
+    comment: str | None
+    rated_at: datetime | None
+
+
+class SlaTargetOut(Out):
+    target: Literal["first_response", "next_response", "resolution"]
+    state: str
+    due_at: datetime | None
+    remaining_minutes: float | None
+    breached_at: datetime | None
+
+
+class TicketOut(Out):
+    """A ticket in a list. ``metadata`` and the last reply times are for agents only."""
+
+    id: int
+    reference: str = Field(examples=["ESC-00042"])
+    subject: str
+    status: str
+    status_category: StatusCategory
+    status_label: str
+    priority: Priority
+    ticket_type: TicketType
+    channel: Literal[CHANNELS]  # type: ignore[valid-type]
+    requester: UserOut | ContactOut | None
+    assignee: UserOut | None
+    department: DepartmentRef | None
+    tags: list[TagOut]
+    reply_count: int
+    version: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    last_reply_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    snoozed_until: datetime | None
+    metadata: dict[str, Any] = absent(description="Agents only.")
+    last_customer_reply_at: datetime | None = absent(description="Agents only.")
+    last_agent_reply_at: datetime | None = absent(description="Agents only.")
+
+
+class TicketDetailOut(TicketOut):
+    """One ticket with its description; agents also get where it may move, its SLA clocks and
+    its followers."""
+
+    description: str
+    satisfaction: SatisfactionOut | None
+    allowed_statuses: list[str] = absent(description="Agents only.")
+    sla: list[SlaTargetOut] = absent(description="Agents only.")
+    followers: list[str] = absent(description="Agents only: user ids.")
+
+
+class TicketEnvelope(Out):
+    data: TicketDetailOut
+
+
+class TicketPage(Out):
+    data: list[TicketOut]
+    next_cursor: str | None
+
+
+class ActivityOut(Out):
+    id: int
+    type: str
+    actor: UserOut | dict[str, Any] | None
+    properties: dict[str, Any]
+    created_at: datetime | None
+
+
+class ActivityPage(Out):
+    data: list[ActivityOut]
+    next_cursor: str | None
