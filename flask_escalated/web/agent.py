@@ -336,11 +336,22 @@ def _change(ident: str, permission: str, change: Callable[[Ticket, Principal], s
     return redirect(url_for(".ticket", ident=ticket.reference), 303)
 
 
+#: The composer's kinds, spelled exactly: any other value (``Note``, ``NOTE``, ``private``, none)
+#: is refused, never read as a public reply.
+REPLY_KINDS = {"reply": False, "note": True}
+
+
 @requires("reply.create")
 def post_reply(ident: str) -> Any:
-    internal = request.form.get("kind") == "note"
+    kind = request.form.get("kind")
     body = request.form.get("body") or ""
-    draft = {"body": body, "kind": "note" if internal else "reply"}
+    if kind not in REPLY_KINDS:
+        # The typed text comes back with "note" chosen: sent again unchanged, it stays internal.
+        return _after_failure(ident, ValidationError(
+            "Choose whether this is a reply to the customer or an internal note; nothing was "
+            "sent.", {"kind": "reply or note"}), {"body": body, "kind": "note"})
+    internal = REPLY_KINDS[kind]
+    draft = {"body": body, "kind": kind}
     permission = "reply.create_internal" if internal else "reply.create"
     uploads = [attachments.Upload(f.filename or "", f.stream)
                for f in request.files.getlist("files") if f.filename]

@@ -64,8 +64,8 @@ def test_reply_note_and_attachment(browser, users, make_ticket, fresh):
     assert "Internal note added." in html
     assert "Secret" not in browser(users.customer).get(f"/support/tickets/{t.reference}")
     # An empty message is a 422 that says so.
-    b.post(url(t, "reply"), {"body": "  ", "version": version_of(html)})
-    r = b.post(url(t, "reply"), {"body": "  ", "version": version_of(html)})
+    b.post(url(t, "reply"), {"body": "  ", "kind": "reply", "version": version_of(html)})
+    r = b.post(url(t, "reply"), {"body": "  ", "kind": "reply", "version": version_of(html)})
     assert r.status_code == 422 and "The message is empty." in r.get_data(as_text=True)
 
 

@@ -34,6 +34,35 @@ def make_ticket(app, users, ext) -> Callable[..., Any]:
     return make
 
 
+@pytest.fixture
+def bearer(ext) -> Callable[[Any], dict[str, str]]:
+    """``bearer(user)``: the headers of a full-ability API token of ``user`` (for multipart
+    calls, which a cookie session may only make with the page's CSRF token)."""
+    from flask_escalated.services import tokens as token_service
+
+    def make(user: Any) -> dict[str, str]:
+        with ext.unit_of_work():
+            _, plain = token_service.create_token(str(user.id), "t", ["*"], Actor.system())
+        return {"Authorization": f"Bearer {plain}"}
+
+    return make
+
+
+#: Each path parameter and the ``world`` key that fills it.
+_PLACEHOLDERS = {"ident": "t", "reply_id": "n", "attachment_id": "a", "user_id": "u",
+                 "dept_id": "d", "tag_id": "g", "webhook_id": "w", "token_id": "k",
+                 "delivery_id": "y", "inbound_id": "i", "policy_id": "p", "schedule_id": "b",
+                 "holiday_id": "h", "macro_id": "x", "category_id": "c", "article_id": "o"}
+
+
+def template(path: str) -> str:
+    """An OpenAPI path (``/tickets/{ident}``) as a ``world`` template (``/tickets/{t}``)."""
+    for name, key in _PLACEHOLDERS.items():
+        path = path.replace("{" + name + "}", "{" + key + "}")
+    if "{rule_id}" in path:
+        path = path.replace("{rule_id}", "{e}" if "escalation" in path
+                            else "{f}" if "workflow" in path else "{m}")
+    return path.replace("/statuses/{slug}", "/statuses/{s}").replace("{slug}", "seed")
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from flask_escalated.clock import now
 from flask_escalated.events import Actor
 from flask_escalated.services import tokens
 
+from .conftest import template
+
 PEOPLE = ("anonymous", "customer", "other", "light", "agent", "admin")
 
 # (method, path template, body) -> expected status per caller.
@@ -174,23 +176,7 @@ def test_every_api_route_is_in_the_matrix(app):
             continue
         path = openapi_path(rule.rule.removeprefix("/support/api/v1"))
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            templated = (path.replace("{ident}", "{t}").replace("{reply_id}", "{n}")
-                         .replace("{attachment_id}", "{a}").replace("{user_id}", "{u}")
-                         .replace("{dept_id}", "{d}").replace("{tag_id}", "{g}"))
-            templated = (templated.replace("{webhook_id}", "{w}").replace("{token_id}", "{k}")
-                         .replace("{delivery_id}", "{y}"))
-            templated = templated.replace("{inbound_id}", "{i}")
-            templated = (templated.replace("{policy_id}", "{p}")
-                         .replace("{schedule_id}", "{b}").replace("{holiday_id}", "{h}"))
-            if "{rule_id}" in templated:
-                placeholder = ("{e}" if "escalation" in templated
-                               else "{f}" if "workflow" in templated else "{m}")
-                templated = templated.replace("{rule_id}", placeholder)
-            templated = templated.replace("{macro_id}", "{x}")
-            templated = (templated.replace("{category_id}", "{c}")
-                         .replace("{article_id}", "{o}"))
-            templated = (templated.replace("/statuses/{slug}", "/statuses/{s}")
-                         .replace("{slug}", "seed"))
+            templated = template(path)
             if (method, templated) not in covered:
                 missing.append((method, templated))
     assert missing == []

@@ -15,7 +15,7 @@ from ...domain import CHANNELS
 from ...services import agents, departments, reports, serializers
 from ...services import tags as tag_service
 from ...services.errors import ValidationError
-from ..api.reports import ReportQuery
+from ..api.schemas.reports import ReportQuery
 from ..security import current_principal, requires
 from . import charts
 

@@ -26,6 +26,7 @@ from . import (  # noqa: F401  (route registration)
     webhooks,
 )
 from .base import add_routes
+from .contract import check_response
 from .errors import (
     http_error_response,
     service_error_response,
@@ -39,6 +40,7 @@ MiB = 1024 * 1024
 def create_api_blueprint() -> Blueprint:
     bp = Blueprint("api", __name__, url_prefix="/api/v1")
     bp.before_request(_before)
+    bp.after_request(check_response)
     add_routes(bp)
     bp.register_error_handler(ServiceError, service_error_response)
     bp.register_error_handler(HTTPException, http_error_response)

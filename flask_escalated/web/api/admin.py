@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from ...models import AuditLog
 from ...services import settings
 from ...services.serializers import iso
 from ..security import current_principal
-from .base import json_body, newest_first, route
+from .base import newest_first, route
 from .commit import committed
+from .schemas import parse_body, parse_query
+from .schemas.audit import AuditList
+from .schemas.settings import SettingsUpdate
 
 
 @route("/settings", ["GET"], summary="Run-time settings (stored values over the config)",
@@ -23,9 +26,9 @@ def show_settings() -> Response:
 
 @route("/settings", ["PATCH"], summary="Change run-time settings (all or nothing)",
        tag="Settings", permission="settings.manage",
-       body={key: spec.help for key, spec in settings.SETTINGS.items()})
+       body=SettingsUpdate)
 def update_settings() -> Response:
-    data = json_body()
+    data = parse_body(SettingsUpdate).changes()
     with committed():
         values = settings.update(current_principal().actor, data)
     return jsonify({"data": values})
@@ -41,9 +44,9 @@ def _entry(row: AuditLog) -> dict[str, Any]:
 
 @route("/audit-logs", ["GET"], summary="The audit log, newest first (keyset paged)",
        tag="Audit", permission="audit.view", paged=True,
-       query={"entity_type": "e.g. ticket, webhook, role, settings", "entity_id": "id",
-              "actor_user_id": "host user id", "action": "e.g. role.updated"})
+       query=AuditList)
 def list_audit_logs() -> Response:
+    args = parse_query(AuditList)
     return newest_first("audit", AuditLog, {
-        name: (request.args.get(name) or "")[:100] or None
+        name: getattr(args, name)
         for name in ("entity_type", "entity_id", "actor_user_id", "action")}, _entry)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from ...config import Config
 from ...services.errors import ServiceError, ValidationError
 from ..security import public, requires
+from .schemas import Empty, EmptyQuery, parse_query, validate
+from .schemas.common import Paged
 
 
 class BadRequest(ServiceError):
@@ -32,8 +36,9 @@ class RouteDoc:
     tag: str
     permission: str | None
     public: bool = False
-    body: dict[str, Any] | None = None
-    query: dict[str, str] = field(default_factory=dict)
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] = EmptyQuery
+    response: Any = None
     paged: bool = False
     multipart: bool = False
     binary: bool = False
@@ -52,28 +57,46 @@ def route(
     tag: str,
     permission: str | None = None,
     anonymous: bool = False,
-    body: dict[str, Any] | None = None,
-    query: dict[str, str] | None = None,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: Any = None,
     paged: bool = False,
     multipart: bool = False,
     binary: bool = False,
     status: int = 200,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare an API view with its guard and its OpenAPI description in one place.
+    """Declare an API view with its guard, its contract and its OpenAPI description in one
+    place.
 
-    Views are collected at import; :func:`add_routes` puts them on each app's blueprint.
+    ``body`` and ``query`` are the pydantic models (``schemas/``) of the request body and the
+    query string; ``response`` the model of the success body. The query string is validated
+    before the view runs (after the guard), and so is any JSON body sent to an operation that
+    takes none; the view reads its body with ``parse_body(Model)``, which must be the model
+    declared here. Views are collected at import; :func:`add_routes` puts them on each app's
+    blueprint.
     """
+    query_model = query or (Paged if paged else EmptyQuery)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        guarded = public(view) if anonymous else requires(permission)(view)
-        ROUTES.append(
-            RouteDoc(rule=rule, methods=methods, endpoint=view.__name__, view=guarded,
-                     summary=summary,
-                     tag=tag, permission=permission, public=anonymous, body=body,
-                     query=query or {}, paged=paged, multipart=multipart, binary=binary,
-                     status=status)
-        )
-        return guarded
+        doc = RouteDoc(rule=rule, methods=methods, endpoint=view.__name__, view=view,
+                       summary=summary, tag=tag, permission=permission, public=anonymous,
+                       body=body, query=query_model, response=response, paged=paged,
+                       multipart=multipart, binary=binary, status=status)
+
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if getattr(request, "escalated_route", None) is None:
+                # The operation the client called (a view may call another to render).
+                request.escalated_route = doc  # type: ignore[attr-defined]
+                parse_query(doc.query)
+                if body is None and request.method in ("POST", "PUT", "PATCH") \
+                        and request.is_json and request.content_length:
+                    validate(Empty, json_body())
+            return view(*args, **kwargs)
+
+        doc.view = public(checked) if anonymous else requires(permission)(checked)
+        ROUTES.append(doc)
+        return doc.view
 
     return decorator
 
@@ -128,16 +151,6 @@ def decode_cursor(kind: str) -> Any:
         return _signer(kind).loads(raw)
     except BadSignature:
         raise ValidationError("The cursor is not valid.", {"cursor": "invalid"}) from None
-
-
-def str_list(value: Any, name: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationError(f"{name} must be a list of strings.", {name: "expected strings"})
-    return value
-
-
-def csv_arg(name: str) -> list[str]:
-    return [v for raw in request.args.getlist(name) for v in raw.split(",") if v]
 
 
 def newest_first(kind: str, model: Any, filters: dict[str, Any],

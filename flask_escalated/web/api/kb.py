@@ -7,22 +7,23 @@ internal articles too, always (the reply composer searches it to link an article
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from ...services import kb, kb_search
 from ...services.errors import NotFound
 from ...services.permissions import Principal
 from ..security import current_principal
-from .base import decode_cursor, encode_cursor, json_body, page_limit, query_int, route
+from .base import decode_cursor, encode_cursor, page_limit, route
 from .commit import committed
-
-CATEGORY_BODY = {"name": "string (required)", "slug": "string (default: from the name)",
-                 "description": "string", "parent_id": "integer (a top-level category) or null",
-                 "position": "integer"}
-ARTICLE_BODY = {"title": "string (required)", "body": "Markdown (required)",
-                "slug": "string (default: from the title)", "category_id": "integer or null",
-                "status": "draft | published (kb.publish)", "visibility": "public | internal",
-                "tags": "[string]"}
+from .schemas import parse_body, parse_query
+from .schemas.kb import (
+    ArticleCreate,
+    ArticleList,
+    ArticleUpdate,
+    CategoryCreate,
+    CategoryUpdate,
+    KbSearch,
+)
 
 
 def _reader() -> Principal:
@@ -42,9 +43,9 @@ def list_kb_categories() -> Response:
 
 
 @route("/kb/categories", ["POST"], summary="Create a category", tag="Knowledge base",
-       permission="kb.create", body=CATEGORY_BODY, status=201)
+       permission="kb.create", body=CategoryCreate, status=201)
 def create_kb_category() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(CategoryCreate).changes()
     with committed():
         row = kb.create_category(current_principal(), data)
     return jsonify({"data": kb.serialize_category(row)}), 201
@@ -58,9 +59,9 @@ def show_kb_category(category_id: int) -> Response:
 
 
 @route("/kb/categories/<int:category_id>", ["PATCH"], summary="Update a category",
-       tag="Knowledge base", permission="kb.edit", body=CATEGORY_BODY)
+       tag="Knowledge base", permission="kb.edit", body=CategoryUpdate)
 def update_kb_category(category_id: int) -> Response:
-    data = json_body()
+    data = parse_body(CategoryUpdate).changes()
     with committed():
         row = kb.update_category(current_principal(), category_id, data)
     return jsonify({"data": kb.serialize_category(row)})
@@ -77,27 +78,24 @@ def delete_kb_category(category_id: int) -> tuple[str, int]:
 
 # ---------------------------------------------------------------------------- articles
 @route("/kb/articles", ["GET"], summary="Articles, newest first", tag="Knowledge base",
-       anonymous=True, paged=True,
-       query={"status": "draft | published (agents)", "visibility": "public | internal (agents)",
-              "category_id": "a category id"})
+       anonymous=True, paged=True, query=ArticleList)
 def list_kb_articles() -> Response:
     principal = _reader()
+    args = parse_query(ArticleList)
     limit = page_limit()
     cursor = decode_cursor("kb")
     after = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else None
-    category = query_int("category_id", 0, low=1, high=2**62) if request.args.get(
-        "category_id") else None
     rows, more = kb.list_articles(
-        principal, limit=limit, after_id=after, status=request.args.get("status") or None,
-        visibility=request.args.get("visibility") or None, category_id=category)
+        principal, limit=limit, after_id=after, status=args.status,
+        visibility=args.visibility, category_id=args.category_id)
     return jsonify({"data": [kb.serialize_article(r) for r in rows],
                     "next_cursor": encode_cursor("kb", rows[-1].id if more else None)})
 
 
 @route("/kb/articles", ["POST"], summary="Create an article", tag="Knowledge base",
-       permission="kb.create", body=ARTICLE_BODY, status=201)
+       permission="kb.create", body=ArticleCreate, status=201)
 def create_kb_article() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(ArticleCreate).changes()
     with committed():
         row = kb.create_article(current_principal(), data)
     return jsonify({"data": kb.serialize_article(row, full=True)}), 201
@@ -113,9 +111,9 @@ def show_kb_article(article_id: int) -> Response:
 
 @route("/kb/articles/<int:article_id>", ["PATCH"],
        summary="Update an article (changing status needs kb.publish)", tag="Knowledge base",
-       permission="kb.edit", body=ARTICLE_BODY)
+       permission="kb.edit", body=ArticleUpdate)
 def update_kb_article(article_id: int) -> Response:
-    data = json_body()
+    data = parse_body(ArticleUpdate).changes()
     with committed():
         row = kb.update_article(current_principal(), article_id, data)
     return jsonify({"data": kb.serialize_article(row, full=True)})
@@ -131,14 +129,12 @@ def delete_kb_article(article_id: int) -> tuple[str, int]:
 
 # ---------------------------------------------------------------------------- search
 @route("/kb/search", ["GET"], summary="Search published articles, best match first",
-       tag="Knowledge base", anonymous=True,
-       query={"q": "words to look for (required, at most 200 characters)",
-              "limit": "1-50 (default 10)"})
+       tag="Knowledge base", anonymous=True, query=KbSearch)
 def search_kb() -> Response:
     principal = _reader()
-    limit = query_int("limit", 10, low=1, high=50)
-    hits = kb_search.search(request.args.get("q"), include_internal=kb.sees_hidden(principal),
-                            limit=limit)
+    args = parse_query(KbSearch)
+    hits = kb_search.search(args.q, include_internal=kb.sees_hidden(principal),
+                            limit=args.limit)
     return jsonify({"data": [
         {"id": h.id, "title": h.title, "slug": h.slug, "url": h.url,
          "snippet": h.snippet, "visibility": h.visibility} for h in hits]})

@@ -6,13 +6,12 @@ from flask import Response, jsonify
 
 from ...services import macros, tickets
 from ..security import current_principal, load_ticket
-from .base import json_body, route
+from .base import route
 from .commit import committed
+from .schemas import parse_body
+from .schemas.macros import MacroCreate, MacroUpdate
+from .schemas.tickets import TicketEnvelope
 from .tickets import detail_payload
-
-MACRO_BODY = {"name": "string (required)", "description": "string",
-              "actions": '[{"type", "value"}]', "is_shared": "boolean (macro.manage)",
-              "position": "integer"}
 
 
 @route("/macros", ["GET"], summary="Your macros and the shared ones", tag="Macros",
@@ -22,9 +21,9 @@ def list_macros() -> Response:
 
 
 @route("/macros", ["POST"], summary="Create a macro", tag="Macros", permission="macro.create",
-       body=MACRO_BODY, status=201)
+       body=MacroCreate, status=201)
 def create_macro() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(MacroCreate).changes()
     with committed():
         row = macros.create(current_principal(), data)
     return jsonify({"data": macros.serialize(row)}), 201
@@ -37,9 +36,9 @@ def show_macro(macro_id: int) -> Response:
 
 
 @route("/macros/<int:macro_id>", ["PATCH"], summary="Update a macro", tag="Macros",
-       permission="macro.create", body=MACRO_BODY)
+       permission="macro.create", body=MacroUpdate)
 def update_macro(macro_id: int) -> Response:
-    data = json_body()
+    data = parse_body(MacroUpdate).changes()
     with committed():
         row = macros.update(current_principal(), macro_id, data)
     return jsonify({"data": macros.serialize(row)})
@@ -54,7 +53,7 @@ def delete_macro(macro_id: int) -> tuple[str, int]:
 
 
 @route("/tickets/<ident>/macros/<int:macro_id>", ["POST"], summary="Apply a macro to a ticket",
-       tag="Macros", permission="macro.view")
+       tag="Macros", permission="macro.view", response=TicketEnvelope)
 def apply_macro(ident: str, macro_id: int) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident)
     with committed():

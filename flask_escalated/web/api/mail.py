@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from ...models import InboundEmail
 from ...services import inbound, inbound_pipeline
-from ...services.errors import ValidationError
 from ...services.serializers import iso
 from .base import newest_first, route
-
-STATUSES = ("received", "processed", "ignored", "duplicate", "failed")
+from .schemas import parse_query
+from .schemas.mail import InboundList
 
 
 def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
@@ -29,21 +28,11 @@ def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
 
 @route("/inbound-emails", ["GET"], summary="The inbound mail log, newest first", tag="E-mail",
        permission="inbound_email.view", paged=True,
-       query={"status": "received|processed|ignored|duplicate|failed",
-              "ticket_id": "ticket id"})
+       query=InboundList)
 def list_inbound() -> Response:
-    """Filters are checked: an unknown status or a ticket id that is not a 64-bit ASCII
-    number is a 422 (it used to be ignored, or a 500 for digits such as ``¹``)."""
-    status = request.args.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise ValidationError(f"status must be one of {', '.join(STATUSES)}.",
-                              {"status": "unknown"})
-    ticket_id = request.args.get("ticket_id") or None
-    if ticket_id is not None and not (ticket_id.isascii() and ticket_id.isdigit()
-                                      and int(ticket_id) < 2**63):
-        raise ValidationError("ticket_id must be a ticket id.", {"ticket_id": "not an id"})
-    return newest_first("inbound", InboundEmail, {
-        "status": status, "ticket_id": int(ticket_id) if ticket_id else None}, _row)
+    args = parse_query(InboundList)
+    return newest_first("inbound", InboundEmail,
+                        {"status": args.status, "ticket_id": args.ticket_id}, _row)
 
 
 @route("/inbound-emails/<int:inbound_id>", ["GET"], summary="One inbound message, with the raw "

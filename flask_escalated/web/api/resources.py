@@ -6,14 +6,17 @@ from flask import Response, jsonify
 
 from ...services import agents, departments, serializers, statuses, tags
 from ..security import current_principal
-from .base import json_body, route
+from .base import route
 from .commit import committed
-
-DEPARTMENT_BODY = {
-    "name": "string (required)", "slug": "string", "description": "string",
-    "is_active": "boolean", "assignment_strategy": "manual|round_robin|least_loaded",
-    "agent_ids": "array of user ids",
-}
+from .schemas import parse_body
+from .schemas.departments import (
+    DepartmentCreate,
+    DepartmentEnvelope,
+    DepartmentList,
+    DepartmentUpdate,
+)
+from .schemas.statuses import StatusCreate, StatusUpdate, TransitionTable
+from .schemas.tags import TagCreate, TagEnvelope, TagList, TagUpdate
 
 
 @route("/me", ["GET"], summary="Who the API thinks you are", tag="Account")
@@ -34,31 +37,33 @@ def me() -> Response:
 
 # ---------------------------------------------------------------------------- departments
 @route("/departments", ["GET"], summary="List departments", tag="Departments",
-       permission="department.view")
+       permission="department.view", response=DepartmentList)
 def list_departments() -> Response:
     return jsonify({"data": [serializers.department_full(d)
                              for d in departments.list_departments()]})
 
 
 @route("/departments", ["POST"], summary="Create a department", tag="Departments",
-       permission="department.create", body=DEPARTMENT_BODY, status=201)
+       permission="department.create", body=DepartmentCreate, status=201,
+       response=DepartmentEnvelope)
 def create_department() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(DepartmentCreate).changes()
     with committed():
         row = departments.create_department(current_principal().actor, data)
     return jsonify({"data": serializers.department_full(row)}), 201
 
 
 @route("/departments/<int:dept_id>", ["GET"], summary="Show a department",
-       tag="Departments", permission="department.view")
+       tag="Departments", permission="department.view", response=DepartmentEnvelope)
 def show_department(dept_id: int) -> Response:
     return jsonify({"data": serializers.department_full(departments.get_department(dept_id))})
 
 
 @route("/departments/<int:dept_id>", ["PATCH"], summary="Update a department",
-       tag="Departments", permission="department.edit", body=DEPARTMENT_BODY)
+       tag="Departments", permission="department.edit", body=DepartmentUpdate,
+       response=DepartmentEnvelope)
 def update_department(dept_id: int) -> Response:
-    data = json_body()
+    data = parse_body(DepartmentUpdate).changes()
     with committed():
         row = departments.update_department(current_principal().actor, dept_id, data)
     return jsonify({"data": serializers.department_full(row)})
@@ -73,27 +78,26 @@ def delete_department(dept_id: int) -> tuple[str, int]:
 
 
 # ---------------------------------------------------------------------------- tags
-@route("/tags", ["GET"], summary="List tags", tag="Tags", permission="tag.view")
+@route("/tags", ["GET"], summary="List tags", tag="Tags", permission="tag.view", response=TagList)
 def list_tags() -> Response:
     return jsonify({"data": [serializers.tag(t) for t in tags.list_tags()]})
 
 
 @route("/tags", ["POST"], summary="Create a tag", tag="Tags", permission="tag.manage",
-       body={"name": "string (required)", "color": "#rrggbb"}, status=201)
+       body=TagCreate, status=201, response=TagEnvelope)
 def create_tag() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(TagCreate)
     with committed():
-        row = tags.create_tag(current_principal().actor, data.get("name"), data.get("color"))
+        row = tags.create_tag(current_principal().actor, data.name, data.color)
     return jsonify({"data": serializers.tag(row)}), 201
 
 
 @route("/tags/<int:tag_id>", ["PATCH"], summary="Rename or recolour a tag", tag="Tags",
-       permission="tag.manage", body={"name": "string", "color": "#rrggbb"})
+       permission="tag.manage", body=TagUpdate, response=TagEnvelope)
 def update_tag(tag_id: int) -> Response:
-    data = json_body()
+    data = parse_body(TagUpdate)
     with committed():
-        row = tags.update_tag(current_principal().actor, tag_id, data.get("name"),
-                              data.get("color"))
+        row = tags.update_tag(current_principal().actor, tag_id, data.name, data.color)
     return jsonify({"data": serializers.tag(row)})
 
 
@@ -113,27 +117,22 @@ def list_statuses() -> Response:
 
 
 @route("/statuses", ["POST"], summary="Create a custom status", tag="Statuses",
-       permission="status.manage", status=201,
-       body={"slug": "string (required)", "label": "string (required)",
-             "category": "one of the eight built-in statuses", "color": "#rrggbb",
-             "position": "integer", "pauses_sla": "boolean (stops the SLA clock)"})
+       permission="status.manage", status=201, body=StatusCreate)
 def create_status() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(StatusCreate)
     with committed():
         statuses.create_status(
-            current_principal().actor, slug=data.get("slug"), label=data.get("label"),
-            category=data.get("category"), color=data.get("color"),
-            position=data.get("position", 0), pauses_sla=data.get("pauses_sla", False),
+            current_principal().actor, slug=data.slug, label=data.label,
+            category=data.category, color=data.color, position=data.position,
+            pauses_sla=data.pauses_sla,
         )
-    return jsonify({"data": statuses.resolve(data["slug"]).as_dict()}), 201
+    return jsonify({"data": statuses.resolve(data.slug).as_dict()}), 201
 
 
 @route("/statuses/<slug>", ["PATCH"], summary="Update a custom status", tag="Statuses",
-       permission="status.manage",
-       body={"label": "string", "color": "#rrggbb", "position": "integer",
-             "is_active": "boolean", "pauses_sla": "boolean"})
+       permission="status.manage", body=StatusUpdate)
 def update_status(slug: str) -> Response:
-    data = json_body()
+    data = parse_body(StatusUpdate).changes()
     with committed():
         row = statuses.update_status(current_principal().actor, slug, **data)
     return jsonify({"data": {"slug": row.slug, "label": row.label, "category": row.category,
@@ -158,9 +157,9 @@ def get_transitions() -> Response:
 
 @route("/status-transitions", ["PUT"], summary="Replace the transition table",
        tag="Statuses", permission="status.manage",
-       body={"<status>": "array of statuses it may move to"})
+       body=TransitionTable)
 def put_transitions() -> Response:
-    data = json_body()
+    data = parse_body(TransitionTable).root
     with committed():
         table = statuses.set_transition_table(data, current_principal().actor)
     return jsonify({"data": table})

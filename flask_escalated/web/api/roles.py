@@ -10,11 +10,10 @@ from ...services import ext, roles, serializers
 from ...services.errors import NotFound
 from ...services.permissions import ABILITIES, PERMISSIONS, Principal
 from ..security import current_principal
-from .base import json_body, route
+from .base import route
 from .commit import committed
-
-ROLE_BODY = {"slug": "string (create only; a-z, 0-9, _ or -)", "name": "string (required)",
-             "description": "string", "permissions": "array of slugs or patterns (ticket.*, *)"}
+from .schemas import parse_body
+from .schemas.roles import AgentRoles, RoleCreate, RoleUpdate
 
 
 @route("/permissions", ["GET"], summary="The permission catalogue and token abilities",
@@ -34,9 +33,9 @@ def list_roles() -> Response:
 
 
 @route("/roles", ["POST"], summary="Create a custom role", tag="Roles",
-       permission="role.manage", body=ROLE_BODY, status=201)
+       permission="role.manage", body=RoleCreate, status=201)
 def create_role() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(RoleCreate).changes()
     with committed():
         role = roles.create_role(current_principal().actor, data)
     return jsonify({"data": role.as_dict()}), 201
@@ -48,9 +47,9 @@ def show_role(slug: str) -> Response:
 
 
 @route("/roles/<slug>", ["PATCH"], summary="Update a custom role", tag="Roles",
-       permission="role.manage", body=ROLE_BODY)
+       permission="role.manage", body=RoleUpdate)
 def update_role(slug: str) -> Response:
-    data = json_body()
+    data = parse_body(RoleUpdate).changes()
     with committed():
         role = roles.update_role(current_principal().actor, slug, data)
     return jsonify({"data": role.as_dict()})
@@ -88,9 +87,9 @@ def show_agent_roles(user_id: str) -> Response:
 
 @route("/agents/<user_id>/roles", ["PUT"], summary="Set an agent's base role and grants",
        tag="Roles", permission="role.manage",
-       body={"role": "base role slug", "grants": "array of {role, department_id|null}"})
+       body=AgentRoles)
 def set_agent_roles(user_id: str) -> Response:
-    data = json_body()
+    data = parse_body(AgentRoles).changes()
     with committed():
         profile, _ = roles.set_agent_roles(current_principal().actor, user_id,
                                            role=data.get("role"), grants=data.get("grants"))

@@ -7,25 +7,26 @@ from flask import Response, jsonify
 from ...services import rules
 from ...services.serializers import iso
 from ..security import current_principal
-from .base import decode_cursor, encode_cursor, json_body, page_limit, route
+from .base import decode_cursor, encode_cursor, page_limit, route
 from .commit import committed
+from .schemas import Body, parse_body
+from .schemas.rules import RuleCreate, RuleUpdate, WorkflowCreate, WorkflowUpdate
 
-RULE_BODY: dict[str, str] = {
-    "name": "string (required)", "description": "string", "is_active": "boolean",
-    "position": "integer",
-    "conditions": '{"all"|"any": [{"field", "operator", "value"} | nested group]}',
-    "actions": '[{"type", "value"}]',
-}
+#: The body models of each kind: workflows also take their trigger events.
+MODELS: dict[str, tuple[type[Body], type[Body]]] = {
+    "escalation": (RuleCreate, RuleUpdate), "automation": (RuleCreate, RuleUpdate),
+    "workflow": (WorkflowCreate, WorkflowUpdate)}
 
 
 def _crud(kind: str, path: str, perm: str, tag: str) -> None:
     """Declare list/create/show/update/delete/logs routes for one rule kind."""
+    create_model, update_model = MODELS[kind]
 
     def list_() -> Response:
         return jsonify({"data": [rules.serialize(r) for r in rules.list_rules(kind)]})
 
     def create() -> tuple[Response, int]:
-        data = json_body()
+        data = parse_body(create_model).changes()
         with committed():
             rule = rules.create(kind, current_principal().actor, data)
         return jsonify({"data": rules.serialize(rule)}), 201
@@ -34,7 +35,7 @@ def _crud(kind: str, path: str, perm: str, tag: str) -> None:
         return jsonify({"data": rules.serialize(rules.get(kind, rule_id))})
 
     def update(rule_id: int) -> Response:
-        data = json_body()
+        data = parse_body(update_model).changes()
         with committed():
             rule = rules.update(kind, current_principal().actor, rule_id, data)
         return jsonify({"data": rules.serialize(rule)})
@@ -64,11 +65,11 @@ def _crud(kind: str, path: str, perm: str, tag: str) -> None:
         fn.__name__ = f"{name}_{kind}_rule"
     route(path, ["GET"], summary=f"List {tag.lower()}", tag=tag, permission=f"{perm}.view")(list_)
     route(path, ["POST"], summary=f"Create ({tag.lower()})", tag=tag, permission=f"{perm}.manage",
-          body=RULE_BODY, status=201)(create)
+          body=create_model, status=201)(create)
     route(f"{path}/<int:rule_id>", ["GET"], summary="Show one", tag=tag,
           permission=f"{perm}.view")(show)
     route(f"{path}/<int:rule_id>", ["PATCH"], summary="Update one", tag=tag,
-          permission=f"{perm}.manage", body=RULE_BODY)(update)
+          permission=f"{perm}.manage", body=update_model)(update)
     route(f"{path}/<int:rule_id>", ["DELETE"], summary="Delete one", tag=tag,
           permission=f"{perm}.manage", status=204)(delete)
     route(f"{path}/<int:rule_id>/logs", ["GET"], summary="What the rule did (paged)", tag=tag,

@@ -10,23 +10,21 @@ from ...models import BusinessSchedule, Holiday, SlaPolicy
 from ...services import sla_admin
 from ...services.serializers import iso
 from ..security import current_principal
-from .base import json_body, route
+from .base import route
 from .commit import committed
+from .schemas import parse_body
+from .schemas.sla import (
+    HolidayCreate,
+    PolicyCreate,
+    PolicyUpdate,
+    ScheduleCreate,
+    ScheduleUpdate,
+)
 
 #: Tickets re-projected inside the request after a policy change; check-sla and later
 #: changes pick up the rest (their due times are re-projected whenever they change).
 REPROJECT_IN_REQUEST = 1000
 
-POLICY_BODY = {
-    "name": "string (required)", "description": "string", "is_active": "boolean",
-    "position": "integer", "warning_minutes": "integer (business minutes before a target)",
-    "conditions": '{"priorities", "department_ids", "tags", "requester_types"}',
-    "targets": '{"<priority>": {"first_response"|"next_response"|"resolution": minutes}}',
-    "schedule_id": "integer|null (null: calendar time)",
-}
-SCHEDULE_BODY = {"name": "string (required)", "timezone": "IANA name",
-                 "hours": '{"monday": [{"start": "09:00", "end": "17:00"}], ...}',
-                 "is_default": "boolean"}
 
 
 def _policy(p: SlaPolicy) -> dict[str, Any]:
@@ -48,9 +46,9 @@ def list_policies() -> Response:
 
 
 @route("/sla-policies", ["POST"], summary="Create an SLA policy", tag="SLA",
-       permission="sla.manage", body=POLICY_BODY, status=201)
+       permission="sla.manage", body=PolicyCreate, status=201)
 def create_policy() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(PolicyCreate).changes()
     with committed():
         p = sla_admin.create_policy(current_principal().actor, data)
     return jsonify({"data": _policy(p)}), 201
@@ -64,9 +62,9 @@ def show_policy(policy_id: int) -> Response:
 
 @route("/sla-policies/<int:policy_id>", ["PATCH"], summary="Update an SLA policy (open "
        "tickets on it are re-projected, keeping used time)", tag="SLA",
-       permission="sla.manage", body=POLICY_BODY)
+       permission="sla.manage", body=PolicyUpdate)
 def update_policy(policy_id: int) -> Response:
-    data = json_body()
+    data = parse_body(PolicyUpdate).changes()
     with committed():
         p = sla_admin.update_policy(current_principal().actor, policy_id, data)
     if {"targets", "schedule_id"} & set(data):
@@ -90,9 +88,9 @@ def list_schedules() -> Response:
 
 
 @route("/business-schedules", ["POST"], summary="Create a business schedule", tag="SLA",
-       permission="sla.manage", body=SCHEDULE_BODY, status=201)
+       permission="sla.manage", body=ScheduleCreate, status=201)
 def create_schedule() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(ScheduleCreate).changes()
     with committed():
         s = sla_admin.create_schedule(current_principal().actor, data)
     return jsonify({"data": _schedule(s)}), 201
@@ -105,9 +103,9 @@ def show_schedule(schedule_id: int) -> Response:
 
 
 @route("/business-schedules/<int:schedule_id>", ["PATCH"], summary="Update a schedule",
-       tag="SLA", permission="sla.manage", body=SCHEDULE_BODY)
+       tag="SLA", permission="sla.manage", body=ScheduleUpdate)
 def update_schedule(schedule_id: int) -> Response:
-    data = json_body()
+    data = parse_body(ScheduleUpdate).changes()
     with committed():
         s = sla_admin.update_schedule(current_principal().actor, schedule_id, data)
     return jsonify({"data": _schedule(s)})
@@ -123,9 +121,9 @@ def delete_schedule(schedule_id: int) -> tuple[str, int]:
 
 @route("/business-schedules/<int:schedule_id>/holidays", ["POST"], summary="Add a holiday",
        tag="SLA", permission="sla.manage", status=201,
-       body={"name": "string", "date": "YYYY-MM-DD", "recurring": "boolean"})
+       body=HolidayCreate)
 def add_holiday(schedule_id: int) -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(HolidayCreate).model_dump()
     with committed():
         h = sla_admin.add_holiday(current_principal().actor, schedule_id, data)
     return jsonify({"data": _holiday(h)}), 201

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, jsonify, request
 
@@ -25,30 +24,26 @@ from ...services.permissions import Principal
 from ...services.queries import TicketFilter
 from ..downloads import send_attachment
 from ..security import current_principal, load_ticket
-from .base import (
-    csv_arg,
-    decode_cursor,
-    encode_cursor,
-    json_body,
-    page_limit,
-    route,
-    str_list,
-)
+from .base import decode_cursor, encode_cursor, page_limit, route
 from .commit import committed
+from .schemas import optional_body, parse_body, parse_form, parse_query
+from .schemas.attachments import AttachmentList, Upload
+from .schemas.followers import FollowerAdd, FollowerList
+from .schemas.replies import NoteCreate, ReplyCreate, ReplyEnvelope, ReplyList
+from .schemas.tags import TicketTags
+from .schemas.tickets import (
+    ActivityPage,
+    Assign,
+    Snooze,
+    StatusChange,
+    TicketCreate,
+    TicketEnvelope,
+    TicketList,
+    TicketPage,
+    TicketUpdate,
+)
 
-TICKET_BODY = {
-    "subject": "string (required, ≤ 500)",
-    "description": "string (required)",
-    "priority": "low|medium|high|urgent|critical",
-    "department_id": "integer",
-    "ticket_type": "question|problem|incident|task",
-    "tags": "array of strings",
-    "requester_user_id": "string (agents only)",
-    "requester_email": "string (agents only; creates or reuses a contact)",
-    "requester_name": "string",
-    "assignee_id": "string (agents only)",
-    "metadata": "object",
-}
+M = TypeVar("M", ReplyCreate, NoteCreate)
 
 
 def detail_payload(ticket: Any, principal: Principal, status: int = 200) -> tuple[Response, int]:
@@ -61,65 +56,32 @@ def detail_payload(ticket: Any, principal: Principal, status: int = 200) -> tupl
     return jsonify({"data": body}), status
 
 
-def _parse_datetime(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"{name} must be an ISO 8601 date-time.", {name: "invalid"}) from None
-    if value.tzinfo is None:
-        raise ValidationError(f"{name} needs a time zone (e.g. 'Z').", {name: "no time zone"})
-    return value
-
-
-def _snoozed_arg(raw: str | None) -> bool | None:
-    values = {None: None, "": None, "false": None, "true": True, "any": False}
-    if raw not in values:
-        raise ValidationError("snoozed is true, false or any.", {"snoozed": "true|false|any"})
-    return values[raw]
-
-
 def _filters(principal: Principal) -> TicketFilter:
-    args = request.args
-    department = args.get("department_id")
+    args = parse_query(TicketList)
     flt = TicketFilter(
-        status=csv_arg("status"),
-        category=csv_arg("status_category"),
-        priority=csv_arg("priority"),
-        assignee=args.get("assignee") or None,
-        tag=args.get("tag") or None,
-        q=args.get("q") or None,
-        created_after=_parse_datetime("created_after"),
-        created_before=_parse_datetime("created_before"),
-        sort=args.get("sort") or "-updated_at",
-        snoozed=_snoozed_arg(args.get("snoozed")),
+        status=args.status or [],
+        category=args.status_category or [],
+        priority=args.priority or [],
+        assignee=args.assignee or None,
+        tag=args.tag or None,
+        q=args.q or None,
+        created_after=args.created_after,
+        created_before=args.created_before,
+        sort=args.sort or "-updated_at",
+        snoozed={None: None, "false": None, "true": True, "any": False}[args.snoozed],
     )
-    if department == "none":
+    if args.department_id == "none":
         flt.no_department = True
-    elif department:
-        if not department.isdigit():
-            raise ValidationError("department_id must be an id or 'none'.",
-                                  {"department_id": "invalid"})
-        flt.department_id = int(department)
-    if principal.is_agent and args.get("requester_user_id"):
-        flt.requester_user_id = args["requester_user_id"]
+    elif args.department_id:
+        flt.department_id = int(args.department_id)
+    if principal.is_agent and args.requester_user_id:
+        flt.requester_user_id = args.requester_user_id
     return flt
 
 
 # ---------------------------------------------------------------------------- tickets
 @route("/tickets", ["GET"], summary="List tickets (keyset paged)", tag="Tickets",
-       permission="ticket.view", paged=True,
-       query={"status": "comma-separated status slugs",
-              "status_category": "comma-separated categories",
-              "priority": "comma-separated priorities",
-              "assignee": "user id, 'me' or 'none'", "department_id": "id or 'none'",
-              "tag": "tag slug", "q": "text in subject, or a reference",
-              "requester_user_id": "host user id (agents)",
-              "created_after": "ISO date-time", "created_before": "ISO date-time",
-              "snoozed": "false (default: hide snoozed), true (only snoozed) or any",
-              "sort": "created_at|updated_at|priority|id, '-' prefix for descending"})
+       permission="ticket.view", paged=True, query=TicketList, response=TicketPage)
 def list_tickets() -> Response:
     principal = current_principal()
     flt = _filters(principal)
@@ -134,25 +96,25 @@ def list_tickets() -> Response:
 
 
 @route("/tickets", ["POST"], summary="Open a ticket", tag="Tickets",
-       permission="ticket.create", body=TICKET_BODY, status=201)
+       permission="ticket.create", body=TicketCreate, status=201, response=TicketEnvelope)
 def create_ticket() -> tuple[Response, int]:
     principal = current_principal()
-    data = json_body()
+    data = parse_body(TicketCreate)
     new = tickets.NewTicket(
-        subject=data.get("subject"),
-        description=data.get("description"),
-        priority=data.get("priority"),
-        department_id=data.get("department_id"),
-        ticket_type=data.get("ticket_type", "question"),
+        subject=data.subject,
+        description=data.description,
+        priority=data.priority,
+        department_id=data.department_id,
+        ticket_type=data.ticket_type,
         channel="api",
-        tags=str_list(data.get("tags", []), "tags") if principal.is_agent else [],
-        metadata=data.get("metadata") if principal.is_agent else None,
+        tags=data.tags if principal.is_agent else [],
+        metadata=data.metadata if principal.is_agent else None,
     )
     if principal.is_agent:
-        new.requester_user_id = _opt_str(data.get("requester_user_id"), "requester_user_id")
-        new.requester_email = _opt_str(data.get("requester_email"), "requester_email")
-        new.requester_name = _opt_str(data.get("requester_name"), "requester_name")
-        new.assignee_id = _opt_str(data.get("assignee_id"), "assignee_id")
+        new.requester_user_id = data.requester_user_id
+        new.requester_email = data.requester_email
+        new.requester_name = data.requester_name
+        new.assignee_id = data.assignee_id
         if new.requester_user_id is None and new.requester_email is None:
             new.requester_user_id = principal.user_id
     else:
@@ -170,32 +132,18 @@ def create_ticket() -> tuple[Response, int]:
     return detail_payload(tickets.get_ticket(ticket.id), principal, 201)
 
 
-def _opt_str(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string.", {name: "must be a string"})
-    return value
-
-
 @route("/tickets/<ident>", ["GET"], summary="Show a ticket (by id or reference)",
-       tag="Tickets", permission="ticket.view")
+       tag="Tickets", permission="ticket.view", response=TicketEnvelope)
 def show_ticket(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident)
     return detail_payload(ticket, principal)
 
 
 @route("/tickets/<ident>", ["PATCH"], summary="Update a ticket's properties", tag="Tickets",
-       permission="ticket.edit",
-       body={"version": "integer (optimistic lock; stale gives 409)", "subject": "string",
-             "description": "string", "ticket_type": "string", "metadata": "object",
-             "priority": "string", "status": "string", "department_id": "integer|null",
-             "assignee_id": "string|null", "tags": "array of strings"})
+       permission="ticket.edit", body=TicketUpdate, response=TicketEnvelope)
 def update_ticket(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.edit")
-    data = json_body()
+    data = parse_body(TicketUpdate).changes()
     actor = principal.actor
     version = data.get("version")
     with committed():
@@ -206,7 +154,7 @@ def update_ticket(ident: str) -> tuple[Response, int]:
         if "department_id" in data:
             tickets.change_department(ticket, data["department_id"], actor)
         if "tags" in data:
-            tags.set_tags(ticket, str_list(data["tags"], "tags"), actor)
+            tags.set_tags(ticket, data["tags"], actor)
         if "assignee_id" in data:
             _require(principal, ticket, "ticket.assign")
             if data["assignee_id"] is None:
@@ -234,11 +182,11 @@ def delete_ticket(ident: str) -> tuple[str, int]:
 
 
 @route("/tickets/<ident>/status", ["POST"], summary="Change status", tag="Tickets",
-       permission="ticket.view", body={"status": "string (required)", "version": "integer"})
+       permission="ticket.view", body=StatusChange, response=TicketEnvelope)
 def change_status(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident)
-    data = json_body()
-    target = data.get("status")
+    data = parse_body(StatusChange)
+    target = data.status
     if not principal.is_agent:
         # Customers may close (when allowed) or reopen their own tickets, nothing else.
         _customer_status_check(ticket, target, principal)
@@ -246,7 +194,7 @@ def change_status(ident: str) -> tuple[Response, int]:
         _require(principal, ticket,
                  "ticket.close" if target in ("resolved", "closed") else "ticket.edit")
     with committed():
-        tickets.change_status(ticket, target, principal.actor, version=data.get("version"))
+        tickets.change_status(ticket, target, principal.actor, version=data.version)
     return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
@@ -263,44 +211,34 @@ def _customer_status_check(ticket: Any, target: Any, principal: Principal) -> No
 
 
 @route("/tickets/<ident>/assign", ["POST"], summary="Assign, unassign or auto-assign",
-       tag="Tickets", permission="ticket.assign",
-       body={"assignee_id": "string|null", "strategy": "manual|round_robin|least_loaded",
-             "version": "integer"})
+       tag="Tickets", permission="ticket.assign", body=Assign, response=TicketEnvelope)
 def assign_ticket(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.assign")
-    data = json_body()
-    strategy = data.get("strategy", "manual")
+    data = parse_body(Assign)
     with committed():
-        if strategy in ("round_robin", "least_loaded"):
-            tickets.check_version(ticket, data.get("version"))
-            assignment.auto_assign(ticket, principal.actor, strategy=strategy)
-        elif strategy != "manual":
-            raise ValidationError(
-                "Unknown strategy.", {"strategy": ", ".join(assignment.STRATEGIES)}
-            )
-        elif data.get("assignee_id") is None:
-            assignment.unassign(ticket, principal.actor, version=data.get("version"))
+        if data.strategy != "manual":
+            tickets.check_version(ticket, data.version)
+            assignment.auto_assign(ticket, principal.actor, strategy=data.strategy)
+        elif data.assignee_id is None:
+            assignment.unassign(ticket, principal.actor, version=data.version)
         else:
-            assignment.assign(ticket, data["assignee_id"], principal.actor,
-                              version=data.get("version"))
+            assignment.assign(ticket, data.assignee_id, principal.actor, version=data.version)
     return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 @route("/tickets/<ident>/snooze", ["POST"], summary="Snooze until a preset or a time",
-       tag="Tickets", permission="ticket.edit",
-       body={"preset": "1h|4h|tomorrow|next_monday (09:00 in your time zone)",
-             "until": "ISO 8601 date-time with a zone"})
+       tag="Tickets", permission="ticket.edit", body=Snooze, response=TicketEnvelope)
 def snooze_ticket(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.edit")
-    data = json_body()
+    data = parse_body(Snooze)
     with committed():
-        until = snooze.parse_until(data.get("preset"), data.get("until"), principal.actor)
+        until = snooze.parse_until(data.preset, data.until, principal.actor)
         snooze.snooze(ticket, until, principal.actor)
     return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 @route("/tickets/<ident>/snooze", ["DELETE"], summary="Wake a snoozed ticket", tag="Tickets",
-       permission="ticket.edit")
+       permission="ticket.edit", response=TicketEnvelope)
 def wake_ticket(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.edit")
     with committed():
@@ -310,42 +248,50 @@ def wake_ticket(ident: str) -> tuple[Response, int]:
 
 # ---------------------------------------------------------------------------- replies
 @route("/tickets/<ident>/replies", ["GET"], summary="List replies (and notes, for agents)",
-       tag="Replies", permission="ticket.view")
+       tag="Replies", permission="ticket.view", response=ReplyList)
 def list_replies(ident: str) -> Response:
     ticket, principal = load_ticket(ident)
     rows = replies.list_replies(ticket, include_internal=principal.is_agent)
     return jsonify({"data": serializers.replies(rows, include_internal=principal.is_agent)})
 
 
-def _reply_input() -> tuple[Any, list[attachments.Upload]]:
+def _reply_input(model: type[M]) -> tuple[M, list[attachments.Upload]]:
+    """The reply's fields, from JSON or from a form (as strict: the same model, with
+    ``true``/``false`` the only booleans), and any files."""
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        data = parse_form(model)
         uploads = [attachments.Upload(f.filename or "", f.stream)
                    for f in request.files.getlist("files")]
-        return request.form.get("body"), uploads
-    return json_body().get("body"), []
+        return data, uploads
+    return parse_body(model), []
 
 
-@route("/tickets/<ident>/replies", ["POST"], summary="Reply to a ticket (JSON or multipart)",
-       tag="Replies", permission="reply.create", multipart=True,
-       body={"body": "string (required)", "files": "multipart files (optional)"}, status=201)
+@route("/tickets/<ident>/replies", ["POST"], summary="Reply to a ticket, or add an internal "
+       "note with is_internal (or another visibility alias: see the README), as JSON or "
+       "multipart", tag="Replies", permission="reply.create", multipart=True,
+       body=ReplyCreate, status=201, response=ReplyEnvelope)
 def create_reply(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "reply.create")
-    body, uploads = _reply_input()
+    data, uploads = _reply_input(ReplyCreate)
+    internal = data.is_note
+    if internal:
+        _require(principal, ticket, "reply.create_internal")
     with committed():
-        reply = replies.add_reply(ticket, body, principal.actor, uploads=uploads, channel="api")
+        reply = replies.add_reply(ticket, data.body, principal.actor, internal=internal,
+                                  uploads=uploads, channel="api")
     body = serializers.replies([reply], include_internal=principal.is_agent)[0]
     return jsonify({"data": body}), 201
 
 
 @route("/tickets/<ident>/notes", ["POST"], summary="Add an internal note", tag="Replies",
-       permission="reply.create_internal", multipart=True,
-       body={"body": "string (required)"}, status=201)
+       permission="reply.create_internal", multipart=True, body=NoteCreate, status=201,
+       response=ReplyEnvelope)
 def create_note(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "reply.create_internal")
-    body, uploads = _reply_input()
+    data, uploads = _reply_input(NoteCreate)
     with committed():
-        reply = replies.add_reply(ticket, body, principal.actor, internal=True, uploads=uploads,
-                                  channel="api")
+        reply = replies.add_reply(ticket, data.body, principal.actor, internal=True,
+                                  uploads=uploads, channel="api")
     return jsonify({"data": serializers.replies([reply], include_internal=True)[0]}), 201
 
 
@@ -357,40 +303,40 @@ def _pin(ident: str, reply_id: str, pinned: bool) -> Response:
 
 
 @route("/tickets/<ident>/notes/<reply_id>/pin", ["POST"], summary="Pin a note", tag="Replies",
-       permission="reply.create_internal")
+       permission="reply.create_internal", response=ReplyEnvelope)
 def pin_note(ident: str, reply_id: str) -> Response:
     return _pin(ident, reply_id, True)
 
 
 @route("/tickets/<ident>/notes/<reply_id>/pin", ["DELETE"], summary="Unpin a note",
-       tag="Replies", permission="reply.create_internal")
+       tag="Replies", permission="reply.create_internal", response=ReplyEnvelope)
 def unpin_note(ident: str, reply_id: str) -> Response:
     return _pin(ident, reply_id, False)
 
 
 # ---------------------------------------------------------------------------- tags
 @route("/tickets/<ident>/tags", ["POST"], summary="Add tags", tag="Tags",
-       permission="ticket.edit", body={"tags": "array of strings"})
+       permission="ticket.edit", body=TicketTags, response=TicketEnvelope)
 def add_ticket_tags(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.edit")
-    names = str_list(json_body().get("tags"), "tags")
+    names = parse_body(TicketTags).tags
     with committed():
         tags.add_tags(ticket, names, principal.actor)
     return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 @route("/tickets/<ident>/tags", ["PUT"], summary="Replace tags", tag="Tags",
-       permission="ticket.edit", body={"tags": "array of strings"})
+       permission="ticket.edit", body=TicketTags, response=TicketEnvelope)
 def set_ticket_tags(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.edit")
-    names = str_list(json_body().get("tags"), "tags")
+    names = parse_body(TicketTags).tags
     with committed():
         tags.set_tags(ticket, names, principal.actor)
     return detail_payload(tickets.get_ticket(ticket.id), principal)
 
 
 @route("/tickets/<ident>/tags/<slug>", ["DELETE"], summary="Remove a tag", tag="Tags",
-       permission="ticket.edit")
+       permission="ticket.edit", response=TicketEnvelope)
 def remove_ticket_tag(ident: str, slug: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.edit")
     with committed():
@@ -402,7 +348,7 @@ def remove_ticket_tag(ident: str, slug: str) -> tuple[Response, int]:
 
 # ---------------------------------------------------------------------------- followers
 @route("/tickets/<ident>/followers", ["GET"], summary="List followers", tag="Followers",
-       permission="ticket.edit")
+       permission="ticket.edit", response=FollowerList)
 def list_followers(ident: str) -> Response:
     ticket, _ = load_ticket(ident, "ticket.edit")
     ids = followers.list_followers(ticket)
@@ -411,13 +357,13 @@ def list_followers(ident: str) -> Response:
 
 
 @route("/tickets/<ident>/followers", ["POST"], summary="Follow (yourself or user_id)",
-       tag="Followers", permission="ticket.edit", body={"user_id": "string (default: you)"},
-       status=201)
+       tag="Followers", permission="ticket.edit", body=FollowerAdd, status=201,
+       response=FollowerList)
 def add_follower(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.edit")
-    data = json_body() if request.content_length else {}
+    data = optional_body(FollowerAdd)
     with committed():
-        added = followers.follow(ticket, data.get("user_id", principal.user_id), principal.actor)
+        added = followers.follow(ticket, data.user_id or principal.user_id, principal.actor)
     return list_followers(ident), 201 if added else 200
 
 
@@ -434,7 +380,7 @@ def remove_follower(ident: str, user_id: str) -> tuple[str, int]:
 
 # ---------------------------------------------------------------------------- attachments
 @route("/tickets/<ident>/attachments", ["GET"], summary="List attachments",
-       tag="Attachments", permission="ticket.view")
+       tag="Attachments", permission="ticket.view", response=AttachmentList)
 def list_attachments(ident: str) -> Response:
     ticket, principal = load_ticket(ident)
     rows = attachments.list_for_ticket(ticket, include_internal=principal.is_agent)
@@ -443,9 +389,10 @@ def list_attachments(ident: str) -> Response:
 
 @route("/tickets/<ident>/attachments", ["POST"], summary="Upload attachments (multipart)",
        tag="Attachments", permission="reply.create", multipart=True,
-       body={"files": "one or more files"}, status=201)
+       body=Upload, status=201, response=AttachmentList)
 def upload_attachments(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "reply.create")
+    parse_form(Upload)
     uploads = [attachments.Upload(f.filename or "", f.stream)
                for f in request.files.getlist("files")]
     if not uploads:
@@ -467,7 +414,7 @@ def download_attachment(attachment_id: int) -> Response:
 
 # ---------------------------------------------------------------------------- activity
 @route("/tickets/<ident>/activity", ["GET"], summary="The activity timeline (paged)",
-       tag="Activity", permission="ticket.view", paged=True)
+       tag="Activity", permission="ticket.view", paged=True, response=ActivityPage)
 def list_activity(ident: str) -> Response:
     ticket, principal = load_ticket(ident)
     after = decode_cursor("activity")

@@ -14,8 +14,10 @@ from ...services.errors import NotFound, PermissionDenied, ValidationError
 from ...services.permissions import ABILITIES
 from ...services.serializers import iso
 from ..security import current_principal, via_token
-from .base import json_body, route
+from .base import route
 from .commit import committed
+from .schemas import parse_body
+from .schemas.tokens import TokenCreate
 
 
 def _token(t: ApiToken) -> dict[str, Any]:
@@ -35,30 +37,22 @@ def list_tokens() -> Response:
 
 @route("/api-tokens", ["POST"], summary="Create a token; the plain token is shown once",
        tag="API tokens", status=201,
-       body={"name": "string (required)", "abilities": "list (default ['*'])",
-             "expires_in_days": "integer 1-3650", "user_id": "admins: someone else's"})
+       body=TokenCreate)
 def create_token() -> tuple[Response, int]:
     principal = current_principal()
     if via_token():
         raise PermissionDenied("Tokens are created from a signed-in session, not with a token.")
-    data = json_body()
-    owner = str(data.get("user_id", principal.user_id))
+    data = parse_body(TokenCreate)
+    owner = data.user_id or str(principal.user_id)
     if owner != principal.user_id:
         if not principal.can("api_token.manage"):
             raise PermissionDenied("Only admins create tokens for other people.")
         if ext().load_user(owner) is None:
             raise ValidationError(f"No user '{owner[:40]}'.", {"user_id": "unknown"})
-    abilities = data.get("abilities")
-    if abilities is not None and (not isinstance(abilities, list)
-                                  or not all(isinstance(a, str) for a in abilities)):
-        raise ValidationError("abilities must be a list of names.", {"abilities": "list"})
-    days = data.get("expires_in_days")
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
-                             or not 1 <= days <= 3650):
-        raise ValidationError("expires_in_days: 1 to 3650.", {"expires_in_days": "range"})
+    days = data.expires_in_days
     with committed():
         row, plain = tokens.create_token(
-            owner, data.get("name"), abilities, principal.actor,
+            owner, data.name, data.abilities, principal.actor,
             expires_at=now() + timedelta(days=days) if days else None)
     return jsonify({"data": {**_token(row), "token": plain}}), 201
 

@@ -10,12 +10,10 @@ from ...models import Webhook, WebhookAttempt, WebhookDelivery
 from ...services import webhooks
 from ...services.serializers import iso
 from ..security import current_principal
-from .base import decode_cursor, encode_cursor, json_body, page_limit, route
+from .base import decode_cursor, encode_cursor, page_limit, route
 from .commit import committed
-
-BODY = {"url": "http(s) URL (public address)", "events": "event names or ['*']",
-        "description": "string", "is_active": "boolean",
-        "secret": "16-128 characters (generated when absent; shown once)"}
+from .schemas import parse_body
+from .schemas.webhooks import WebhookCreate, WebhookUpdate
 
 
 def _hook(h: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
@@ -49,9 +47,9 @@ def list_webhooks() -> Response:
 
 
 @route("/webhooks", ["POST"], summary="Register a webhook (the secret is shown once)",
-       tag="Webhooks", permission="webhook.manage", body=BODY, status=201)
+       tag="Webhooks", permission="webhook.manage", body=WebhookCreate, status=201)
 def create_webhook() -> tuple[Response, int]:
-    data = json_body()
+    data = parse_body(WebhookCreate).changes()
     with committed():
         hook = webhooks.create_webhook(current_principal().actor, data)
     return jsonify({"data": _hook(hook, with_secret=True)}), 201
@@ -64,9 +62,9 @@ def show_webhook(webhook_id: int) -> Response:
 
 
 @route("/webhooks/<int:webhook_id>", ["PATCH"], summary="Update a webhook", tag="Webhooks",
-       permission="webhook.manage", body=BODY)
+       permission="webhook.manage", body=WebhookUpdate)
 def update_webhook(webhook_id: int) -> Response:
-    data = json_body()
+    data = parse_body(WebhookUpdate).changes()
     with committed():
         hook = webhooks.update_webhook(current_principal().actor, webhook_id, data)
     return jsonify({"data": _hook(hook, with_secret="secret" in data)})

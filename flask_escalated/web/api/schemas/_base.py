@@ -1,0 +1,296 @@
+"""The building blocks of the API's declared contract, and the one door input comes through.
+
+Every request body and query string is validated by a pydantic v2 model from this package
+(one module per resource). The models are *strict*: unknown keys are refused
+(``extra="forbid"``), a string is never read as a number or a boolean, ``1.5`` is not an id and
+``"false"`` is not ``true``. The same models generate ``openapi.json``, so the document cannot
+describe a contract the server does not enforce.
+
+:func:`parse_body`, :func:`parse_query` and :func:`parse_form` turn pydantic's errors into the
+API's error envelope: 422 ``unknown_field`` naming every unknown key when there is one, else
+422 ``validation_error`` naming every bad field and why.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+from flask import current_app, request
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
+from pydantic import ValidationError as PydanticError
+from pydantic_core import PydanticCustomError
+from werkzeug.datastructures import MultiDict
+
+from ....config import Config
+from ....services.errors import ServiceError, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+#: The largest id any table holds (a signed 64-bit key); larger numbers are refused, not sent
+#: to the database.
+MAX_ID = 2**63 - 1
+#: ``ESCALATED_MAX_BODY_LENGTH``'s default; the running limit is the app's config value.
+DEFAULT_MAX_BODY = 200_000
+
+
+class UnknownField(ServiceError):
+    """A key the operation does not take: refused, never ignored (a typo must not turn into a
+    silent wrong action)."""
+
+    status = 422
+    code = "unknown_field"
+
+
+class Body(BaseModel):
+    """A JSON request body: strict types, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False,
+                              regex_engine="python-re")
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller sent (absent and null differ on a PATCH), as plain values."""
+        return self.model_dump(exclude_unset=True, mode="python")
+
+
+class Query(BaseModel):
+    """A query string: the same strictness; its values arrive as text and are read by the
+    field's declared type (ASCII digits for numbers, exact words for choices)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
+
+
+class Out(BaseModel):
+    """A response body: every key declared (a serializer that drifts from its schema fails the
+    suite-wide response check, see ``web/api/contract.py``), JSON types exact."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Empty(Body):
+    """No fields: the body of an operation that takes none."""
+
+
+class EmptyQuery(Query):
+    """No parameters."""
+
+
+# ---------------------------------------------------------------------------- field types
+def _ascii_int(value: Any) -> Any:
+    """Query and form values are text: only ASCII digits (an optional leading '-') are a
+    number; fullwidth digits, ``"1.5"``, ``"1_000"`` and ``" 3"`` stay text and fail."""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,19}", value):
+        return int(value)
+    return value
+
+
+def _check_body_length(value: str) -> str:
+    limit = int(current_app.config[Config.MAX_BODY_LENGTH])
+    if len(value) > limit:
+        raise PydanticCustomError("string_too_long",
+                                  "String should have at most {max_length} characters",
+                                  {"max_length": limit})
+    return value
+
+
+def _user_ref(value: Any) -> Any:
+    # Host apps' user ids are strings here; a host with integer ids may send the number.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _iso_datetime(value: Any) -> Any:
+    if isinstance(value, str):
+        if not re.fullmatch(r"\d{4}-\d\d-\d\d[T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?", value):
+            raise PydanticCustomError("datetime_parsing", "an ISO 8601 date-time with a zone")
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise PydanticCustomError("datetime_parsing",
+                                      "an ISO 8601 date-time with a zone") from None
+        if parsed.tzinfo is None:
+            raise PydanticCustomError("timezone_aware", "needs a time zone (e.g. 'Z')")
+        return parsed
+    return value
+
+
+#: A row id: a whole number from 1 to 2**63-1 (no bools, no floats, no strings in JSON).
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: A whole number that may be negative (positions), bounded.
+Position = Annotated[int, Field(ge=-10_000, le=10_000)]
+#: A host user id (text; a host whose ids are integers may send the number, read as its
+#: decimal text: the same user either way).
+UserRef = Annotated[str, Field(min_length=1, max_length=64), BeforeValidator(_user_ref),
+                    WithJsonSchema({"type": ["string", "integer"], "minLength": 1,
+                                    "maxLength": 64, "minimum": 1, "examples": ["42"]})]
+#: Message text (ticket descriptions, replies, notes): at most ``ESCALATED_MAX_BODY_LENGTH``.
+LongText = Annotated[str, AfterValidator(_check_body_length),
+                     Field(max_length=DEFAULT_MAX_BODY,
+                           description="At most ESCALATED_MAX_BODY_LENGTH characters "
+                                       "(default 200000).")]
+Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#2563eb"])]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime),
+                        WithJsonSchema({"type": "string", "format": "date-time",
+                                        "examples": ["2026-01-31T09:00:00Z"]})]
+
+
+def absent(**kwargs: Any) -> Any:
+    """The default of a field that may be left out but is never null: absent means "leave
+    it alone" (or the service's default), and an explicit null is refused by its type."""
+    return Field(None, **kwargs)
+
+
+# ---------------------------------------------------------------------------- errors
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "request"
+
+
+def raise_for(exc: PydanticError, model: type[BaseModel]) -> typing.NoReturn:
+    """Raise the API's 422 for a pydantic error: unknown keys first, else every bad field."""
+    unknown: list[str] = []
+    bad: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        where = _loc(tuple(err["loc"]))[:120]
+        if err["type"] == "extra_forbidden":
+            if where not in unknown:
+                unknown.append(where)
+        else:
+            bad.setdefault(where, err["msg"])
+    if unknown:
+        raise UnknownField(
+            f"Unknown field(s): {', '.join(unknown)}. This operation does not take them; "
+            "see openapi.json for the fields it does.",
+            {name: "unknown field" for name in unknown})
+    names = ", ".join(f"{k} ({v})" for k, v in bad.items())
+    raise ValidationError(f"Some fields are not valid: {names}."[:1000], bad)
+
+
+def validate(model: type[M], data: Any) -> M:
+    """``data`` checked against ``model``; a 422 in the API's envelope otherwise."""
+    try:
+        return model.model_validate(data)
+    except PydanticError as exc:
+        raise_for(exc, model)
+
+
+# ---------------------------------------------------------------------------- the doors
+def _declared(model: type[BaseModel], kind: str) -> None:
+    """A view validates with the model its route declares (the one openapi.json shows)."""
+    doc = getattr(request, "escalated_route", None)
+    declared = getattr(doc, kind, None) if doc is not None else None
+    if doc is not None and declared is not model:
+        raise RuntimeError(f"{doc.endpoint} declares {kind}={declared!r} but reads {model!r}")
+
+
+def parse_body(model: type[M]) -> M:
+    """The request's JSON object validated by ``model`` (the raw object comes from
+    :func:`~flask_escalated.web.api.base.json_body`, which refuses what is not JSON)."""
+    from ..base import json_body
+
+    _declared(model, "body")
+    return validate(model, json_body())
+
+
+def optional_body(model: type[M]) -> M:
+    """Like :func:`parse_body`, for operations whose every field is optional: no body at all
+    reads as ``{}``."""
+    if not request.content_length and not request.is_json and not request.data:
+        return validate(model, {})
+    return parse_body(model)
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_is_list(a) for a in get_args(annotation) if a is not type(None))
+    if origin is typing.Annotated:
+        return _is_list(get_args(annotation)[0])
+    return origin is list
+
+
+def _is(annotation: Any, kind: type) -> bool:
+    """Whether a field's annotation is ``kind`` (or a list of it), through unions and
+    ``Annotated``."""
+    if annotation is kind:
+        return True
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType, list):
+        return any(_is(a, kind) for a in get_args(annotation) if a is not type(None))
+    if origin is typing.Annotated:
+        return _is(get_args(annotation)[0], kind)
+    return False
+
+
+def _read_text(value: str, annotation: Any) -> Any:
+    """One text value as the field's type would have it in JSON: ``true``/``false`` for a
+    boolean, ASCII digits for a number; anything else stays text (and fails if wrong)."""
+    if _is(annotation, bool) and value in ("true", "false"):
+        return value == "true"
+    if _is(annotation, int) and not _is(annotation, str):
+        return _ascii_int(value)
+    return value
+
+
+def from_text(model: type[BaseModel], values: MultiDict[str, str] | Mapping[str, Any],
+              *, skip: frozenset[str] = frozenset(), csv: bool = True) -> dict[str, Any]:
+    """A query string or a form as the dict ``model`` validates: list fields take every value
+    (and, for queries, comma-separated ones), booleans are exactly ``true`` or ``false`` (any
+    other spelling stays text and fails), a repeated single-valued key is an error."""
+    out: dict[str, Any] = {}
+    getlist = values.getlist if isinstance(values, MultiDict) else (
+        lambda k: [values[k]])
+    for key in values:
+        if key in skip:
+            continue
+        raw = getlist(key)
+        field = model.model_fields.get(key)
+        annotation = field.annotation if field is not None else str
+        if _is_list(annotation):
+            out[key] = [_read_text(v, annotation) for r in raw
+                        for v in (r.split(",") if csv else [r]) if v != ""]
+        elif len(raw) > 1:
+            out[key] = raw  # a list where one value is expected: refused by the model
+        else:
+            out[key] = _read_text(raw[0], annotation)
+    return out
+
+
+def parse_query(model: type[M]) -> M:
+    """The query string validated by ``model`` (once a request: the route's wrapper already
+    did); an empty parameter (``?q=``) reads as absent."""
+    cached = getattr(request, "escalated_query", None)
+    if isinstance(cached, model):
+        return cached
+    data = from_text(model, MultiDict([(k, v) for k, v in request.args.items(multi=True)
+                                       if v != ""]))
+    parsed = validate(model, data)
+    request.escalated_query = parsed  # type: ignore[attr-defined]
+    return parsed
+
+
+def parse_form(model: type[M], *, skip: frozenset[str] = frozenset({"files"})) -> M:
+    """A multipart or urlencoded form validated by ``model`` (file fields are read apart)."""
+    _declared(model, "body")
+    data = from_text(model, request.form, skip=skip, csv=False)
+    files = [k for k in request.files if k not in skip]
+    if files:
+        data.update({k: "(file)" for k in files})
+    return validate(model, data)

@@ -1,0 +1,186 @@
+"""Tickets: opening, updating, status, assignment, snoozing, and the queue's filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from ....domain import CHANNELS, PRIORITIES, STATUS_CATEGORIES, TICKET_TYPES
+from ....services.assignment import STRATEGIES
+from ....services.snooze import PRESETS
+from ._base import Body, Id, IsoDateTime, LongText, Out, UserRef, absent
+from .common import ContactOut, Email, Paged, UserOut
+from .departments import DepartmentRef
+from .tags import TagName, TagOut, Tags
+
+Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
+TicketType = Literal[TICKET_TYPES]  # type: ignore[valid-type]
+StatusCategory = Literal[STATUS_CATEGORIES]  # type: ignore[valid-type]
+Strategy = Literal[STRATEGIES]  # type: ignore[valid-type]
+SnoozePreset = Literal[PRESETS]  # type: ignore[valid-type]
+#: A status slug: one of the eight built-in statuses or a custom one (see /statuses).
+StatusSlug = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$",
+                                  examples=["in_progress"])]
+Version = Annotated[int, Field(ge=0, le=2**31 - 1, description="The ticket's version "
+                               "(optimistic lock: a stale one answers 409).")]
+Subject = Annotated[str, Field(min_length=1, max_length=500,
+                               examples=["The printer is on fire"])]
+Name = Annotated[str, Field(max_length=255)]
+Metadata = Annotated[dict[str, Any], Field(description="Free-form data for integrations "
+                                           "(agents).")]
+
+
+class TicketCreate(Body):
+    """Open a ticket. Customers may choose low, medium or high priority; the requester and
+    assignee fields, tags and metadata are for agents."""
+
+    subject: Subject
+    description: LongText
+    priority: Priority | None = None
+    department_id: Id | None = None
+    ticket_type: TicketType = "question"
+    tags: Tags = []
+    requester_user_id: UserRef | None = None
+    requester_email: Email | None = None
+    requester_name: Name | None = None
+    assignee_id: UserRef | None = None
+    metadata: Metadata | None = None
+
+
+class TicketUpdate(Body):
+    """Change any of a ticket's properties in one request (absent fields are left alone)."""
+
+    version: Version | None = None
+    subject: Subject = absent()
+    description: LongText = absent()
+    ticket_type: TicketType = absent()
+    metadata: Metadata | None = None
+    priority: Priority = absent()
+    status: StatusSlug = absent()
+    department_id: Id | None = None
+    assignee_id: UserRef | None = Field(None, description="null: unassign")
+    tags: Tags = absent()
+
+
+class StatusChange(Body):
+    status: StatusSlug
+    version: Version | None = None
+
+
+class Assign(Body):
+    """Assign to ``assignee_id`` (null or absent: unassign), or let a strategy pick."""
+
+    assignee_id: UserRef | None = None
+    strategy: Strategy = "manual"
+    version: Version | None = None
+
+
+class Snooze(Body):
+    """Snooze until a preset (09:00 in your time zone) or until a time."""
+
+    preset: SnoozePreset | None = None
+    until: IsoDateTime | None = None
+
+
+class TicketList(Paged):
+    """The queue's filters."""
+
+    status: list[StatusSlug] | None = Field(
+        None, description="Status slugs (comma-separated or repeated).")
+    status_category: list[StatusCategory] | None = None
+    priority: list[Priority] | None = None
+    assignee: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="A user id, 'me' or 'none'.")
+    department_id: Annotated[str, Field(pattern=r"^([0-9]{1,19}|none)$")] | None = Field(
+        None, description="A department id or 'none'.")
+    tag: TagName | None = None
+    q: Annotated[str, Field(max_length=200)] | None = Field(
+        None, description="Text in the subject, or a reference.")
+    requester_user_id: UserRef | None = Field(None, description="Host user id (agents).")
+    created_after: IsoDateTime | None = None
+    created_before: IsoDateTime | None = None
+    snoozed: Literal["false", "true", "any"] | None = Field(
+        None, description="false (default: hide snoozed), true (only snoozed) or any.")
+    sort: Literal["created_at", "-created_at", "updated_at", "-updated_at", "priority",
+                  "-priority", "id", "-id"] | None = Field(
+        None, description="'-' prefix for descending (default -updated_at).")
+
+
+# ---------------------------------------------------------------------------- responses
+class SatisfactionOut(Out):
+    rating: int
+    comment: str | None
+    rated_at: datetime | None
+
+
+class SlaTargetOut(Out):
+    target: Literal["first_response", "next_response", "resolution"]
+    state: str
+    due_at: datetime | None
+    remaining_minutes: float | None
+    breached_at: datetime | None
+
+
+class TicketOut(Out):
+    """A ticket in a list. ``metadata`` and the last reply times are for agents only."""
+
+    id: int
+    reference: str = Field(examples=["ESC-00042"])
+    subject: str
+    status: str
+    status_category: StatusCategory
+    status_label: str
+    priority: Priority
+    ticket_type: TicketType
+    channel: Literal[CHANNELS]  # type: ignore[valid-type]
+    requester: UserOut | ContactOut | None
+    assignee: UserOut | None
+    department: DepartmentRef | None
+    tags: list[TagOut]
+    reply_count: int
+    version: int
+    created_at: datetime | None
+    updated_at: datetime | None
+    last_reply_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    snoozed_until: datetime | None
+    metadata: dict[str, Any] = absent(description="Agents only.")
+    last_customer_reply_at: datetime | None = absent(description="Agents only.")
+    last_agent_reply_at: datetime | None = absent(description="Agents only.")
+
+
+class TicketDetailOut(TicketOut):
+    """One ticket with its description; agents also get where it may move, its SLA clocks and
+    its followers."""
+
+    description: str
+    satisfaction: SatisfactionOut | None
+    allowed_statuses: list[str] = absent(description="Agents only.")
+    sla: list[SlaTargetOut] = absent(description="Agents only.")
+    followers: list[str] = absent(description="Agents only: user ids.")
+
+
+class TicketEnvelope(Out):
+    data: TicketDetailOut
+
+
+class TicketPage(Out):
+    data: list[TicketOut]
+    next_cursor: str | None
+
+
+class ActivityOut(Out):
+    id: int
+    type: str
+    actor: UserOut | dict[str, Any] | None
+    properties: dict[str, Any]
+    created_at: datetime | None
+
+
+class ActivityPage(Out):
+    data: list[ActivityOut]
+    next_cursor: str | None

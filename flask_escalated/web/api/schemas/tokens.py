@@ -1,0 +1,21 @@
+"""API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ....services.permissions import ABILITIES
+from ._base import Body, UserRef
+
+ABILITY_NAMES = tuple(ABILITIES)
+
+
+class TokenCreate(Body):
+    name: Annotated[str, Field(min_length=1, max_length=120, examples=["CI bot"])]
+    abilities: Annotated[list[Literal[ABILITY_NAMES]],  # type: ignore[valid-type]
+                         Field(max_length=len(ABILITIES))] | None = Field(
+        None, description="Default ['*'].")
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    user_id: UserRef | None = Field(None, description="Admins: someone else's token.")
