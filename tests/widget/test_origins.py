@@ -136,7 +136,7 @@ def test_admins_list_origins_at_run_time(app, users, api):
 def test_bad_origin_settings_are_refused(app, users, api, value):
     r = api(users.admin).patch("/settings", json={"widget_origins": value})
     assert r.status_code == 422
-    assert set(r.json["error"]["fields"]) == {"widget_origins"}
+    assert {f.split("[")[0] for f in r.json["error"]["fields"]} == {"widget_origins"}
 
 
 @pytest.mark.parametrize("value", ["https://shop.example", ["shop.example"], [1]])

@@ -15,6 +15,7 @@ from ...domain import CHANNELS
 from ...services import agents, departments, reports, serializers
 from ...services import tags as tag_service
 from ...services.errors import ValidationError
+from ..api.schemas import UnknownField
 from ..api.schemas.reports import ReportQuery
 from ..security import current_principal, requires
 from . import charts
@@ -34,7 +35,7 @@ def reports_page() -> tuple[str, int] | str:
                                   {"format": "not on this page"})
         params = query.params()
         results = {name: reports.run(name, params) for name in reports.REPORTS}
-    except ValidationError as exc:
+    except (ValidationError, UnknownField) as exc:
         errors = exc.fields or {"query": exc.message}
     profiles = agents.list_agents()
     people = serializers.People([p.user_id for p in profiles])

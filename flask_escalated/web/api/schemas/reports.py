@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic import ValidationError as PydanticError
+from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 from werkzeug.datastructures import MultiDict
 
 from ....domain import CHANNELS
 from ....services import reports
-from ....services.errors import ValidationError
-from ._base import MAX_ID, UnknownField
+from ._base import Id, Query, from_text, validate
+
+
+def _local_date(value: Any) -> Any:
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise PydanticCustomError("date_parsing", "a date as YYYY-MM-DD")
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("date_parsing", "a date as YYYY-MM-DD") from None
+    return value
+
+
+#: A calendar day in the desk's time zone, written ``YYYY-MM-DD``.
+LocalDate = Annotated[date, BeforeValidator(_local_date),
+                      Field(json_schema_extra={"format": "date"}, examples=["2026-03-02"])]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 
-class ReportQuery(BaseModel):
+class ReportQuery(Query):
     """The filters every report takes. Empty values (a form's blank choice) mean "any"."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-    first: date | None = Field(
+    first: LocalDate | None = Field(
         None, alias="from",
         description="First local date, YYYY-MM-DD (default: 29 days before 'to').")
-    last: date | None = Field(
+    last: LocalDate | None = Field(
         None, alias="to",
         description="Last local date, YYYY-MM-DD (default: today in the desk's time zone).")
-    department_id: int | None = Field(None, ge=1, le=MAX_ID,
+    department_id: Id | None = Field(None,
                                       description="Only tickets of this department.")
     agent: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                             max_length=64)] | None = Field(
@@ -40,29 +54,10 @@ class ReportQuery(BaseModel):
                                            "(needs report.export).")
 
     @classmethod
-    def parse(cls, args: MultiDict[str, str], *, extra: frozenset[str] = frozenset()
-              ) -> ReportQuery:
-        """From a query string; ``extra`` keys are the caller's own and are skipped."""
-        names = {f.alias or n for n, f in cls.model_fields.items()}
-        unknown = sorted(k for k in args if k not in names and k not in extra)
-        if unknown:
-            raise UnknownField(
-                f"Unknown query parameter '{unknown[0][:40]}'. Known: {', '.join(sorted(names))}.",
-                {k[:40]: "unknown_field" for k in unknown[:10]})
-        repeated = sorted(k for k in names if len(args.getlist(k)) > 1)
-        if repeated:
-            raise ValidationError(f"Give '{repeated[0]}' once.", {k: "repeated" for k in repeated})
-        values = {k: args[k] for k in names if args.get(k, "").strip() != ""}
-        try:
-            return cls.model_validate(values)
-        except PydanticError as exc:
-            fields = {}
-            for err in exc.errors():
-                name = str(err["loc"][0]) if err["loc"] else "query"
-                fields[cls.model_fields[name].alias or name if name in cls.model_fields
-                       else name] = err["msg"]
-            first = next(iter(fields))
-            raise ValidationError(f"'{first}' is not valid: {fields[first]}.", fields) from None
+    def parse(cls, args: MultiDict[str, str]) -> ReportQuery:
+        """From a query string (the admin page's form); a blank value means "any"."""
+        return validate(cls, from_text(cls, MultiDict(
+            [(k, v) for k, v in args.items(multi=True) if v.strip() != ""])))
 
     def params(self) -> reports.Params:
         return reports.Params(first=self.first, last=self.last,

@@ -7,7 +7,13 @@ from typing import Annotated, Literal
 from pydantic import Field, create_model
 
 from ....services.mail import NOTIFICATIONS
-from ....services.settings import BRANDING_KEYS, GUEST_POLICY_MODES, MAX_RADIUS, SETTINGS
+from ....services.settings import (
+    BRANDING_KEYS,
+    GUEST_POLICY_MODES,
+    MAX_RADIUS,
+    MAX_WIDGET_ORIGINS,
+    SETTINGS,
+)
 from ._base import Body, Color, UserRef, absent
 
 _ = BRANDING_KEYS  # the Branding model below names each of them
@@ -31,6 +37,9 @@ _TYPES = {
     "kb_enabled": bool,
     "mail_notifications": MailNotifications,
     "guest_mailbox_proof": bool,
+    # The service checks each origin's shape and folds case and duplicates.
+    "widget_origins": Annotated[list[Annotated[str, Field(max_length=255)]], Field(
+        max_length=MAX_WIDGET_ORIGINS, examples=[["https://shop.example"]])],
     "guest_policy_mode": Literal[GUEST_POLICY_MODES],  # type: ignore[valid-type]
     "guest_policy_user_id": UserRef | None,
     "guest_policy_signup_url_template": Annotated[str, Field(
