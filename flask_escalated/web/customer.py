@@ -58,7 +58,7 @@ def create_customer_blueprint() -> Blueprint:
     bp.add_url_rule("/tickets/<ident>/close", "close", close_ticket, methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/reopen", "reopen", reopen_ticket, methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/rate", "rate", rate_ticket, methods=["POST"])
-    bp.add_url_rule("/tickets/<ident>/files/<int:attachment_id>", "attachment",
+    bp.add_url_rule("/tickets/<ident>/files/<escalated_id:attachment_id>", "attachment",
                     download_attachment)
     bp.app_context_processor(lambda: {"csrf_token": csrf_token})
     bp.context_processor(lambda: {"escalated_ago": relative_time})

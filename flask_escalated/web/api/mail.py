@@ -8,6 +8,7 @@ from flask import Response, jsonify, request
 
 from ...models import InboundEmail
 from ...services import inbound, inbound_pipeline
+from ...services.ids import parse_id
 from ...services.serializers import iso
 from .base import newest_first, route
 
@@ -32,7 +33,7 @@ def list_inbound() -> Response:
     ticket_id = request.args.get("ticket_id") or ""
     return newest_first("inbound", InboundEmail, {
         "status": (request.args.get("status") or "")[:20] or None,
-        "ticket_id": int(ticket_id) if ticket_id.isdigit() else None}, _row)
+        "ticket_id": parse_id(ticket_id)}, _row)
 
 
 @route("/inbound-emails/<int:inbound_id>", ["GET"], summary="One inbound message, with the raw "

@@ -21,6 +21,7 @@ from ...services import (
     tickets,
 )
 from ...services.errors import NotFound, PermissionDenied, ValidationError
+from ...services.ids import parse_id
 from ...services.permissions import Principal
 from ...services.queries import TicketFilter
 from ..downloads import send_attachment
@@ -99,10 +100,11 @@ def _filters(principal: Principal) -> TicketFilter:
     if department == "none":
         flt.no_department = True
     elif department:
-        if not department.isdigit():
+        department_id = parse_id(department)
+        if department_id is None:
             raise ValidationError("department_id must be an id or 'none'.",
                                   {"department_id": "invalid"})
-        flt.department_id = int(department)
+        flt.department_id = department_id
     if principal.is_agent and args.get("requester_user_id"):
         flt.requester_user_id = args["requester_user_id"]
     return flt
