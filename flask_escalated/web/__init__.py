@@ -20,7 +20,7 @@ from . import inputs, ratelimits
 log = logging.getLogger("flask_escalated.web")
 
 #: Blueprints whose routing errors answer in the JSON envelope (relative to the prefix).
-JSON_AREAS = ("/api/", "/widget/", "/webhook/")
+JSON_AREAS = ("/api/", "/widget/", "/webhook/", "/live/")
 #: Blueprints meant to be used from other sites' pages: no framing headers (see README).
 EMBEDDABLE = ("escalated.widget", "escalated.widget_assets")
 #: The HTTP errors Escalated answers in its own format under the prefix.
