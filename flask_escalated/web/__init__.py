@@ -130,12 +130,14 @@ def _install_errors(app: Flask, prefix: str) -> None:
 
 def error_in_area_format(exc: HTTPException, prefix: str) -> Any:
     """``exc`` as the JSON envelope or as the error page, by where the request went."""
-    from .api.errors import http_error_response
+    from .api.errors import error_response, http_error_response
 
     rest = request.path[len(prefix):] if request.path.startswith(prefix) else request.path
     blueprint = request.blueprint or ""
     if (rest.startswith(JSON_AREAS) or blueprint.startswith(("escalated.api", "escalated.live"))
             or blueprint.startswith(EMBEDDABLE) or blueprint == "escalated.inbound"):
+        if (exc.code or 500) >= 500:  # the details are in the log, never in the answer
+            return error_response(500, "server_error", "Something went wrong on our side.")
         return http_error_response(exc)
     from .html import http_error_page
 

@@ -417,3 +417,34 @@ def test_an_expired_form_is_the_layouts_page(app, users, client_as, ext) -> None
     r = client_as(users.customer).post(f"/support/tickets/{t.id}/reply", data={"body": "x"})
     assert r.status_code == 400
     assert re.search(r"form expired", r.get_data(as_text=True))
+
+
+def test_a_crash_is_the_layouts_page_or_the_envelope(make_app, users_for, tmp_path) -> None:
+    """With exceptions not propagated (as in production), an unexpected failure under the
+    prefix answers in the area's format. The stored file is replaced by a folder, so reading it
+    fails below the views with an error no handler expects (a real failure, no stand-in)."""
+    import os
+
+    storage = tmp_path / "files"
+    app = make_app(TESTING=False, ESCALATED_ATTACHMENT_STORAGE=str(storage))
+    people = users_for(app)
+    with app.app_context():
+        ext = app.extensions["escalated"]
+        with ext.unit_of_work():
+            t = tickets.create_ticket(tickets.NewTicket(
+                subject="Printer jam", description="It jams.",
+                requester_user_id=str(people.customer.id)), Actor.customer(people.customer.id))
+            (row,) = attachments.add(t, [attachments.Upload("a.txt", io.BytesIO(b"hi"))],
+                                     Actor.customer(people.customer.id))
+            path = os.path.join(str(storage), row.storage_key)
+            ticket_id, row_id = t.id, row.id
+    os.remove(path)
+    os.mkdir(path)
+    client = app.test_client(user=people.customer)
+    page = client.get(f"/support/tickets/{ticket_id}/files/{row_id}")
+    assert page.status_code == 500
+    assert "Something went wrong" in page.get_data(as_text=True)
+    assert 'class="esc-flash esc-flash-error"' in page.get_data(as_text=True)
+    api_answer = client.get(f"{API}/attachments/{row_id}")
+    assert api_answer.status_code == 500
+    assert api_answer.json["error"]["code"] == "server_error"
