@@ -33,7 +33,7 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import FloatConverter, IntegerConverter, Rule
 
 from flask_escalated.models import metadata as escalated_metadata
 from flask_escalated.web.api.base import ROUTES
@@ -394,6 +394,11 @@ def test_every_rule_is_covered_or_listed() -> None:
     assert endpoints >= NO_INPUT
     assert {p.values[0] for p in ROUTE_PARAMS} == endpoints - NO_INPUT
     assert set(CALLER) >= {_area(e) for e in endpoints - NO_INPUT}
+    # Werkzeug's int and float converters read any script's digits and any length: ids in
+    # Escalated's URLs use the ASCII, 64-bit converter.
+    for rule in _rules():
+        for name, converter in (rule._converters or {}).items():
+            assert not isinstance(converter, IntegerConverter | FloatConverter), (rule.rule, name)
 
 
 @pytest.mark.parametrize(("endpoint", "rule", "method"), ROUTE_PARAMS)
