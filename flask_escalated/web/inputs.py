@@ -27,7 +27,7 @@ import math
 import re
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, request
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as RouteMismatch
@@ -44,8 +44,9 @@ MAX_JSON_DEPTH = 32
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 _FORBIDDEN_REASON = "contains a NUL character or an unpaired surrogate"
 
-#: Where the JSON body parsed by :func:`guard_request` is kept for :func:`json_payload`.
-_G_KEY = "_escalated_json"
+#: Where the JSON body parsed by :func:`guard_request` is kept for :func:`json_payload`: in the
+#: request's environ, not on ``g`` (an app context, and so ``g``, can outlive one request).
+_ENVIRON_KEY = "flask_escalated.json"
 _UNSET = object()
 
 
@@ -206,11 +207,11 @@ def parse_json(raw: bytes) -> Any:
 
 def json_payload() -> Any:
     """The request's JSON body, parsed strictly (once per request); None when there is none."""
-    cached = g.get(_G_KEY, _UNSET)
+    cached = request.environ.get(_ENVIRON_KEY, _UNSET)
     if cached is _UNSET:
         raw = request.get_data(cache=True)
         cached = parse_json(raw) if raw.strip() else None
-        setattr(g, _G_KEY, cached)
+        request.environ[_ENVIRON_KEY] = cached
     return cached
 
 
