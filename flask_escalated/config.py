@@ -62,6 +62,8 @@ class Config:
     MAX_BODY_LENGTH = "ESCALATED_MAX_BODY_LENGTH"
     API_PAGE_SIZE = "ESCALATED_API_PAGE_SIZE"
     API_MAX_PAGE_SIZE = "ESCALATED_API_MAX_PAGE_SIZE"
+    FRAME_ANCESTORS = "ESCALATED_FRAME_ANCESTORS"
+    REFERRER_POLICY = "ESCALATED_REFERRER_POLICY"
 
 
 #: Default SLA settings; ``business_hours`` applies when a policy is ``business_hours_only``.
@@ -133,7 +135,20 @@ DEFAULTS: dict[str, Any] = {
     Config.MAX_BODY_LENGTH: 200_000,
     Config.API_PAGE_SIZE: 25,
     Config.API_MAX_PAGE_SIZE: 100,
+    #: Who may show Escalated's pages in a frame: CSP ``frame-ancestors`` sources, e.g.
+    #: ``["'self'", "https://intranet.example"]``; ``'self'`` and ``'none'`` also send the
+    #: matching ``X-Frame-Options``. The widget's script and JSON are left out on purpose.
+    Config.FRAME_ANCESTORS: ["'self'"],
+    Config.REFERRER_POLICY: "strict-origin-when-cross-origin",
 }
+
+#: The values ``Referrer-Policy`` accepts.
+REFERRER_POLICIES = frozenset({
+    "no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin",
+    "same-origin", "strict-origin", "strict-origin-when-cross-origin", "unsafe-url",
+})
+_FRAME_SOURCE = re.compile(r"^(?:'self'|'none'|[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*://)?"
+                           r"[A-Za-z0-9*.-]+(?::(?:[0-9]{1,5}|\*))?)$")
 
 _REFERENCE_PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 
@@ -179,6 +194,10 @@ def validate(config: Mapping[str, Any]) -> None:
     for key in (Config.HOME_URL, Config.SIGN_OUT_URL):
         _validate_link(key, config[key], optional=key == Config.SIGN_OUT_URL)
     _validate_reply_secrets(config)
+    frame_ancestors(config)
+    if config[Config.REFERRER_POLICY] not in REFERRER_POLICIES:
+        raise ConfigurationError(
+            f"{Config.REFERRER_POLICY} must be one of {', '.join(sorted(REFERRER_POLICIES))}")
     if config[Config.ENABLE_REALTIME] is True and config[Config.SOCKETIO_MESSAGE_QUEUE] == "":
         raise ConfigurationError(f"{Config.SOCKETIO_MESSAGE_QUEUE} must be a URL or None")
 
@@ -237,3 +256,18 @@ def _validate_rate_limits(config: Mapping[str, Any]) -> None:
             raise ConfigurationError(
                 f"{key}: '{value}' for {family} is not a rate limit such as '30 per minute'"
             ) from None
+
+
+def frame_ancestors(config: Mapping[str, Any]) -> list[str]:
+    """The configured CSP ``frame-ancestors`` sources (a string or a list of them), checked so
+    that nothing but a source list reaches the header."""
+    raw = config[Config.FRAME_ANCESTORS]
+    sources = raw.split() if isinstance(raw, str) else raw
+    if (not isinstance(sources, list | tuple) or not sources
+            or not all(isinstance(s, str) and _FRAME_SOURCE.match(s) for s in sources)):
+        raise ConfigurationError(
+            f"{Config.FRAME_ANCESTORS} must list CSP sources such as \"'self'\", \"'none'\" "
+            "or \"https://intranet.example\"")
+    if "'none'" in sources and len(sources) > 1:
+        raise ConfigurationError(f"{Config.FRAME_ANCESTORS}: 'none' cannot be combined")
+    return list(sources)

@@ -27,6 +27,7 @@ from ..domain import CLOSED_CATEGORIES
 from ..models import Ticket
 from . import assignment, session, statuses, tags, tickets
 from .errors import PermissionDenied, ServiceError, ValidationError
+from .ids import parse_id
 from .permissions import Principal, can_act_on_ticket, can_view_ticket
 
 ACTIONS = ("assign", "status", "priority", "add_tag", "department")
@@ -50,11 +51,11 @@ def parse_ids(raw: Iterable[object]) -> list[int]:
     """Ticket ids from form values, de-duplicated in order; a bad value is a 422."""
     ids: list[int] = []
     for value in raw:
-        text = str(value).strip()
-        if not text.isdigit() or len(text) > 18 or int(text) == 0:
+        ident = parse_id(str(value))
+        if ident is None:
             raise ValidationError("Ticket ids are positive integers.", {"ids": "invalid"})
-        if int(text) not in ids:
-            ids.append(int(text))
+        if ident not in ids:
+            ids.append(ident)
     if not ids:
         raise ValidationError("Select at least one ticket.", {"ids": "required"})
     if len(ids) > MAX_TICKETS:

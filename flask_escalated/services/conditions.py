@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, true
 from ..domain import CHANNELS, PRIORITIES, STATUS_CATEGORIES, TICKET_TYPES
 from ..models import Tag, Ticket, ticket_tags
 from .errors import ValidationError
+from .ids import is_id, parse_id
 
 _TARGETS = ("first_response", "next_response", "resolution")
 _MAX_DEPTH = 5
@@ -184,7 +185,7 @@ def _validate_condition(item: Any, path: str) -> None:
             _check_choices(field, [value], path)
     if item["field"] == "department_id" and value is not None:
         for v in value if isinstance(value, list) else [value]:
-            if not str(v).isdigit():
+            if not is_id(v):
                 raise _fail(path, "department ids are numbers")
 
 
@@ -206,7 +207,8 @@ def compile_group(group: dict[str, Any], now: datetime) -> ColumnElement[bool]:
             if field.kind == "id" and value is not None:
                 value = [str(v) for v in value] if isinstance(value, list) else str(value)
                 if item["field"] == "department_id":
-                    value = [int(v) for v in value] if isinstance(value, list) else int(value)
+                    value = ([parse_id(v) for v in value] if isinstance(value, list)
+                             else parse_id(value))
             parts.append(field.build(item["operator"], value, now))
     if not parts:
         return true() if key == "all" else false()

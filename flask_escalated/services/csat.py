@@ -71,7 +71,7 @@ def pending_for_token(token: str) -> SatisfactionRating:
 
 
 def _clean(rating: Any, comment: Any) -> tuple[int, str | None]:
-    if isinstance(rating, str) and rating.strip().isdigit():
+    if isinstance(rating, str) and rating.strip() in ("1", "2", "3", "4", "5"):
         rating = int(rating)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValidationError("Choose a rating from 1 to 5.", {"rating": "1-5"})

@@ -11,6 +11,7 @@ from ..models import Department, DepartmentMember
 from . import audit, deletion, session
 from .assignment import STRATEGIES
 from .errors import Conflict, NotFound, ValidationError
+from .ids import parse_id
 from .tags import slugify
 
 
@@ -22,10 +23,8 @@ def list_departments(include_inactive: bool = True) -> list[Department]:
 
 
 def get_department(dept_id: object) -> Department:
-    try:
-        row = session().get(Department, int(str(dept_id)))
-    except ValueError:
-        row = None
+    ident = parse_id(str(dept_id))
+    row = session().get(Department, ident) if ident is not None else None
     if row is None:
         raise NotFound("No such department.")
     return row

@@ -40,6 +40,7 @@ from ..models import Contact, InboundEmail, Ticket, TicketFollower
 from . import attachments, ext, mail_ids, replies, session, storage, tickets
 from .contacts import find_or_create, normalize_email
 from .errors import NotFound, ServiceError
+from .ids import parse_id
 from .inbound_parse import InboundAttachment, ParsedMail
 from .sanitize import clean_html, html_to_text
 
@@ -374,10 +375,9 @@ def finish(row: InboundEmail, outcome: Outcome) -> Outcome:
 
 
 def get(inbound_id: object) -> InboundEmail:
-    text = str(inbound_id)
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):  # only ASCII digits
+    ident = parse_id(str(inbound_id))
+    if ident is None:
         raise NotFound("No such inbound message.")
-    ident = int(text)
     row = session().get(InboundEmail, ident)
     if row is None:
         raise NotFound("No such inbound message.")

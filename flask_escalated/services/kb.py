@@ -30,6 +30,7 @@ from ..models import KbArticle, KbCategory, KbFeedback
 from ..models.kb import KB_PUBLIC, KB_PUBLISHED, KB_STATUSES, KB_VISIBILITIES
 from . import audit, committed_one, deletion, kb_search, session, settings
 from .errors import Conflict, NotFound, PermissionDenied, ValidationError
+from .ids import parse_id
 from .permissions import Principal
 
 ARTICLE_FIELDS = frozenset({"title", "slug", "body", "category_id", "status", "visibility",
@@ -148,8 +149,9 @@ def list_categories() -> list[KbCategory]:
 def get_category(ident: object) -> KbCategory:
     """By id (an int or digits) or by slug."""
     row = None
-    if isinstance(ident, int) or (isinstance(ident, str) and ident.isdigit() and len(ident) < 19):
-        row = session().get(KbCategory, int(ident))
+    number = parse_id(ident)
+    if number is not None:
+        row = session().get(KbCategory, number)
     if row is None and isinstance(ident, str) and len(ident) <= 140:
         row = session().execute(
             select(KbCategory).where(KbCategory.slug == ident)).scalar_one_or_none()
@@ -228,8 +230,9 @@ def article_values(row: KbArticle) -> dict[str, Any]:
 def get_article(principal: Principal | None, ident: object) -> KbArticle:
     """By id or slug, if ``principal`` may see it (``None``: the public); 404 otherwise."""
     row = None
-    if isinstance(ident, int) or (isinstance(ident, str) and ident.isdigit() and len(ident) < 19):
-        row = session().get(KbArticle, int(ident))
+    number = parse_id(ident)
+    if number is not None:
+        row = session().get(KbArticle, number)
     if row is None and isinstance(ident, str) and len(ident) <= 255:
         row = session().execute(
             select(KbArticle).where(KbArticle.slug == ident)).scalar_one_or_none()

@@ -26,6 +26,7 @@ from ..config import Config
 from ..models import Activity, Ticket
 from . import ext, session
 from .errors import NotFound, PermissionDenied, ValidationError
+from .ids import parse_id
 from .permissions import Principal, can_view_ticket
 
 QUEUE_CHANNEL = "escalated.tickets"
@@ -280,10 +281,9 @@ def update_presence(
     """
     if state not in PRESENCE_STATES:
         raise ValidationError("state is viewing, typing or left.", {"state": "invalid"})
-    try:
-        tid = int(str(ticket_id))
-    except ValueError:
-        raise ValidationError("ticket_id is a ticket id.", {"ticket_id": "invalid"}) from None
+    tid = parse_id(ticket_id if isinstance(ticket_id, int) else str(ticket_id))
+    if tid is None:
+        raise ValidationError("ticket_id is a ticket id.", {"ticket_id": "invalid"})
     authorize(principal, Channel(ticket_channel(tid), "ticket", ticket_id=tid))
     if not principal.is_agent or principal.user_id is None:
         return tid, []

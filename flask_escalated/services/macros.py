@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from ..models import Macro, Ticket
 from . import audit, deletion, session
 from .errors import NotFound, PermissionDenied, ValidationError
+from .ids import parse_id
 from .permissions import Principal
 from .rules import apply_action, validate_actions
 
@@ -48,10 +49,8 @@ def visible(principal: Principal) -> list[Macro]:
 
 
 def get(principal: Principal, macro_id: object) -> Macro:
-    try:
-        row = session().get(Macro, int(str(macro_id)))
-    except ValueError:
-        row = None
+    ident = parse_id(macro_id)
+    row = session().get(Macro, ident) if ident is not None else None
     if row is None or not (row.is_shared or row.owner_user_id == principal.user_id):
         raise NotFound("No such macro.")
     return row

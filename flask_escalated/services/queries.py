@@ -244,6 +244,14 @@ def list_tickets(
     return rows, [_encode_value(getattr(last, column.key)), last.id]
 
 
+#: The activity types a customer's timeline shows: an allow-list, so a type added later (SLA
+#: warnings and breaches, snoozes, tags, notes, followers, rule firings ...) stays agents-only
+#: until someone decides otherwise. Their properties are trimmed by
+#: ``serializers.CUSTOMER_ACTIVITY_PROPERTIES``.
+CUSTOMER_ACTIVITY_TYPES = ("created", "reply_added", "status_changed", "priority_changed",
+                           "department_changed", "assigned", "unassigned", "attachment_added")
+
+
 def list_activity(
     ticket: Ticket, *, limit: int, after_id: int | None = None, include_internal: bool = True
 ) -> tuple[list[Activity], int | None]:
@@ -251,10 +259,7 @@ def list_activity(
     if after_id is not None:
         query = query.where(Activity.id > after_id)
     if not include_internal:
-        query = query.where(
-            Activity.type.not_in(("note_added", "note_pinned", "note_unpinned",
-                                  "follower_added", "follower_removed"))
-        )
+        query = query.where(Activity.type.in_(CUSTOMER_ACTIVITY_TYPES))
     rows = list(session().execute(query.order_by(Activity.id).limit(limit + 1)).scalars())
     next_after = rows[limit - 1].id if len(rows) > limit else None
     rows = rows[:limit]

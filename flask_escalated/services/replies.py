@@ -21,6 +21,7 @@ from ..events import Actor, record
 from ..models import Attachment, Reply, Ticket
 from . import activity, attachments, session, sla, tickets
 from .errors import Conflict, NotFound, ValidationError
+from .ids import parse_id
 
 #: After an agent's public reply the ticket waits on the customer.
 _AGENT_REPLY_MOVES = frozenset({OPEN, IN_PROGRESS, WAITING_ON_AGENT, REOPENED})
@@ -120,10 +121,9 @@ def set_pinned(ticket: Ticket, reply_id: object, pinned: bool, actor: Actor) -> 
 
 
 def get_reply(ticket: Ticket, reply_id: object) -> Reply:
-    try:
-        rid = int(str(reply_id))
-    except ValueError:
-        raise NotFound("No such reply.") from None
+    rid = parse_id(str(reply_id))
+    if rid is None:
+        raise NotFound("No such reply.")
     reply = session().execute(
         select(Reply).where(Reply.id == rid, Reply.ticket_id == ticket.id)
     ).scalar_one_or_none()

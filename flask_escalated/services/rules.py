@@ -24,6 +24,7 @@ from ..events import Actor
 from ..models import Automation, EscalationRule, RuleFiring, RuleLog, Ticket, Workflow
 from . import assignment, audit, conditions, deletion, replies, session, tags, tickets
 from .errors import NotFound, ServiceError, ValidationError
+from .ids import parse_id
 from .sla_sweep import skip_locked
 
 log = logging.getLogger("flask_escalated.rules")
@@ -327,10 +328,8 @@ def create(kind: str, actor: Actor, data: dict[str, Any]) -> Any:
 
 
 def get(kind: str, rule_id: object) -> Any:
-    try:
-        rule = session().get(KINDS[kind], int(str(rule_id)))
-    except ValueError:
-        rule = None
+    ident = parse_id(str(rule_id))
+    rule = session().get(KINDS[kind], ident) if ident is not None else None
     if rule is None:
         raise NotFound(f"No such {kind} rule.")
     return rule

@@ -81,7 +81,6 @@ def ticket(t: Ticket, people: People, *, for_agent: bool) -> dict[str, Any]:
         "requester": requester,
         "assignee": people.user(t.assignee_id),
         "department": department(t.department),
-        "tags": [tag(x) for x in t.tags],
         "reply_count": t.reply_count,
         "version": t.version,
         "created_at": iso(t.created_at),
@@ -93,6 +92,8 @@ def ticket(t: Ticket, people: People, *, for_agent: bool) -> dict[str, Any]:
         "snoozed_until": iso(t.snoozed_until),
     }
     if for_agent:
+        # Tags are the team's own labels ("vip", "refund-risk"): never shown to the customer.
+        data["tags"] = [tag(x) for x in t.tags]
         data["metadata"] = t.metadata_ or {}
         data["last_customer_reply_at"] = iso(t.last_customer_reply_at)
         data["last_agent_reply_at"] = iso(t.last_agent_reply_at)
@@ -153,7 +154,26 @@ def replies(rows: list[Reply], *, include_internal: bool) -> list[dict[str, Any]
     return [reply(r, people, authors, files.get(r.id)) for r in rows]
 
 
-def activity(row: Activity, people: People) -> dict[str, Any]:
+#: What a customer sees of each activity type they may see at all (see
+#: ``queries.CUSTOMER_ACTIVITY_TYPES``): the properties named here, nothing else. Left out on
+#: purpose: tags given at creation, the assignment strategy and previous assignee, internal flags.
+CUSTOMER_ACTIVITY_PROPERTIES: dict[str, frozenset[str]] = {
+    "created": frozenset({"channel", "priority"}),
+    "reply_added": frozenset({"reply_id"}),
+    "status_changed": frozenset({"from", "to"}),
+    "priority_changed": frozenset({"from", "to"}),
+    "department_changed": frozenset({"from", "to"}),
+    "assigned": frozenset({"assignee_id"}),
+    "unassigned": frozenset(),
+    "attachment_added": frozenset({"attachment_id", "filename"}),
+}
+
+
+def activity(row: Activity, people: People, *, for_agent: bool) -> dict[str, Any]:
+    properties = dict(row.properties or {})
+    if not for_agent:
+        allowed = CUSTOMER_ACTIVITY_PROPERTIES.get(row.type, frozenset())
+        properties = {k: v for k, v in properties.items() if k in allowed}
     return {
         "id": row.id,
         "type": row.type,
@@ -161,6 +181,6 @@ def activity(row: Activity, people: People) -> dict[str, Any]:
             {"type": row.actor_type, "id": row.actor_contact_id} if row.actor_contact_id
             else {"type": row.actor_type}
         ),
-        "properties": row.properties or {},
+        "properties": properties,
         "created_at": iso(row.created_at),
     }

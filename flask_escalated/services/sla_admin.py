@@ -16,15 +16,14 @@ from ..events import Actor
 from ..models import BusinessSchedule, Holiday, SlaPolicy, Ticket
 from . import audit, business_hours, deletion, session, sla
 from .errors import NotFound, ValidationError
+from .ids import parse_id
 
 REQUESTER_TYPES = ("user", "contact")
 
 
 def _get(model: Any, ident: object, what: str) -> Any:
-    try:
-        row = session().get(model, int(str(ident)))
-    except ValueError:
-        row = None
+    number = parse_id(str(ident))
+    row = session().get(model, number) if number is not None else None
     if row is None:
         raise NotFound(f"No such {what}.")
     return row

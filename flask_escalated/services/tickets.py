@@ -37,8 +37,9 @@ from ..events import Actor, record
 from ..models import Department, Ticket
 from . import activity, attachments, audit, contacts, deletion, session, sla, statuses, storage
 from .errors import NotFound, StaleVersion, ValidationError
+from .ids import parse_id
 
-_REFERENCE = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-(\d{1,18})$")
+_REFERENCE = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([0-9]{1,18})$")
 
 #: Priorities a customer may choose; higher ones are for agents and rules.
 CUSTOMER_PRIORITIES = ("low", "medium", "high")
@@ -89,9 +90,8 @@ def _department(value: Any, errors: dict[str, str]) -> Department | None:
     if isinstance(value, bool) or not isinstance(value, int | str):
         errors["department_id"] = "must be an id"
         return None
-    try:
-        dept_id = int(value)
-    except ValueError:
+    dept_id = parse_id(value)
+    if dept_id is None:
         errors["department_id"] = "must be an id"
         return None
     dept = session().get(Department, dept_id)
@@ -205,14 +205,14 @@ def parse_ident(ident: object) -> int | None:
     """The row id a ticket identifier names. References are ``PREFIX-<id>``, so any prefix the
     desk has used resolves (a renamed prefix does not orphan old e-mails)."""
     if isinstance(ident, int) and not isinstance(ident, bool):
-        return ident if ident > 0 else None
+        return parse_id(ident)
     if not isinstance(ident, str):
         return None
     text = ident.strip()
-    if text.isdigit() and len(text) <= 18:
-        return int(text) or None
+    if text.isascii() and text.isdigit():
+        return parse_id(text)
     match = _REFERENCE.match(text)
-    return int(match.group(2)) if match else None
+    return parse_id(match.group(2)) if match else None
 
 
 # ---------------------------------------------------------------------------- changes

@@ -15,6 +15,7 @@ from ..events import Actor
 from ..models import ApiToken
 from . import audit, session
 from .errors import ValidationError
+from .ids import parse_id
 from .permissions import ABILITIES
 
 TOKEN_PREFIX = "esc_"  # noqa: S105 (a visible prefix, not a secret)
@@ -109,7 +110,5 @@ def list_tokens(user_id: str | None = None) -> list[ApiToken]:
 
 
 def get_token(token_id: object) -> ApiToken | None:
-    try:
-        return session().get(ApiToken, int(str(token_id)))
-    except ValueError:
-        return None
+    ident = parse_id(token_id)
+    return session().get(ApiToken, ident) if ident is not None else None

@@ -128,7 +128,9 @@ def recovery_codes_left(user_id: str) -> int:
 
 # ---------------------------------------------------------------------------- internals
 def _normalize(code: str) -> str:
-    return "".join(ch for ch in str(code).lower() if ch.isalnum())[:64]
+    # ASCII only: other scripts' digits and letters pass isalnum() but are never part of a code
+    # (and a non-ASCII string would make hmac.compare_digest raise).
+    return "".join(ch for ch in str(code).lower() if ch.isascii() and ch.isalnum())[:64]
 
 
 def _accept_totp(row: TwoFactorCredential, code: str) -> bool:

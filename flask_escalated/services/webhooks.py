@@ -36,6 +36,7 @@ from ..models import KbArticle, Reply, Tag, Ticket, Webhook, WebhookAttempt, Web
 from ..signals import ALL_SIGNALS, webhook_event_name
 from . import audit, deletion, outbound, session
 from .errors import NotFound, ValidationError
+from .ids import parse_id
 
 log = logging.getLogger("flask_escalated.webhooks")
 
@@ -251,10 +252,10 @@ def redeliver(actor: Any, webhook_id: object, delivery_id: object) -> WebhookDel
 
 # ---------------------------------------------------------------------------- management
 def _int(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise NotFound("Not found.") from None
+    ident = parse_id(str(value))
+    if ident is None:
+        raise NotFound("Not found.")
+    return ident
 
 
 def get_webhook(ident: object) -> Webhook:

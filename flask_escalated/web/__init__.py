@@ -6,18 +6,30 @@ The parent ``escalated`` blueprint holds the children the config enables (``api`
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, Flask, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
-from ..config import Config
+from ..config import Config, frame_ancestors
 from ..services.audit import request_info
-from . import chrome, ratelimits
+from . import chrome, inputs, ratelimits
+
+log = logging.getLogger("flask_escalated.web")
+
+#: Blueprints whose routing errors answer in the JSON envelope (relative to the prefix).
+JSON_AREAS = ("/api/", "/widget/", "/webhook/", "/live/")
+#: Blueprints meant to be used from other sites' pages: no framing headers (see README).
+EMBEDDABLE = ("escalated.widget", "escalated.widget_assets")
+#: The HTTP errors Escalated answers in its own format under the prefix.
+ERROR_CODES = (400, 401, 403, 404, 405, 413, 415, 429, 500)
 
 
 def register_blueprints(app: Flask) -> None:
     prefix = app.config[Config.ROUTE_PREFIX].rstrip("/")
+    app.url_map.converters[inputs.ID_CONVERTER] = inputs.IdConverter
     parent = Blueprint(
         "escalated",
         __name__,
@@ -35,6 +47,7 @@ def register_blueprints(app: Flask) -> None:
 
         api = create_api_blueprint()
         ratelimits.limit_blueprint(limiter, api, "api", ratelimits.caller_key)
+        inputs.install(api)
         parent.register_blueprint(api)
     if app.config[Config.ENABLE_2FA]:
         from .auth import create_auth_blueprint
@@ -42,12 +55,14 @@ def register_blueprints(app: Flask) -> None:
         auth = create_auth_blueprint()
         ratelimits.limit_blueprint(limiter, auth, "auth", ratelimits.user_or_ip,
                                    failures_only=True)
+        inputs.install(auth)
         parent.register_blueprint(auth)
     from .inbound import create_inbound_blueprint
     from .widget import create_widget_assets_blueprint, create_widget_blueprint
 
     widget = create_widget_blueprint()
     ratelimits.limit_blueprint(limiter, widget, "widget")
+    inputs.install(widget)
     parent.register_blueprint(widget)
     parent.register_blueprint(create_widget_assets_blueprint())
     if app.config[Config.UI_ENABLED]:
@@ -55,11 +70,12 @@ def register_blueprints(app: Flask) -> None:
 
         guest = create_guest_blueprint()
         ratelimits.limit_blueprint(limiter, guest, "guest")
+        inputs.install(guest)
         parent.register_blueprint(guest)
 
     inbound = create_inbound_blueprint()
     ratelimits.limit_blueprint(limiter, inbound, "inbound")
-    parent.register_blueprint(inbound)
+    parent.register_blueprint(inbound)  # no input guard: bad mail is stored and marked failed
     if app.config[Config.UI_ENABLED]:
         from .admin import create_admin_blueprint
         from .agent import create_agent_blueprint
@@ -67,37 +83,91 @@ def register_blueprints(app: Flask) -> None:
         from .kb import create_kb_blueprint
         from .live import create_live_blueprint, page_settings
 
-        parent.register_blueprint(create_kb_blueprint())
-        parent.register_blueprint(create_customer_blueprint())
-        parent.register_blueprint(create_agent_blueprint())
-        parent.register_blueprint(create_admin_blueprint())
+        pages = [create_kb_blueprint(), create_customer_blueprint(), create_agent_blueprint(),
+                 create_admin_blueprint()]
         live = create_live_blueprint()
         ratelimits.limit_blueprint(limiter, live, "api", ratelimits.caller_key)
-        parent.register_blueprint(live)
+        for bp in (*pages, live):
+            inputs.install(bp)
+            parent.register_blueprint(bp)
         app.context_processor(lambda: {"escalated_live": page_settings})
     app.register_blueprint(parent)
-    _install_json_errors(app, prefix + "/api/")
+    _install_errors(app, prefix)
+    app.after_request(_security_headers)
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        log.warning("SESSION_COOKIE_SAMESITE is not set: Escalated keeps its CSRF token in the "
+                    "host's session cookie; set it to 'Lax' (see the README's security notes).")
 
 
 def _remember_request_info() -> None:
     request_info.set((request.remote_addr, (request.user_agent.string or "")[:255] or None))
 
 
-def _install_json_errors(app: Flask, api_prefix: str) -> None:
-    """Routing errors (unknown URL, wrong method) under the API answer in the JSON envelope.
+def _in_escalated(prefix: str) -> bool:
+    """Whether this request is Escalated's: one of its blueprints, or a path under the prefix
+    (a routing error has no blueprint). With an empty prefix only the blueprints count."""
+    if (request.blueprint or "").split(".")[0] == "escalated":
+        return True
+    return bool(prefix) and (request.path == prefix or request.path.startswith(prefix + "/"))
 
-    They are raised before any blueprint is chosen, so they need app-level handlers; for
-    other paths these hand over to the host's own handler, or Flask's default page.
+
+def _install_errors(app: Flask, prefix: str) -> None:
+    """HTTP errors under the prefix answer in the area's own format: the JSON envelope under
+    the API, the widget and the inbound webhook, the layout's error page elsewhere.
+
+    Routing errors (unknown URL, wrong method, body too large) are raised before any blueprint
+    is chosen, so these are app-level handlers; for the host's own paths they hand over to the
+    host's handler registered before, or Flask's default page.
     """
-    from .api.errors import http_error_response
-
-    for code in (404, 405):
+    for code in ERROR_CODES:
         existing = app.error_handler_spec.get(None, {}).get(code, {})
         previous = next(iter(existing.values()), None)
 
-        def handler(exc: HTTPException, _previous: Any = previous) -> Any:
-            if request.path.startswith(api_prefix):
-                return http_error_response(exc)
+        def handler(exc: HTTPException, _previous: Any = previous, _prefix: str = prefix) -> Any:
+            if _in_escalated(_prefix):
+                return error_in_area_format(exc, _prefix)
             return _previous(exc) if _previous is not None else exc
 
         app.register_error_handler(code, handler)
+
+
+def error_in_area_format(exc: HTTPException, prefix: str) -> Any:
+    """``exc`` as the JSON envelope or as the error page, by where the request went."""
+    from .api.errors import error_response, http_error_response
+
+    rest = request.path[len(prefix):] if request.path.startswith(prefix) else request.path
+    blueprint = request.blueprint or ""
+    if (rest.startswith(JSON_AREAS) or blueprint.startswith(("escalated.api", "escalated.live"))
+            or blueprint.startswith(EMBEDDABLE) or blueprint == "escalated.inbound"):
+        if (exc.code or 500) >= 500:  # the details are in the log, never in the answer
+            return error_response(500, "server_error", "Something went wrong on our side.")
+        return http_error_response(exc)
+    from .html import http_error_page
+
+    return http_error_page(exc)
+
+
+def _security_headers(response: Response) -> Response:
+    """Framing and referrer protection on Escalated's responses (the widget's excepted)."""
+    from flask import current_app
+
+    cfg = current_app.config
+    if not _in_escalated(cfg[Config.ROUTE_PREFIX].rstrip("/")):
+        return response
+    headers = response.headers
+    headers.setdefault("Referrer-Policy", cfg[Config.REFERRER_POLICY])
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    if (request.blueprint or "").startswith(EMBEDDABLE):
+        return response
+    sources = frame_ancestors(cfg)
+    directive = "frame-ancestors " + " ".join(sources)
+    policy = headers.get("Content-Security-Policy")
+    if policy is None:
+        headers["Content-Security-Policy"] = directive
+    elif "frame-ancestors" not in policy:
+        headers["Content-Security-Policy"] = policy.rstrip("; ") + "; " + directive
+    legacy = {"'self'": "SAMEORIGIN", "'none'": "DENY"}.get(sources[0]) \
+        if len(sources) == 1 else None
+    if legacy is not None:
+        headers.setdefault("X-Frame-Options", legacy)
+    return response

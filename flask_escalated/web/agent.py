@@ -53,6 +53,7 @@ from ..services.errors import (
     StaleVersion,
     ValidationError,
 )
+from ..services.ids import parse_id
 from ..services.permissions import Principal, can_act_on_ticket
 from ..services.queries import SLA_STATES, TicketFilter
 from ..services.sanitize import message_html
@@ -78,7 +79,7 @@ def create_agent_blueprint() -> Blueprint:
                  "macro"):
         bp.add_url_rule(f"/tickets/<ident>/{name}", name, _CHANGES[name], methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/follow", "follow", follow, methods=["POST"])
-    bp.add_url_rule("/tickets/<ident>/notes/<int:reply_id>/pin", "pin", pin,
+    bp.add_url_rule("/tickets/<ident>/notes/<escalated_id:reply_id>/pin", "pin", pin,
                     methods=["POST"])
     bp.app_context_processor(_template_helpers)
     return bp
@@ -163,10 +164,11 @@ def _queue_filter() -> tuple[TicketFilter, dict[str, str]]:
     if form["department"] == "none":
         flt.no_department = True
     elif form["department"]:
-        if not form["department"].isdigit() or len(form["department"]) > 18:
+        department_id = parse_id(form["department"])
+        if department_id is None:
             raise ValidationError("department must be an id or 'none'.",
                                   {"department": "invalid"})
-        flt.department_id = int(form["department"])
+        flt.department_id = department_id
     return flt, form
 
 
@@ -305,7 +307,7 @@ def _version() -> int | None:
     raw = (request.form.get("version") or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise ValidationError("version must be a whole number.", {"version": "invalid"})
     return int(raw)
 

@@ -36,7 +36,7 @@ from ..services.errors import NotFound, PermissionDenied, ServiceError
 from ..services.permissions import can_view_ticket
 from ..services.queries import TicketFilter
 from .api.base import decode_cursor, encode_cursor
-from .downloads import send_attachment
+from .downloads import send_attachment, visible_attachment
 from .html import install_html_errors, relative_time, signed_in_forms
 from .security import csrf_token, current_principal, requires
 
@@ -58,7 +58,7 @@ def create_customer_blueprint() -> Blueprint:
     bp.add_url_rule("/tickets/<ident>/close", "close", close_ticket, methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/reopen", "reopen", reopen_ticket, methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/rate", "rate", rate_ticket, methods=["POST"])
-    bp.add_url_rule("/tickets/<ident>/files/<int:attachment_id>", "attachment",
+    bp.add_url_rule("/tickets/<ident>/files/<escalated_id:attachment_id>", "attachment",
                     download_attachment)
     bp.app_context_processor(lambda: {"csrf_token": csrf_token})
     bp.context_processor(lambda: {"escalated_ago": relative_time})
@@ -227,7 +227,5 @@ def rate_ticket(ident: str) -> Response:
 @requires("ticket.view")
 def download_attachment(ident: str, attachment_id: int) -> Response:
     ticket, _ = _load(ident)
-    row = attachments.get(attachment_id)
-    if row.ticket_id != ticket.id or row.is_internal:
-        raise NotFound("No such attachment.")
-    return send_attachment(row)
+    return send_attachment(visible_attachment(
+        attachment_id, lambda row: row.ticket_id == ticket.id and not row.is_internal))

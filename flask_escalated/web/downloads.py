@@ -6,10 +6,30 @@ The caller has already checked that the person may see the file. Types a browser
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, send_file
 
 from ..models import Attachment
 from ..services import attachments
+from ..services.errors import NotFound
+
+#: The one answer to "no such attachment", "not yours" and "on a ticket you cannot see", so a
+#: 404 never tells a stranger that an attachment exists or which ticket holds it.
+NO_ATTACHMENT = "No such attachment."
+
+
+def visible_attachment(attachment_id: int, visible: Callable[[Attachment], bool]) -> Attachment:
+    """The attachment, if it exists and ``visible(row)`` (which may itself raise NotFound) says
+    the caller may have it; the same 404 otherwise."""
+    try:
+        row = attachments.get(attachment_id)
+        allowed = visible(row)
+    except NotFound:
+        allowed = False
+    if not allowed:
+        raise NotFound(NO_ATTACHMENT)
+    return row
 
 
 def send_attachment(row: Attachment) -> Response:

@@ -2,14 +2,17 @@
 
 Guards raise the same service errors for pages as for the API; here they become a redirect to
 the host's sign-in page (401) or an error page that says what went wrong (403, 404, 409, 429).
+HTTP errors (a bad form, an unknown URL, a body too large, a crash) get the same page, never
+Werkzeug's bare one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from werkzeug.exceptions import TooManyRequests
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
 from ..clock import now
@@ -21,11 +24,25 @@ SECOND_FACTOR_PAGES = {"two_factor_required": "escalated.auth.verify",
                        "two_factor_setup_required": "escalated.auth.settings"}
 
 
+#: What the error page says for an HTTP error that carries no message of ours.
+HTTP_MESSAGES = {
+    400: "The request could not be read. Reload the page and try again.",
+    401: "Sign in to see this page.",
+    403: "You are not allowed to do that.",
+    404: "There is nothing at this address.",
+    405: "This page does not accept that kind of request.",
+    413: "That was too large to upload.",
+    415: "That kind of content is not accepted here.",
+    500: "Something went wrong on our side. Try again in a moment.",
+}
+
+
 def login_redirect() -> Response:
     """Send an anonymous visitor to the host's sign-in page (or answer 401 if it has none)."""
     manager = getattr(current_app, "login_manager", None)
     if manager is None or not manager.login_view:
-        abort(401)
+        return make_response(render_template("escalated/error.html", status=401,
+                                             message=HTTP_MESSAGES[401]), 401)
     target = request.full_path if request.query_string else request.path
     return redirect(url_for(manager.login_view, next=target))
 
@@ -64,9 +81,31 @@ def too_many(exc: TooManyRequests) -> tuple[str, int, dict[str, str]]:
             {"Retry-After": retry})
 
 
+def http_error_page(exc: HTTPException) -> Any:
+    """An HTTP error as the layout's error page (redirects pass through untouched)."""
+    status = exc.code or 500
+    if status < 400:
+        return exc
+    if isinstance(exc, TooManyRequests):
+        return too_many(exc)
+    message = HTTP_MESSAGES.get(status, exc.description or exc.name)
+    if status in (400, 403) and exc.description and exc.description != type(exc).description:
+        message = exc.description  # ours, e.g. the expired-form message
+    headers = {}
+    if status == 405 and getattr(exc, "valid_methods", None):
+        headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    try:
+        page = render_template("escalated/error.html", status=status, message=message)
+    except Exception:
+        current_app.logger.exception("Escalated's error page failed to render")
+        return exc
+    return page, status, headers
+
+
 def install_html_errors(bp: Blueprint) -> None:
     bp.register_error_handler(ServiceError, error_page)
     bp.register_error_handler(TooManyRequests, too_many)
+    bp.register_error_handler(HTTPException, http_error_page)
 
 
 def relative_time(when: datetime | None, reference: datetime | None = None) -> str:

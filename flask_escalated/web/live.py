@@ -17,6 +17,7 @@ from ..config import Config
 from ..services import live
 from ..services.errors import PermissionDenied, ServiceError
 from ..services.permissions import Principal
+from .inputs import json_payload
 from .security import (
     CSRF_HEADER,
     csrf_token,
@@ -79,7 +80,7 @@ def presence() -> Response:
     principal = _guard()
     if not via_token() and not csrf_valid(request.headers.get(CSRF_HEADER)):
         raise PermissionDenied("Send the page's X-CSRF-Token header.")
-    data = request.get_json(silent=True)
+    data = json_payload() if request.is_json else None
     if not isinstance(data, dict):
         data = {}
     ticket_id, viewers = live.update_presence(principal, data.get("ticket_id"),

@@ -128,7 +128,10 @@ def csrf_token() -> str:
 
 def csrf_valid(candidate: str | None) -> bool:
     expected = session.get(CSRF_SESSION_KEY)
-    return bool(expected and candidate and hmac.compare_digest(str(expected), candidate))
+    if not (expected and candidate):
+        return False
+    # Bytes, so a non-ASCII candidate is a mismatch rather than a TypeError (a 500).
+    return hmac.compare_digest(str(expected).encode(), candidate.encode("utf-8", "surrogatepass"))
 
 
 def protect_form() -> None:

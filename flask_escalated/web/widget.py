@@ -44,6 +44,7 @@ from ..services.serializers import iso
 from . import ratelimits
 from .api.errors import http_error_response, service_error_response
 from .chrome import offsite_message
+from .inputs import json_payload
 from .security import client_ip, public
 
 EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "escalated" / "widget.js"
@@ -83,7 +84,7 @@ def create_widget_blueprint() -> Blueprint:
     bp.add_url_rule("/tickets/<token>/replies", "reply", reply, methods=["POST"])
     bp.add_url_rule("/tickets/<token>/rate", "rate", rate, methods=["POST"])
     bp.add_url_rule("/kb/search", "kb_search", kb_search_view)
-    bp.add_url_rule("/kb/articles/<int:article_id>/feedback", "kb_feedback", kb_feedback,
+    bp.add_url_rule("/kb/articles/<escalated_id:article_id>/feedback", "kb_feedback", kb_feedback,
                     methods=["POST"])
     return bp
 
@@ -135,7 +136,7 @@ def _cors(response: Response) -> Response:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    data = json_payload() if request.is_json else None
     if not isinstance(data, dict):
         raise ValidationError("Send a JSON object with Content-Type: application/json.",
                               {"body": "expected a JSON object"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,13 @@ from sqlalchemy import select
 
 from ...config import Config
 from ...services.errors import ServiceError, ValidationError
+from ..inputs import id_rule, json_payload
 from ..security import public, requires
 from .schemas import Empty, EmptyQuery, parse_query, validate
 from .schemas.common import Paged
+
+#: A whole number in a query string: ASCII digits only (``int()`` reads other scripts' digits).
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,19}\Z")
 
 
 class BadRequest(ServiceError):
@@ -102,15 +107,17 @@ def route(
 
 
 def add_routes(bp: Blueprint) -> None:
+    """Put every API route on ``bp``; an ``<int:...>`` part is an id (ASCII, 64-bit)."""
     for doc in ROUTES:
-        bp.add_url_rule(doc.rule, doc.endpoint, doc.view, methods=doc.methods)
+        bp.add_url_rule(id_rule(doc.rule), doc.endpoint, doc.view, methods=doc.methods)
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400/415 that says what was wrong."""
+    """The request's JSON object, parsed strictly (see :mod:`..inputs`), or a 400/415/422
+    that says what was wrong."""
     if not request.is_json:
         raise ServiceError("Send a JSON object with Content-Type: application/json.")
-    data = request.get_json(silent=True)
+    data = json_payload()
     if not isinstance(data, dict):
         raise BadRequest("The body is not a JSON object.", {"body": "expected a JSON object"})
     return data
@@ -120,10 +127,9 @@ def query_int(name: str, default: int, *, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"{name} must be a whole number.", {name: "not a number"}) from None
+    if not _WHOLE_NUMBER.match(raw):
+        raise ValidationError(f"{name} must be a whole number.", {name: "not a number"})
+    value = int(raw)
     if not low <= value <= high:
         raise ValidationError(f"{name} must be between {low} and {high}.", {name: "out of range"})
     return value

@@ -20,9 +20,10 @@ from ...services import (
     tickets,
 )
 from ...services.errors import NotFound, PermissionDenied, ValidationError
+from ...services.ids import parse_id
 from ...services.permissions import Principal
 from ...services.queries import TicketFilter
-from ..downloads import send_attachment
+from ..downloads import send_attachment, visible_attachment
 from ..security import current_principal, load_ticket
 from .base import decode_cursor, encode_cursor, page_limit, route
 from .commit import committed
@@ -73,7 +74,11 @@ def _filters(principal: Principal) -> TicketFilter:
     if args.department_id == "none":
         flt.no_department = True
     elif args.department_id:
-        flt.department_id = int(args.department_id)
+        department_id = parse_id(args.department_id)
+        if department_id is None:  # 19 digits beyond the 64-bit range
+            raise ValidationError("department_id must be an id or 'none'.",
+                                  {"department_id": "invalid"})
+        flt.department_id = department_id
     if principal.is_agent and args.requester_user_id:
         flt.requester_user_id = args.requester_user_id
     return flt
@@ -405,11 +410,11 @@ def upload_attachments(ident: str) -> tuple[Response, int]:
 @route("/attachments/<int:attachment_id>", ["GET"], summary="Download an attachment",
        tag="Attachments", permission="ticket.view", binary=True)
 def download_attachment(attachment_id: int) -> Response:
-    row = attachments.get(attachment_id)
-    _, principal = load_ticket(str(row.ticket_id))
-    if row.is_internal and not principal.is_agent:
-        raise NotFound("No such attachment.")
-    return send_attachment(row)
+    def visible(row: Any) -> bool:
+        _, principal = load_ticket(str(row.ticket_id))
+        return principal.is_agent or not row.is_internal
+
+    return send_attachment(visible_attachment(attachment_id, visible))
 
 
 # ---------------------------------------------------------------------------- activity
@@ -425,7 +430,7 @@ def list_activity(ident: str) -> Response:
     )
     people = serializers.People(r.actor_user_id for r in rows)
     return jsonify({
-        "data": [serializers.activity(r, people) for r in rows],
+        "data": [serializers.activity(r, people, for_agent=principal.is_agent) for r in rows],
         "next_cursor": encode_cursor("activity", next_after),
     })
 
