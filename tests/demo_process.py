@@ -64,7 +64,8 @@ class DemoServer:
             self.process.wait(timeout=10)
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 now (a server that is up)."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return bool(response.status == 200)
@@ -82,7 +83,7 @@ def start_demo(env: Mapping[str, str], log_path: Path, port: int | None = None) 
             cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
     server = DemoServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + START_TIMEOUT
-    while not _answers(server.url + "/login"):
+    while not answers(server.url + "/login"):
         if process.poll() is not None:
             raise RuntimeError(f"the demo server exited with {process.returncode}:\n"
                                f"{server.log_tail()}")

@@ -12,7 +12,7 @@ from flask import current_app
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, SessionTransaction
 
     from ..extension import Escalated
 
@@ -39,3 +39,19 @@ def committed_one(stmt: Select[Any]) -> Any:
     read (``LOCK IN SHARE MODE``) sees the newest committed row. Elsewhere it is harmless.
     """
     return session().execute(stmt.with_for_update(read=True)).scalar_one()
+
+
+def savepoint() -> SessionTransaction:
+    """``session().begin_nested()`` that stays inside the unit of work on every database.
+
+    Python's sqlite3 driver opens its transaction only before a write, so a SAVEPOINT taken
+    first opens one of its own and releasing it COMMITs: a refused request would leave the
+    rows written inside the savepoint behind. On SQLite the outer transaction is opened first.
+    """
+    db = session()
+    conn = db.connection()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.dbapi_connection
+        if raw is not None and not getattr(raw, "in_transaction", True):
+            conn.exec_driver_sql("BEGIN")
+    return db.begin_nested()

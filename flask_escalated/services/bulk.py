@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain import CLOSED_CATEGORIES
 from ..models import Ticket
-from . import assignment, session, statuses, tags, tickets
+from . import assignment, savepoint, session, statuses, tags, tickets
 from .errors import PermissionDenied, ServiceError, ValidationError
 from .ids import parse_id
 from .permissions import Principal, can_act_on_ticket, can_view_ticket
@@ -140,7 +140,7 @@ def apply(principal: Principal, ticket_ids: list[int], action: str, value: Any) 
         try:
             if not can_act_on_ticket(principal, ticket, permission):
                 raise PermissionDenied(f"You need the '{permission}' permission for this.")
-            with db.begin_nested():
+            with savepoint():
                 _apply_one(ticket, action, value, principal, assignee)
         except ServiceError as exc:
             result.failed[ticket_id] = exc.message

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Contact, Ticket
-from . import committed_one, session
+from . import committed_one, savepoint, session
 from .errors import ValidationError
 
 # Deliberately permissive (RFC 5322 allows a lot); rejects what can't be an address at all,
@@ -37,7 +37,7 @@ def find_or_create(email: str, name: str | None = None) -> Contact:
             contact.name = name.strip()[:255]
         return contact
     try:
-        with db.begin_nested():
+        with savepoint():
             contact = Contact(email=address, name=(name or "").strip()[:255] or None)
             db.add(contact)
     except IntegrityError:

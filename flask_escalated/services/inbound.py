@@ -37,7 +37,7 @@ from ..domain import CLOSED
 from ..events import Actor
 from ..hosts import user_id_of
 from ..models import Contact, InboundEmail, Ticket, TicketFollower
-from . import attachments, ext, mail_ids, replies, session, storage, tickets
+from . import attachments, ext, mail_ids, replies, savepoint, session, storage, tickets
 from .contacts import find_or_create, normalize_email
 from .errors import NotFound, ServiceError
 from .ids import parse_id
@@ -350,7 +350,7 @@ def _claim(row: InboundEmail, outcome: Outcome, key: str | None) -> Outcome:
     row.dedupe_key = key
     finish(row, outcome)
     try:
-        with session().begin_nested():
+        with savepoint():
             session().flush()
     except IntegrityError:
         raise DuplicateMessage() from None

@@ -28,7 +28,7 @@ from ..config import Config
 from ..events import record
 from ..models import KbArticle, KbCategory, KbFeedback
 from ..models.kb import KB_PUBLIC, KB_PUBLISHED, KB_STATUSES, KB_VISIBILITIES
-from . import audit, committed_one, deletion, kb_search, session, settings
+from . import audit, committed_one, deletion, kb_search, savepoint, session, settings
 from .errors import Conflict, NotFound, PermissionDenied, ValidationError
 from .ids import parse_id
 from .permissions import Principal
@@ -418,7 +418,7 @@ def vote(article_id: object, voter: str, helpful: Any,
         KbFeedback.article_id == row.id, KbFeedback.voter_hash == voter)).scalar_one_or_none()
     if existing is None:
         try:
-            with db.begin_nested():
+            with savepoint():
                 db.add(KbFeedback(article_id=row.id, voter_hash=voter, helpful=helpful))
         except IntegrityError:  # the same visitor, twice at once: treat as a change
             existing = committed_one(select(KbFeedback).where(

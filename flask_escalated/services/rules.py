@@ -22,7 +22,7 @@ from ..clock import now
 from ..domain import CLOSED_CATEGORIES, PRIORITIES
 from ..events import Actor
 from ..models import Automation, EscalationRule, RuleFiring, RuleLog, Ticket, Workflow
-from . import assignment, audit, conditions, deletion, replies, session, tags, tickets
+from . import assignment, audit, conditions, deletion, replies, savepoint, session, tags, tickets
 from .errors import NotFound, ServiceError, ValidationError
 from .ids import parse_id
 from .sla_sweep import skip_locked
@@ -166,7 +166,7 @@ def run_logged(kind: str, rule: Any, ticket: Ticket, at: datetime) -> None:
     done, errors = [], []
     for action in rule.actions or []:
         try:
-            with db.begin_nested():
+            with savepoint():
                 apply_action(action, ticket, rule)
             done.append(action["type"])
         except (ServiceError, ValueError) as exc:
@@ -227,7 +227,7 @@ def _evaluate_rule(kind: str, rule: Any, at: datetime, limit: int, dialect: str)
     acted = 0
     for ticket in candidates:
         try:
-            with db.begin_nested():
+            with savepoint():
                 db.add(RuleFiring(rule_kind=kind, rule_id=rule.id, ticket_id=ticket.id,
                                   fired_at=at))
         except IntegrityError:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..events import Actor, record
 from ..models import Tag, Ticket
-from . import activity, audit, committed_one, deletion, session, sla, tickets
+from . import activity, audit, committed_one, deletion, savepoint, session, sla, tickets
 from .errors import Conflict, NotFound, ValidationError
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
@@ -42,7 +42,7 @@ def ensure_tags(names: Iterable[object]) -> list[Tag]:
     for slug, name in by_slug.items():
         if slug not in found:
             try:
-                with db.begin_nested():
+                with savepoint():
                     tag = Tag(name=name, slug=slug)
                     db.add(tag)
             except IntegrityError:

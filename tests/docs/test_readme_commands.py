@@ -16,8 +16,6 @@ import shlex
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from tests.demo_process import ROOT, demo_env, free_port
+from tests.demo_process import ROOT, answers, demo_env, free_port
 
 README = ROOT / "README.md"
 FENCE = re.compile(r"^```(console|bash|shell|sh)[ \t]*\n(.*?)^```", re.M | re.S)
@@ -155,14 +153,6 @@ def _throwaway(key: str, folder: str) -> tuple[str, int]:
     return key, port
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def _serve(command: str, port: int, kind: str, env: dict[str, str], log: Path) -> None:
     """Start a long-running command, wait until it is up, stop it."""
     with open(log, "wb") as out:
@@ -172,7 +162,7 @@ def _serve(command: str, port: int, kind: str, env: dict[str, str], log: Path) -
     deadline = time.monotonic() + COMMAND_TIMEOUT
     try:
         while True:
-            if kind == "demo" and _answers(f"http://127.0.0.1:{port}/login"):
+            if kind == "demo" and answers(f"http://127.0.0.1:{port}/login"):
                 break
             if ready and ready in log.read_text(errors="replace"):
                 break

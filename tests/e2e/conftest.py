@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     folder = tmp_path_factory.mktemp("demo-server")
     port = free_port()
     env = demo_env(folder, SECRET_KEY=secrets.token_hex(16),
-                   APP_URL=f"http://127.0.0.1:{port}", ESCALATED_ENABLE_REALTIME="1")
+                   APP_URL=f"http://127.0.0.1:{port}", ESCALATED_ENABLE_REALTIME="1",
+                   WIDGET_ORIGINS=LISTED_SITE)
     try:
         server = start_demo(env, folder / "server.log", port)
     except RuntimeError as exc:
@@ -168,3 +171,44 @@ def screenshot(screenshots: Path) -> Callable[[Any, str], Path]:
 
     return take
 
+
+
+#: The one other site the demo lets embed its widget (a port no test server is started on
+#: by chance: the listed page serves there).
+LISTED_PORT = free_port()
+LISTED_SITE = f"http://127.0.0.1:{LISTED_PORT}"
+
+
+def _serve_embedding_page(demo_url: str, host: str, port: int) -> Iterator[str]:
+    html = ("<!doctype html><html lang=\"en\"><head><title>Shop</title></head><body>"
+            f'<h1>Shop</h1><script src="{demo_url}/support/widget/embed.js" async>'
+            "</script></body></html>").encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Page)  # ``host`` names it in the URL
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://{host}:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def embedding_site(demo_server: DemoServer) -> Iterator[str]:
+    """A host's page that embeds the demo's widget, on another origin that the demo lists in
+    ``WIDGET_ORIGINS``: the URL of that page."""
+    yield from _serve_embedding_page(demo_server.url, "127.0.0.1", LISTED_PORT)
+
+
+@pytest.fixture
+def unlisted_site(demo_server: DemoServer) -> Iterator[str]:
+    """The same page on an origin nobody listed."""
+    yield from _serve_embedding_page(demo_server.url, "localhost", 0)

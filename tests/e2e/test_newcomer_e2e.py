@@ -5,9 +5,6 @@ and the header's way out of /support."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -27,33 +24,6 @@ HOSTILE = "\n\n".join([
 LONG_EMAIL = "bartholomew.featherstonehaugh-smythe@accounts-payable.subsidiary.example.test"
 
 
-@pytest.fixture
-def shop(demo_server) -> Iterator[str]:
-    """A host's page embedding the widget, served from another origin (its own port on the
-    loopback address: Chromium keeps pages of other address spaces from loading loopback
-    resources)."""
-    page = ("<!doctype html><html lang=\"en\"><head><title>Shop</title></head><body>"
-            f'<h1>Shop</h1><script src="{demo_server.url}/support/widget/embed.js" async>'
-            "</script></body></html>").encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
 def _widget_ticket(page, demo_url: str, **fields) -> dict:
     body = {"name": "Pat", "email": "pat@example.org", "subject": unique("Printer"),
             "description": HOSTILE, **fields}
@@ -63,7 +33,8 @@ def _widget_ticket(page, demo_url: str, **fields) -> dict:
     return r.json()
 
 
-def test_the_widget_renders_bodies_and_keeps_hostile_markdown_inert(page, demo_server, shop):
+def test_the_widget_renders_bodies_and_keeps_hostile_markdown_inert(page, demo_server,
+                                                                   embedding_site):
     created = _widget_ticket(page, demo_server.url)
     reference, token = created["data"]["reference"], created["token"]
     page.add_init_script(
@@ -71,7 +42,7 @@ def test_the_widget_renders_bodies_and_keeps_hostile_markdown_inert(page, demo_s
         + json.dumps(json.dumps([{"token": token, "reference": reference}])) + ")")
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(shop)
+    page.goto(embedding_site)
     page.get_by_role("button", name="Help").click()
     page.get_by_role("tab", name="My requests").click()
     page.get_by_role("button", name=reference).click()
