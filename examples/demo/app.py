@@ -76,6 +76,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY") or _instance_secret(app.instance_path),
+        # What the README's security notes ask of a host: its session cookie (which carries the
+        # CSRF token) is not sent on cross-site requests.
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
         SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL")
         or "sqlite:///" + os.path.join(app.instance_path, "demo.sqlite"),
         ESCALATED_REDIS_URL=os.environ.get("REDIS_URL"),

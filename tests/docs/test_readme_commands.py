@@ -48,6 +48,15 @@ SKIPPED = {
         "an elided URL",
     "curl -H \"Authorization: Bearer esc_...\" "
     "http://localhost:5000/support/api/v1/tickets?status_category=open": "an elided token",
+    # Client generation: needs a demo serving on port 5000 and generators fetched from the
+    # npm registry (examples of third-party tools, not part of Escalated); the document they
+    # read is validated in tests/web_api/test_contract.py.
+    "curl -o escalated.json http://localhost:5000/support/api/v1/openapi.json":
+        "needs a server on port 5000",
+    "npx @openapitools/openapi-generator-cli generate -i escalated.json -g python -o "
+    "escalated-client": "a third-party generator from the npm registry",
+    "npx openapi-typescript escalated.json -o escalated.d.ts":
+        "a third-party generator from the npm registry",
 }
 
 #: What the README's prose around a command sets up for it.

@@ -231,7 +231,7 @@ def _area(endpoint: str) -> str:
 
 
 #: Who calls each area: the role whose pages they are (anonymous for the public ones).
-CALLER = {"api": "admin", "agent": "admin", "auth": "admin", "live": "agent",
+CALLER = {"api": "admin", "agent": "admin", "admin": "admin", "auth": "admin", "live": "agent",
           "customer": "customer", "guest": None, "kb": None, "widget": None, "inbound": None}
 JSON_AREAS = {"api", "widget", "live"}
 
@@ -256,24 +256,37 @@ def _path(rule: str, endpoint: str, values: dict[str, str], hostile: str | None)
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", part, rule)
 
 
+def _names(model: Any) -> tuple[str, ...]:
+    """The field names (as sent: aliases) a route's pydantic model declares."""
+    fields = getattr(model, "model_fields", None) or {}
+    return tuple(f.alias or name for name, f in fields.items())
+
+
 def _fields(endpoint: str) -> tuple[str, ...]:
     doc = API_DOCS.get(endpoint)
-    if doc is not None and doc.body:
-        return tuple(doc.body)
-    return FORM_FIELDS
+    names = _names(doc.body) if doc is not None else ()
+    return names or FORM_FIELDS
 
 
 def _query_fields(endpoint: str) -> tuple[str, ...]:
     doc = API_DOCS.get(endpoint)
-    return tuple(dict.fromkeys([*(doc.query if doc else ()), *QUERY_FIELDS]))
+    return tuple(dict.fromkeys([*(_names(doc.query) if doc else ()), *QUERY_FIELDS]))
 
 
 def _json_value(endpoint: str, field: str, value: str) -> Any:
+    """``value`` in the shape the field takes (a list, an object or text), so that the
+    hostile text reaches the field's own checks."""
     doc = API_DOCS.get(endpoint)
-    kind = str((doc.body or {}).get(field, "")) if doc else ""
-    if "list" in kind or "[" in kind:
+    if doc is None or not hasattr(doc.body, "model_json_schema"):
+        return value
+    prop = doc.body.model_json_schema().get("properties", {}).get(field, {})
+    kinds: set[str] = set()
+    for part in (prop, *prop.get("anyOf", [])):
+        kind = part.get("type")
+        kinds.update(kind if isinstance(kind, list) else [kind] if kind else [])
+    if "array" in kinds:
         return [value]
-    if "object" in kind:
+    if "object" in kinds or "$ref" in prop or any("$ref" in p for p in prop.get("anyOf", [])):
         return {"k": value}
     return value
 

@@ -138,7 +138,8 @@ class TicketOut(Out):
     requester: UserOut | ContactOut | None
     assignee: UserOut | None
     department: DepartmentRef | None
-    tags: list[TagOut]
+    tags: list[TagOut] = absent(
+        description="Agents only: a customer's copy of the ticket carries no tags.")
     reply_count: int
     version: int
     created_at: datetime | None
