@@ -57,7 +57,7 @@ from ..services.ids import parse_id
 from ..services.permissions import Principal, can_act_on_ticket
 from ..services.queries import SLA_STATES, TicketFilter
 from ..services.sanitize import message_html
-from .html import install_html_errors, relative_time, signed_in_forms
+from .html import install_html_errors, relative_time, staff_pages
 from .security import csrf_token, current_principal, load_ticket, requires
 
 PAGE_SIZE = 50
@@ -87,15 +87,8 @@ def create_agent_blueprint() -> Blueprint:
 
 # ---------------------------------------------------------------------------- guards
 def _agents_only() -> Response | None:
-    from .auth import second_factor_gate
-
-    denied = signed_in_forms()
-    if denied is not None:
-        return denied
-    second_factor_gate()
-    if not current_principal().is_agent:
-        raise PermissionDenied("The agent workspace is for support agents.")
-    return None
+    return staff_pages(lambda principal: principal.is_agent,
+                       "The agent workspace is for support agents.")
 
 
 def _template_helpers() -> dict[str, Any]:

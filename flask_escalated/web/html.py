@@ -8,6 +8,7 @@ Werkzeug's bare one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,7 +17,8 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
 from ..clock import now
-from ..services.errors import ServiceError
+from ..services.errors import PermissionDenied, ServiceError
+from ..services.permissions import Principal
 from .security import Unauthenticated, current_principal
 
 #: Where a page request goes when the 2FA gate stops it.
@@ -62,6 +64,20 @@ def signed_in_forms() -> Response | None:
     if denied is not None:
         return denied
     protect_form()
+    return None
+
+
+def staff_pages(allowed: Callable[[Principal], bool], refusal: str) -> Response | None:
+    """``before_request`` for the agent workspace and the admin console: signed in (with the
+    second factor when required), CSRF-checked, and ``allowed``; else a 403 with ``refusal``."""
+    from .auth import second_factor_gate
+
+    denied = signed_in_forms()
+    if denied is not None:
+        return denied
+    second_factor_gate()
+    if not allowed(current_principal()):
+        raise PermissionDenied(refusal)
     return None
 
 

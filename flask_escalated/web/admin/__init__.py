@@ -14,9 +14,9 @@ from typing import Any
 from flask import Blueprint, render_template
 from werkzeug.wrappers import Response
 
-from ...services.errors import PermissionDenied, ServiceError
+from ...services.errors import ServiceError
 from ...services.permissions import Principal
-from ..html import install_html_errors, signed_in_forms
+from ..html import install_html_errors, staff_pages
 from ..security import csrf_token, current_principal, requires
 
 
@@ -60,15 +60,7 @@ def create_admin_blueprint() -> Blueprint:
 
 
 def _console_only() -> Response | None:
-    from ..auth import second_factor_gate
-
-    denied = signed_in_forms()
-    if denied is not None:
-        return denied
-    second_factor_gate()
-    if not may_enter(current_principal()):
-        raise PermissionDenied("The admin console is for the desk's administrators.")
-    return None
+    return staff_pages(may_enter, "The admin console is for the desk's administrators.")
 
 
 def _may_enter_console() -> bool:
