@@ -7,6 +7,7 @@ the server enforces; a test still walks the app's URL map to prove every API rul
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -277,6 +278,14 @@ def build_document() -> dict[str, Any]:
             },
         },
     }
+
+
+def render_document() -> str:
+    """The document as text that is the same on every run for the same app and version:
+    sorted keys, two-space indent, a final newline (what ``flask escalated openapi`` prints and
+    ``docs/openapi.json`` holds). Nothing in it depends on the request: the server URL is the
+    path of the API, with no host or port."""
+    return json.dumps(build_document(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 @route("/openapi.json", ["GET"], summary="This document", tag="Meta", anonymous=True)
