@@ -47,6 +47,8 @@ class RouteDoc:
     paged: bool = False
     multipart: bool = False
     binary: bool = False
+    #: The success response may also be CSV (``?format=csv``), beside the JSON.
+    csv: bool = False
     status: int = 200
 
 
@@ -68,6 +70,7 @@ def route(
     paged: bool = False,
     multipart: bool = False,
     binary: bool = False,
+    csv: bool = False,
     status: int = 200,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API view with its guard, its contract and its OpenAPI description in one
@@ -86,7 +89,7 @@ def route(
         doc = RouteDoc(rule=rule, methods=methods, endpoint=view.__name__, view=view,
                        summary=summary, tag=tag, permission=permission, public=anonymous,
                        body=body, query=query_model, response=response, paged=paged,
-                       multipart=multipart, binary=binary, status=status)
+                       multipart=multipart, binary=binary, csv=csv, status=status)
 
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:

@@ -148,8 +148,10 @@ def _parameters(doc: RouteDoc) -> list[dict[str, Any]]:
 def _responses(doc: RouteDoc, refs: dict[type[BaseModel], dict[str, Any]]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": doc.summary}
     if doc.binary:
-        success["content"] = {_BINARY: {"schema": {"type": "string",
-                                                   "contentMediaType": _BINARY}}}
+        # A file is served as the type it was stored with (active types such as HTML or SVG
+        # as application/octet-stream), so any media type may come back.
+        success["content"] = {"*/*": {"schema": {"type": "string",
+                                                 "contentMediaType": _BINARY}}}
     elif doc.status != 204:
         if isinstance(doc.response, type) and issubclass(doc.response, BaseModel):
             schema: dict[str, Any] = refs[doc.response]
@@ -158,6 +160,10 @@ def _responses(doc: RouteDoc, refs: dict[type[BaseModel], dict[str, Any]]) -> di
         else:
             schema = {"type": "object"}
         success["content"] = {"application/json": {"schema": schema}}
+        if doc.csv:
+            success["content"]["text/csv"] = {"schema": {
+                "type": "string", "description": "With ?format=csv: the same rows as CSV, "
+                                                 "served as an attachment."}}
     responses: dict[str, Any] = {str(doc.status): success}
     errors = ["400", "401", "403", "404", "409", "413", "415", "422", "429"]
     if doc.public:
