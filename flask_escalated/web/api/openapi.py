@@ -165,6 +165,8 @@ def _responses(doc: RouteDoc, refs: dict[type[BaseModel], dict[str, Any]]) -> di
                 "type": "string", "description": "With ?format=csv: the same rows as CSV, "
                                                  "served as an attachment."}}
     responses: dict[str, Any] = {str(doc.status): success}
+    for status, when in (doc.also or {}).items():
+        responses[str(status)] = {**success, "description": when}
     errors = ["400", "401", "403", "404", "409", "413", "415", "422", "429"]
     if doc.public:
         errors.remove("401")
