@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from . import db, jobs, kb, lifecycle, rules, sla, users, webhooks  # noqa: F401  (command registration)
+from . import (  # noqa: F401  (command registration)
+    db,
+    jobs,
+    kb,
+    lifecycle,
+    openapi,
+    rules,
+    sla,
+    users,
+    webhooks,
+)
 from .group import escalated_cli
 
 __all__ = ["escalated_cli"]

@@ -30,7 +30,6 @@ from typing import Any
 from flask import Blueprint, request
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.routing import BaseConverter
-from werkzeug.routing import ValidationError as RouteMismatch
 
 from ..services.errors import ServiceError, ValidationError
 from ..services.ids import MAX_ID, parse_id
@@ -59,7 +58,14 @@ class MalformedBody(ServiceError):
 
 # ---------------------------------------------------------------------------- ids in URLs
 class IdConverter(BaseConverter):
-    """A row id in a URL: ASCII digits only, at most 19, within a signed 64-bit integer."""
+    """A row id in a URL: ASCII digits only, at most 19, within a signed 64-bit integer.
+
+    Digits that are no id (``0``, or past 2**63 - 1) name no row: a 404 at once. Declining
+    the match instead would let another method's rule for the same path answer 405 (werkzeug
+    counts a rule whose path matched but whose method did not as "allowed elsewhere"), so a
+    ``PATCH /business-schedules/0`` said "method not allowed". No rule has a string part where
+    an id rule has an id, so nothing else could have matched those digits.
+    """
 
     regex = r"[0-9]{1,19}"
     weight = 50
@@ -67,7 +73,7 @@ class IdConverter(BaseConverter):
     def to_python(self, value: str) -> int:
         number = parse_id(value)
         if number is None:
-            raise RouteMismatch()
+            raise HTTPNotFound()
         return number
 
     def to_url(self, value: Any) -> str:

@@ -75,6 +75,17 @@ def test_unknown_tickets_are_404(api, users, ident):
     assert status_of(api(users.agent).get(f"/tickets/{quote(ident, safe='')}")) == 404
 
 
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+@pytest.mark.parametrize("row_id", ["0", "00", str(2**63), "9" * 19])
+def test_digits_that_are_no_id_are_404_on_every_method(api, users, method, row_id):
+    """Not 405: the rule of another method for the same path must not answer instead (the
+    fuzzer found ``PATCH /business-schedules/0`` saying "method not allowed")."""
+    r = api(users.admin).call(method, f"/business-schedules/{row_id}",
+                              json={} if method == "PATCH" else None)
+    assert status_of(r) == 404
+    assert r.json["error"]["code"] == "not_found"
+
+
 @pytest.mark.parametrize("query", ["limit=0", "limit=-1", "limit=abc", "limit=100000",
                                    "cursor=garbage", "cursor=eyJhIjoxfQ", "sort=password",
                                    "sort=-subject", "status_category=nope", "priority=x",

@@ -47,7 +47,11 @@ class RouteDoc:
     paged: bool = False
     multipart: bool = False
     binary: bool = False
+    #: The success response may also be CSV (``?format=csv``), beside the JSON.
+    csv: bool = False
     status: int = 200
+    #: Other success statuses the operation answers with the same body, and when.
+    also: dict[int, str] | None = None
 
 
 #: Every API route, in registration order; the OpenAPI document is built from it.
@@ -68,7 +72,9 @@ def route(
     paged: bool = False,
     multipart: bool = False,
     binary: bool = False,
+    csv: bool = False,
     status: int = 200,
+    also: dict[int, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API view with its guard, its contract and its OpenAPI description in one
     place.
@@ -86,7 +92,8 @@ def route(
         doc = RouteDoc(rule=rule, methods=methods, endpoint=view.__name__, view=view,
                        summary=summary, tag=tag, permission=permission, public=anonymous,
                        body=body, query=query_model, response=response, paged=paged,
-                       multipart=multipart, binary=binary, status=status)
+                       multipart=multipart, binary=binary, csv=csv, status=status,
+                       also=also)
 
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:

@@ -7,6 +7,7 @@ the server enforces; a test still walks the app's URL map to prove every API rul
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -147,8 +148,10 @@ def _parameters(doc: RouteDoc) -> list[dict[str, Any]]:
 def _responses(doc: RouteDoc, refs: dict[type[BaseModel], dict[str, Any]]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": doc.summary}
     if doc.binary:
-        success["content"] = {_BINARY: {"schema": {"type": "string",
-                                                   "contentMediaType": _BINARY}}}
+        # A file is served as the type it was stored with (active types such as HTML or SVG
+        # as application/octet-stream), so any media type may come back.
+        success["content"] = {"*/*": {"schema": {"type": "string",
+                                                 "contentMediaType": _BINARY}}}
     elif doc.status != 204:
         if isinstance(doc.response, type) and issubclass(doc.response, BaseModel):
             schema: dict[str, Any] = refs[doc.response]
@@ -157,7 +160,13 @@ def _responses(doc: RouteDoc, refs: dict[type[BaseModel], dict[str, Any]]) -> di
         else:
             schema = {"type": "object"}
         success["content"] = {"application/json": {"schema": schema}}
+        if doc.csv:
+            success["content"]["text/csv"] = {"schema": {
+                "type": "string", "description": "With ?format=csv: the same rows as CSV, "
+                                                 "served as an attachment."}}
     responses: dict[str, Any] = {str(doc.status): success}
+    for status, when in (doc.also or {}).items():
+        responses[str(status)] = {**success, "description": when}
     errors = ["400", "401", "403", "404", "409", "413", "415", "422", "429"]
     if doc.public:
         errors.remove("401")
@@ -277,6 +286,14 @@ def build_document() -> dict[str, Any]:
             },
         },
     }
+
+
+def render_document() -> str:
+    """The document as text that is the same on every run for the same app and version:
+    sorted keys, two-space indent, a final newline (what ``flask escalated openapi`` prints and
+    ``docs/openapi.json`` holds). Nothing in it depends on the request: the server URL is the
+    path of the API, with no host or port."""
+    return json.dumps(build_document(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 @route("/openapi.json", ["GET"], summary="This document", tag="Meta", anonymous=True)

@@ -41,4 +41,4 @@ def _view(name: str) -> Callable[[], Response]:
 
 for _name in reports.REPORTS:
     route(f"/reports/{_name}", ["GET"], summary=f"Report: {reports.REPORTS[_name][0]}",
-          tag="Reports", permission="report.view", query=ReportQuery)(_view(_name))
+          tag="Reports", permission="report.view", query=ReportQuery, csv=True)(_view(_name))

@@ -363,7 +363,7 @@ def list_followers(ident: str) -> Response:
 
 @route("/tickets/<ident>/followers", ["POST"], summary="Follow (yourself or user_id)",
        tag="Followers", permission="ticket.edit", body=FollowerAdd, status=201,
-       response=FollowerList)
+       response=FollowerList, also={200: "Already a follower: nothing changed"})
 def add_follower(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "ticket.edit")
     data = optional_body(FollowerAdd)
