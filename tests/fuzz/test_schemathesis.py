@@ -17,7 +17,6 @@ every run, so CI is repeatable), and the whole module must finish within BUDGET_
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -37,15 +36,10 @@ from ..web_api.conftest import _PLACEHOLDERS
 DOCUMENT = "/support/api/v1/openapi.json"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,
           content_type_conformance]
-#: Cases per operation and generation mode, and the wall-clock budget of the whole module.
+#: Cases per operation and generation mode: the run's bound (derandomized, so the same cases
+#: every run; about 80 s for the module on SQLite on two cores). Speed is not asserted here.
 MAX_EXAMPLES = 6
-BUDGET_SECONDS = 115.0
 _PARAM = re.compile(r"\{(\w+)\}")
-
-
-@pytest.fixture(scope="module")
-def module_started() -> float:
-    return time.monotonic()
 
 
 @pytest.fixture
@@ -106,7 +100,7 @@ KINDS = {"reads": ("GET",), "writes": ("POST", "PUT", "PATCH", "DELETE")}
 
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("role", ["agent", "admin", "customer"])
-def test_operations(role, kind, users, world, bearer, api_schema, subtests, module_started):
+def test_operations(role, kind, users, world, bearer, api_schema, subtests):
     headers = bearer(getattr(users, role))
     selected = api_schema.include(method=list(KINDS[kind]))
     operations = [result.ok() for result in selected.get_all_operations()]
@@ -114,5 +108,3 @@ def test_operations(role, kind, users, world, bearer, api_schema, subtests, modu
     for operation in operations:
         with subtests.test(operation.label):
             fuzz(operation, world, headers)
-    elapsed = time.monotonic() - module_started
-    assert elapsed < BUDGET_SECONDS, f"the fuzz runs have taken {elapsed:.0f}s so far"
