@@ -158,6 +158,8 @@ def _throwaway(key: str, folder: str) -> tuple[str, int]:
     port = free_port()
     key = key.replace("/tmp/demo.sqlite", f"{folder}/readme-demo.sqlite")
     key = key.replace("redis://127.0.0.1:6379/0", REDIS_URL)
+    # (the checked-in document is compared by tests/web_api/test_openapi_snapshot.py)
+    key = key.replace("-o docs/openapi.json", f"-o {folder}/openapi.json")
     key = re.sub(r"(--port |PORT=)\d+", lambda m: f"{m.group(1)}{port}", key)
     return key, port
 
