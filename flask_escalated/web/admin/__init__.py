@@ -1,7 +1,7 @@
 """The admin console (``<prefix>/admin``): server-rendered pages for the desk's administrators.
 
 Every page is guarded twice: the blueprint lets in only signed-in agents who hold at least one
-permission the console's :data:`NAV` asks for (admins hold them all; anonymous visitors go to
+permission of :data:`CONSOLE_ENTRY` (admins hold them all; anonymous visitors go to
 the host's sign-in page, others get a 403), and each view names its own permission with
 :func:`~..security.requires`. A new section registers its view and appends a :class:`NavItem`.
 """
@@ -15,7 +15,7 @@ from flask import Blueprint, render_template
 from werkzeug.wrappers import Response
 
 from ...services.errors import ServiceError
-from ...services.permissions import Principal
+from ...services.permissions import ALL_PERMISSIONS, Principal
 from ..html import install_html_errors, staff_pages
 from ..security import csrf_token, current_principal, requires
 
@@ -40,21 +40,30 @@ def nav_for(principal: Principal) -> list[NavItem]:
             if item.permission is None or principal.can_anywhere(item.permission)]
 
 
+#: The permissions that open the console: changing the desk's set-up, or reading its reports.
+#: Read-only permissions every agent holds (``tag.view``, ``audit.view``, ...) do not: the
+#: console is for the people who run the desk.
+CONSOLE_ENTRY: frozenset[str] = frozenset(
+    {p for p in ALL_PERMISSIONS if p.endswith(".manage")}
+    | {"department.create", "department.edit", "department.delete", "report.view",
+       "report.export", "kb.create", "kb.edit", "kb.delete", "kb.publish"})
+
+
 def may_enter(principal: Principal) -> bool:
-    """Admins, and agents holding a permission of some console page."""
+    """Admins, and agents holding a permission that opens the console."""
     return principal.is_admin or (principal.is_agent and any(
-        item.permission is not None and principal.can_anywhere(item.permission)
-        for item in NAV))
+        principal.can_anywhere(p) for p in CONSOLE_ENTRY))
 
 
 def create_admin_blueprint() -> Blueprint:
-    from . import reports
+    from . import people, reports
 
     bp = Blueprint("admin", __name__, url_prefix="/admin")
     bp.before_request(_console_only)
     install_html_errors(bp)
     bp.add_url_rule("", "overview", overview)
     bp.add_url_rule("/reports", "reports", reports.reports_page)
+    people.register_all(bp)
     bp.app_context_processor(_template_helpers)
     return bp
 

@@ -1,0 +1,243 @@
+"""The console's list / create / edit / delete pages, declared once per resource.
+
+A :class:`Resource` names the service functions the JSON API already calls and the schemas it
+validates with; :func:`register` adds its four pages under ``/admin/<name>`` and its place in
+the navigation. Every change therefore takes the API's one path: the same validation (the
+schema, through :mod:`..forms`), the same service (audit rows, signals, webhooks), the same
+errors (a refused change re-renders the form with the field named and the typed text kept,
+with the service error's status).
+
+Deleting is two steps: ``GET /<id>/delete`` shows what will go and a confirmation form, and
+``POST`` deletes and redirects to the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+from pydantic import BaseModel
+from werkzeug.wrappers import Response
+
+from ...events import Actor
+from ...services import ext
+from ...services.errors import PermissionDenied, ServiceError
+from ..forms import FieldSpec, FormData, initial_values, read_form, specs_for
+from ..security import current_principal, requires
+
+#: Rows per page of a paged list.
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a list: its heading and the cell of a row (text, or Markup)."""
+
+    label: str
+    cell: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its rows and the cursor of the next page (``None``: the last)."""
+
+    rows: list[Any]
+    next_cursor: Any = None
+
+
+@dataclass
+class Resource:
+    """One section of the console, and how its pages reach the services."""
+
+    #: The URL segment (the API's resource name, e.g. ``sla-policies``).
+    name: str
+    label: str
+    singular: str
+    #: The permission to see the list (and the edit page, read-only without ``edit``).
+    view: str
+    load: Callable[[int], Any]
+    #: A row as the API serializes it: the edit form's starting values.
+    serialize: Callable[[Any], dict[str, Any]]
+    columns: Sequence[Column]
+    #: ``(q, cursor, limit)`` to a :class:`Page`; ``q`` only when ``searchable``.
+    rows: Callable[[str | None, Any, int], Page]
+    title: Callable[[Any], str] = lambda row: str(getattr(row, "name", row))
+    create_model: type[BaseModel] | None = None
+    update_model: type[BaseModel] | None = None
+    create: Callable[[Actor, dict[str, Any]], Any] | None = None
+    update: Callable[[Actor, int, dict[str, Any]], Any] | None = None
+    delete: Callable[[Actor, int], Any] | None = None
+    create_permission: str | None = None
+    edit_permission: str | None = None
+    delete_permission: str | None = None
+    #: The form's inputs for a model (default: derived from the schema).
+    specs: Callable[[type[BaseModel]], list[FieldSpec]] | None = None
+    #: Builds data from inputs of the page's own (a grid, a builder): ``(extra, consumed)``.
+    extra_input: Callable[[], tuple[dict[str, Any], Sequence[str]]] | None = None
+    searchable: bool = False
+    #: A sentence under the heading: what this section is for.
+    intro: str | None = None
+    #: Templates included on the edit page below the form (logs, sub-lists).
+    edit_panels: Sequence[str] = ()
+    #: Extra template context for the form pages: ``(row or None) -> dict``.
+    context: Callable[[Any], dict[str, Any]] | None = None
+    #: The form template (default: the generic one).
+    form_template: str = "escalated/admin/form.html"
+    #: What the API row's values are called when they differ from the form's field names.
+    form_values: Callable[[Any], dict[str, Any]] | None = None
+    after_create: Callable[[Any], Response | None] | None = None
+    #: The URL converter of a row's key and the key of a row (roles go by slug, agents by
+    #: user id; everything else by its numeric id).
+    key_rule: str = "escalated_id"
+    key: Callable[[Any], Any] = lambda row: row.id
+    _nav: bool = field(default=True, repr=False)
+
+    # -- derived --
+    def endpoint(self, page: str) -> str:
+        return f"escalated.admin.{self.name.replace('-', '_').replace('/', '_')}_{page}"
+
+    def inputs(self, model: type[BaseModel]) -> list[FieldSpec]:
+        return self.specs(model) if self.specs is not None else specs_for(model)
+
+    def may(self, permission: str | None) -> bool:
+        return permission is not None and current_principal().can_anywhere(permission)
+
+
+def simple_rows(listing: Callable[[], Sequence[Any]]) -> Callable[[str | None, Any, int], Page]:
+    """A list that stays small (departments, roles, tags): every row on one page."""
+    return lambda q, cursor, limit: Page(list(listing()))
+
+
+# ---------------------------------------------------------------------------- pages
+def register(bp: Blueprint, res: Resource) -> None:
+    """Add the resource's pages (and its navigation entry)."""
+    from . import NAV, NavItem
+
+    stem = res.name.replace("-", "_").replace("/", "_")
+    base = f"/{res.name}"
+    bp.add_url_rule(base, f"{stem}_list", requires(res.view)(lambda: _list(res)))
+    if res.create is not None:
+        bp.add_url_rule(f"{base}/new", f"{stem}_new",
+                        requires(res.create_permission)(lambda: _new(res)),
+                        methods=["GET", "POST"])
+    bp.add_url_rule(f"{base}/<{res.key_rule}:ident>", f"{stem}_edit",
+                    requires(res.view)(lambda ident: _edit(res, ident)),
+                    methods=["GET", "POST"])
+    if res.delete is not None:
+        bp.add_url_rule(f"{base}/<{res.key_rule}:ident>/delete", f"{stem}_delete",
+                        requires(res.delete_permission)(lambda ident: _delete(res, ident)),
+                        methods=["GET", "POST"])
+    item = NavItem(res.endpoint("list"), res.label, res.view)
+    if res._nav and item not in NAV:  # a second app registers the same sections
+        NAV.append(item)
+
+
+def _list(res: Resource) -> str:
+    from ..api.base import decode_cursor, encode_cursor
+
+    q = (request.args.get("q") or "").strip()[:200] or None if res.searchable else None
+    cursor = decode_cursor(f"admin-{res.name}")
+    page = res.rows(q, cursor, PAGE_SIZE)
+    return render_template(
+        "escalated/admin/list.html", res=res, rows=page.rows, q=q or "",
+        next_cursor=encode_cursor(f"admin-{res.name}", page.next_cursor),
+        paged=cursor is not None)
+
+
+def _new(res: Resource) -> Any:
+    assert res.create_model is not None and res.create is not None
+    specs = res.inputs(res.create_model)
+    form: FormData[Any] = FormData(values=initial_values({}, specs))
+    if request.method == "POST":
+        form = _read(res, res.create_model, specs)
+        if form.ok:
+            create = res.create
+            try:
+                with ext().unit_of_work():
+                    row = create(current_principal().actor, _data(form))
+            except ServiceError as exc:
+                form.fail(exc)
+                return _form_page(res, None, specs, form, exc.status)
+            flash(f"The {res.singular} “{res.title(row)}” was created.", "success")
+            if res.after_create is not None:
+                answer = res.after_create(row)
+                if answer is not None:
+                    return answer
+            return redirect(url_for(res.endpoint("edit"), ident=res.key(row)))
+        return _form_page(res, None, specs, form, 422)
+    return _form_page(res, None, specs, form)
+
+
+def _edit(res: Resource, ident: int) -> Any:
+    row = res.load(ident)
+    model = res.update_model
+    editable = model is not None and res.update is not None and res.may(res.edit_permission)
+    specs = res.inputs(model) if model is not None else []
+    values = res.form_values(row) if res.form_values else res.serialize(row)
+    form: FormData[Any] = FormData(values=initial_values(values, specs))
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied(f"You may not change this {res.singular}.")
+        assert model is not None and res.update is not None
+        form = _read(res, model, specs)
+        if form.ok:
+            update = res.update
+            try:
+                with ext().unit_of_work():
+                    row = update(current_principal().actor, res.key(row), _data(form))
+            except ServiceError as exc:
+                form.fail(exc)
+                return _form_page(res, row, specs, form, exc.status)
+            flash(f"The {res.singular} “{res.title(row)}” was saved.", "success")
+            return redirect(url_for(res.endpoint("edit"), ident=res.key(row)))
+        return _form_page(res, row, specs, form, 422)
+    return _form_page(res, row, specs, form, editable=editable)
+
+
+def _delete(res: Resource, ident: int) -> Any:
+    assert res.delete is not None
+    row = res.load(ident)
+    if request.method == "POST":
+        delete, title = res.delete, res.title(row)
+        try:
+            with ext().unit_of_work():
+                delete(current_principal().actor, res.key(row))
+        except ServiceError as exc:
+            return render_template("escalated/admin/delete.html", res=res, row=row,
+                                   error=exc.message), exc.status
+        flash(f"The {res.singular} “{title}” was deleted.", "success")
+        return redirect(url_for(res.endpoint("list")))
+    return render_template("escalated/admin/delete.html", res=res, row=row, error=None)
+
+
+def _read(res: Resource, model: type[BaseModel], specs: list[FieldSpec]) -> FormData[Any]:
+    extra, consumed = res.extra_input() if res.extra_input is not None else ({}, ())
+    return read_form(model, specs, extra=extra, consumed=consumed)
+
+
+def _data(form: FormData[Any]) -> dict[str, Any]:
+    assert form.model is not None
+    changes: Callable[[], dict[str, Any]] | None = getattr(form.model, "changes", None)
+    return changes() if changes is not None else form.model.model_dump(exclude_unset=True)
+
+
+def _form_page(res: Resource, row: Any, specs: list[FieldSpec], form: FormData[Any],
+               status: int = 200, *, editable: bool = True) -> tuple[str, int]:
+    context = res.context(row) if res.context is not None else {}
+    return render_template(res.form_template, res=res, row=row, specs=specs,
+                           values=form.values, errors=form.errors, editable=editable,
+                           **context), status
+
+
+def link(res_name: str, text: Callable[[Any], str],
+         key: Callable[[Any], Any] = lambda row: row.id) -> Callable[[Any], Markup]:
+    """A list cell linking to the row's edit page."""
+    endpoint = f"escalated.admin.{res_name.replace('-', '_').replace('/', '_')}_edit"
+
+    def cell(row: Any) -> Markup:
+        return Markup('<a href="{}">{}</a>').format(url_for(endpoint, ident=key(row)), text(row))
+
+    return cell

@@ -1,0 +1,90 @@
+"""The console's generic sections (departments, tags): list, create, edit, delete, the
+schema's refusals shown on the page, and access."""
+
+from __future__ import annotations
+
+import pytest
+
+from flask_escalated.models import AuditLog, Department, Tag
+from flask_escalated.services import session
+
+from .conftest import field_error
+
+pytestmark = pytest.mark.all_databases
+
+
+def test_admin_creates_edits_and_deletes_a_department(admin, users, ext):
+    admin.get("/departments/new")
+    assert 'name="agent_ids"' in admin.html and f'value="{users.agent.id}"' in admin.html
+    r = admin.post("/departments/new", [("name", "Billing"), ("description", "Money"),
+                                       ("assignment_strategy", "round_robin"),
+                                       ("agent_ids", str(users.agent.id)),
+                                       ("agent_ids", str(users.agent2.id)),
+                                       ("is_active", "true")], status=302)
+    dept = session().query(Department).filter_by(name="Billing").one()
+    assert r.headers["Location"].endswith(f"/support/admin/departments/{dept.id}")
+    assert sorted(dept.agent_ids) == sorted([str(users.agent.id), str(users.agent2.id)])
+    assert dept.assignment_strategy == "round_robin"
+    assert session().query(AuditLog).filter_by(action="department.created").count() == 1
+
+    admin.get(f"/departments/{dept.id}")
+    assert 'value="Billing"' in admin.html and "checked" in admin.html
+    # unticking "active" and every agent saves false and an empty set
+    admin.post(f"/departments/{dept.id}", {"name": "Billing EU", "description": "",
+                                           "assignment_strategy": "manual"}, status=302)
+    ext.session.expire_all()
+    dept = session().get(Department, dept.id)
+    assert (dept.name, dept.is_active, dept.agent_ids) == ("Billing EU", False, [])
+
+    listing = admin.get("/departments")
+    assert "Billing EU" in listing
+    admin.get(f"/departments/{dept.id}/delete")
+    assert "Delete the department" in admin.html
+    dept_id = dept.id
+    admin.post(f"/departments/{dept_id}/delete", {}, status=302)
+    ext.session.expire_all()
+    assert session().get(Department, dept_id) is None
+
+
+def test_a_refused_form_names_the_field_and_keeps_the_text(admin):
+    admin.get("/departments/new")
+    r = admin.post("/departments/new", {"name": "x" * 121, "description": "kept <b>text</b>",
+                                        "assignment_strategy": "by_magic"}, status=422)
+    html = r.get_data(as_text=True)
+    assert field_error(html, "name") and field_error(html, "assignment_strategy")
+    assert "kept &lt;b&gt;text&lt;/b&gt;" in html and "x" * 121 in html
+    assert session().query(Department).count() == 0
+
+
+def test_an_unknown_input_is_refused_like_the_api_does(admin):
+    admin.get("/tags/new")
+    r = admin.post("/tags/new", {"name": "vip", "colour": "#ff0000"}, status=422)
+    html = r.get_data(as_text=True)
+    assert "colour: unknown field" in html and 'value="vip"' in html
+    assert session().query(Tag).count() == 0
+
+
+def test_a_service_refusal_is_a_4xx_page_not_a_500(admin):
+    admin.post("/tags/new", {"name": "vip", "color": "#ff0000"}, status=302)
+    admin.get("/tags/new")
+    r = admin.post("/tags/new", {"name": "vip"})
+    assert r.status_code in (409, 422), r.status_code
+    assert "vip" in r.get_data(as_text=True)
+
+
+def test_a_missing_row_is_a_404_page(admin):
+    admin.get("/departments/999999", status=404)
+    admin.get("/tags/999999/delete", status=404)
+
+
+def test_agents_and_customers_are_kept_out(console, users, client_as):
+    console(users.agent).get("/departments", status=403)
+    console(users.customer).get("/tags/new", status=403)
+    r = client_as(None).get("/support/admin/departments")
+    assert r.status_code in (302, 401)
+
+
+def test_a_post_without_the_csrf_token_is_refused(client_as, users):
+    r = client_as(users.admin).post("/support/admin/tags/new", data={"name": "vip"})
+    assert r.status_code in (400, 403)
+    assert session().query(Tag).count() == 0
