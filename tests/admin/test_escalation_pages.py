@@ -254,3 +254,21 @@ def test_agents_and_strangers_are_kept_out(console, users, client_as, ext):
     assert r.status_code in (400, 403)
     assert client_as(None).get("/support/admin/escalation-rules").status_code in (302, 401)
     assert db(ext).query(EscalationRule).count() == 1
+
+
+def test_a_refusal_is_placed_on_its_row_however_the_service_spells_the_place():
+    from flask_escalated.web.admin.escalation_builder import row_errors
+
+    paths = {"actions[0]": 0, "actions[1]": 3}
+    for spelling in ("actions[1]: value must be one of low, high",
+                     "[1]: value must be one of low, high"):
+        assert row_errors({"actions": spelling}, "actions", paths) == (
+            {3: "value must be one of low, high"}, None)
+    assert row_errors({"actions[0].type": "Input should be 'escalate'"}, "actions", paths) \
+        == ({0: "type: Input should be 'escalate'"}, None)
+    cond = {".all[1].any[0]": 4}
+    for spelling in (".all[1].any[0]: unknown field", "conditions.all[1].any[0]: unknown field"):
+        assert row_errors({"conditions": spelling}, "conditions", cond) == (
+            {4: "unknown field"}, None)
+    assert row_errors({"conditions": ".all: a list of 1 to 50 conditions"}, "conditions",
+                      cond) == ({}, ".all: a list of 1 to 50 conditions")

@@ -1,9 +1,9 @@
 """The console's escalation rules: the API's ``/escalation-rules`` as pages.
 
-A rule's conditions and actions are edited with the rows of :mod:`.builder` and saved through
-:mod:`...services.rules` with the API's schemas; its edit page shows what the rule did (its
-evaluation log: one row per ticket it acted on, what it did and what failed), newest first and
-keyset paged.
+A rule's conditions and actions are edited with the rows of :mod:`.escalation_builder` and
+saved through :mod:`...services.rules` with the API's schemas; its edit page shows what the
+rule did (its evaluation log: one row per ticket it acted on, what it did and what failed),
+newest first and keyset paged.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ...services.ids import parse_id
 from ...services.serializers import iso
 from ..api.schemas.rules import RuleCreate, RuleUpdate
 from ..forms import FieldSpec, specs_for
-from . import builder
+from . import escalation_builder as builder
 from .crud import Column, Resource, link, register, simple_rows
 
 KIND = "escalation"

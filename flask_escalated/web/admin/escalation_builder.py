@@ -17,7 +17,7 @@ Blank rows are unused, so a page renders a few spare ones; the optional ``admin.
 more and hides the inputs a row's field or type does not use. The rows read back into the
 same JSON the API takes and go through the same schema and services; the service's error
 names the item (``.all[1].any[0]``, ``actions[2]``), which :func:`editors` maps back to the
-row that holds it. Reusable by every rule kind: escalation rules, automations, workflows.
+row that holds it. It takes any rule kind; the escalation rules' pages use it.
 """
 
 from __future__ import annotations
@@ -507,7 +507,7 @@ def _split_error(message: str | None) -> tuple[str | None, str | None]:
     return (m.group(1), m.group(2)) if m else (None, message)
 
 
-def _row_errors(errors: Mapping[str, str], name: str, paths: Mapping[str, int]
+def row_errors(errors: Mapping[str, str], name: str, paths: Mapping[str, int]
                 ) -> tuple[dict[int, str], str | None]:
     """Errors of ``name`` (``conditions``/``actions``) per row, and the rest."""
     rows: dict[int, str] = {}
@@ -517,6 +517,8 @@ def _row_errors(errors: Mapping[str, str], name: str, paths: Mapping[str, int]
             path, reason = _split_error(message)
             if path is not None and name == "conditions":
                 path = path.removeprefix("conditions")
+            if path is not None and name == "actions" and path.startswith("["):
+                path = name + path  # "[2]: ..." names the action too
             if path is not None and path in paths:
                 rows[paths[path]] = reason or message
             else:
@@ -552,8 +554,8 @@ def editors(kind: str, stored: Mapping[str, Any] | None,
         match, groups, rows, text = _stored_conditions(stored.get("conditions"))
         act_rows = [_action_row(n, a) for n, a in enumerate(stored.get("actions") or [])]
         cond_paths, act_paths = {}, {}
-    cond_errors, cond_loose = _row_errors(errors, "conditions", cond_paths)
-    act_errors, act_loose = _row_errors(errors, "actions", act_paths)
+    cond_errors, cond_loose = row_errors(errors, "conditions", cond_paths)
+    act_errors, act_loose = row_errors(errors, "actions", act_paths)
     if stash.get("json_error"):
         cond_loose = f"JSON {stash['json_error']}"
     as_json = text is not None
