@@ -533,10 +533,32 @@ def row_errors(errors: Mapping[str, str], name: str, paths: Mapping[str, int]
     return rows, "; ".join(loose) or None
 
 
+@dataclass
+class Editors:
+    conditions: ConditionEditor
+    actions: ActionEditor
+    #: The form's errors for its summary, the builder's named by row ("Condition 2").
+    errors: dict[str, str]
+
+
+def _summary(errors: Mapping[str, str], condition: ConditionEditor,
+             action: ActionEditor) -> dict[str, str]:
+    out = {k: v for k, v in errors.items()
+           if not k.startswith(("conditions", "actions"))}
+    out.update({f"Condition {r.index + 1}": r.error for r in condition.rows if r.error})
+    if condition.error:
+        out["Conditions"] = condition.error
+    out.update({f"Action {a.index + 1}": a.error for a in action.rows if a.error})
+    if action.error:
+        out["Actions"] = action.error
+    return out
+
+
 def editors(kind: str, stored: Mapping[str, Any] | None,
-            errors: Mapping[str, str]) -> tuple[ConditionEditor, ActionEditor]:
-    """The condition and action editors of a rule's page: the stored rule (or a blank one),
-    or, after a refused post, the rows as typed with each error beside its row."""
+            errors: Mapping[str, str]) -> Editors:
+    """The condition and action editors of a rule's page: the stored rule (or a blank one)
+    with a few blank rows, or, after a refused post, the rows as typed with each error beside
+    its row."""
     fields = condition_fields(kind)
     posted = request.method == "POST" and ("cond-match" in request.form
                                            or "cond-json" in request.form)
@@ -559,13 +581,18 @@ def editors(kind: str, stored: Mapping[str, Any] | None,
     if stash.get("json_error"):
         cond_loose = f"JSON {stash['json_error']}"
     as_json = text is not None
+    # posted rows already hold their blanks: add one only when none is left
+    spare_rows = (0 if any(not r.field for r in rows) else 1) if posted else SPARE_CONDITIONS
+    spare_actions = (0 if any(not a.type for a in act_rows) else 1) if posted \
+        else SPARE_ACTIONS
     if not as_json:
-        rows = rows + [ConditionRow(len(rows) + n) for n in range(SPARE_CONDITIONS)]
+        rows = rows + [ConditionRow(len(rows) + n) for n in range(spare_rows)]
         used = len(groups)
-        groups = groups + [(str(used + n + 1), "all") for n in range(SPARE_GROUPS)]
+        groups = groups + [(str(used + n + 1), "all")
+                           for n in range(0 if posted else SPARE_GROUPS)]
     for r in rows:
         r.error = cond_errors.get(r.index)
-    act_rows = act_rows + [ActionRow(len(act_rows) + n) for n in range(SPARE_ACTIONS)]
+    act_rows = act_rows + [ActionRow(len(act_rows) + n) for n in range(spare_actions)]
     for a in act_rows:
         a.error = act_errors.get(a.index)
     kinds = {n: conditions.FIELDS[n].kind for n in fields}
@@ -584,7 +611,7 @@ def editors(kind: str, stored: Mapping[str, Any] | None,
                  (("status", "Status"), ("priority", "Priority"), ("agent", "Agent"),
                   ("department", "Department"))],
         tags=[o.label for o in lists["tag"]], error=act_loose)
-    return condition, action
+    return Editors(condition, action, _summary(errors, condition, action))
 
 
 def describe(group: Any) -> str:

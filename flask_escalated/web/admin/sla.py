@@ -428,9 +428,9 @@ def _schedule_editor(row: BusinessSchedule | None, errors: Mapping[str, str]
     summary = dict(rest)
     for d in days:
         problems = ([d.error] if d.error else []) + [
-            f"interval {iv.index + 1}: {iv.error}" for iv in d.intervals if iv.error]
+            f"shift {iv.index + 1}: {iv.error}" for iv in d.intervals if iv.error]
         if problems:
-            summary[f"hours.{d.name}"] = "; ".join(problems)
+            summary[d.label] = "; ".join(problems)
     return ScheduleEditor(days, summary, rest.get("hours"))
 
 
