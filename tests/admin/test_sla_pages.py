@@ -198,6 +198,7 @@ def test_admin_builds_a_schedule_with_split_and_overnight_shifts(admin, ext):
                   html.index('data-schedule-day="saturday"')]
     assert "runs past midnight" in friday
     assert 'name="hours.monday.2.start"' in html and 'name="hours.monday.3.start"' not in html
+    assert "closed every day" not in html
     admin.post(f"/business-schedules/{row.id}", [
         ("name", "Night desk"), ("timezone", "UTC"),
         ("hours.monday.0.start", "09:00"), ("hours.monday.0.end", "12:00")], status=302)
@@ -205,12 +206,16 @@ def test_admin_builds_a_schedule_with_split_and_overnight_shifts(admin, ext):
     assert row.hours == {"monday": [{"start": "09:00", "end": "12:00"}]}
     assert (row.timezone, row.is_default) == ("UTC", False)
     assert "Mon" in admin.get("/business-schedules")
+    admin.get(f"/business-schedules/{row.id}")
+    admin.post(f"/business-schedules/{row.id}", {"name": "Night desk", "timezone": "UTC"},
+               status=302)
+    assert "closed every day" in admin.get(f"/business-schedules/{row.id}")
     row_id = row.id
     admin.get(f"/business-schedules/{row_id}/delete")
     admin.post(f"/business-schedules/{row_id}/delete", {}, status=302)
     assert db(ext).get(BusinessSchedule, row_id) is None
     assert [a for a in audit_actions(ext) if a.startswith("schedule.")] == [
-        "schedule.created", "schedule.updated", "schedule.deleted"]
+        "schedule.created", "schedule.updated", "schedule.updated", "schedule.deleted"]
 
 
 def test_a_bad_interval_is_named_on_its_row_and_the_text_kept(admin, ext):

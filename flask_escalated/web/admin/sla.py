@@ -366,6 +366,11 @@ class ScheduleEditor:
     errors: dict[str, str]
     error: str | None = None
 
+    @property
+    def open(self) -> bool:
+        """Some shift is filled in (a week without one gives no business time at all)."""
+        return any(iv.start or iv.end for d in self.days for iv in d.intervals)
+
 
 def _readable(message: str) -> str:
     return "expected HH:MM, e.g. 09:00" if message == _HHMM_PATTERN else message
