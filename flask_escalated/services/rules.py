@@ -96,25 +96,31 @@ def validate_actions(kind: str, actions: Any) -> list[dict[str, Any]]:
         where = f"actions[{i}]"
         if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
             allowed = sorted(k for k, (_, kinds) in ACTION_TYPES.items() if kind in kinds)
-            raise ValidationError(f"{where}: type must be one of {', '.join(allowed)}.",
-                                  {"actions": where})
+            raise _action_error(where, f"type must be one of {', '.join(allowed)}")
         check, kinds = ACTION_TYPES[action["type"]]
         if kind not in kinds:
-            raise ValidationError(f"{where}: '{action['type']}' is not a {kind} action.",
-                                  {"actions": where})
+            raise _action_error(where, f"'{action['type']}' is not a {kind} action")
         value = action.get("value")
         if check is not None:
             try:
                 value = check(value)
             except ValueError as exc:
-                raise ValidationError(f"{where}: value must be {exc}.",
-                                      {"actions": where}) from None
+                raise _action_error(where, f"value must be {exc}") from None
             if action["type"] in ("notify_email", "notify_webhook"):
                 from . import notify
 
-                value = notify.validate(action["type"], value)
+                try:
+                    value = notify.validate(action["type"], value)
+                except ValidationError as exc:
+                    raise _action_error(where, exc.message.rstrip(".")) from None
         clean.append({"type": action["type"], "value": value})
     return clean
+
+
+def _action_error(where: str, reason: str) -> ValidationError:
+    """A refused action, named by its place in the list; the field's text carries the reason
+    too, so a form can show it beside the action."""
+    return ValidationError(f"{where}: {reason}.", {"actions": f"{where}: {reason}"})
 
 
 def _fill(text: str, ticket: Ticket) -> str:
@@ -339,8 +345,9 @@ def update(kind: str, actor: Actor, rule_id: object, data: dict[str, Any]) -> An
     rule = get(kind, rule_id)
     old = _values(rule)
     _apply_fields(kind, rule, data, creating=False)
-    if "conditions" in data:
-        # New conditions start a new window for every ticket.
+    if rule.conditions != old["conditions"]:
+        # New conditions start a new window for every ticket (the same ones, sent again by a
+        # form that posts every field, do not).
         session().execute(delete(RuleFiring).where(
             RuleFiring.rule_kind == kind, RuleFiring.rule_id == rule.id))
     audit.log(actor, f"{kind}.updated", kind, rule.id, old=old, new=_values(rule))

@@ -88,6 +88,9 @@ class Resource:
     form_template: str = "escalated/admin/form.html"
     #: What the API row's values are called when they differ from the form's field names.
     form_values: Callable[[Any], dict[str, Any]] | None = None
+    #: The new form's starting values, as ``serialize`` would give them (a default that is on,
+    #: a number the service would pick): an unticked checkbox would otherwise post ``false``.
+    initial: Callable[[], dict[str, Any]] | None = None
     after_create: Callable[[Any], Response | None] | None = None
     #: The URL converter of a row's key and the key of a row (roles go by slug, agents by
     #: user id; everything else by its numeric id).
@@ -150,7 +153,8 @@ def _list(res: Resource) -> str:
 def _new(res: Resource) -> Any:
     assert res.create_model is not None and res.create is not None
     specs = res.inputs(res.create_model)
-    form: FormData[Any] = FormData(values=initial_values({}, specs))
+    start = res.initial() if res.initial is not None else {}
+    form: FormData[Any] = FormData(values=initial_values(start, specs))
     if request.method == "POST":
         form = _read(res, res.create_model, specs)
         if form.ok:
