@@ -189,9 +189,12 @@ def project(ticket: Ticket, at: datetime | None = None) -> None:
         return
     schedule = schedule_for(policy)
     used = used_seconds(ticket, at, schedule)
+    # A schedule open no hour of the week never reaches a target: no due times, rather than
+    # refusing the change that asked for a projection (a new ticket, a new priority).
+    never = not schedule.has_hours
     for target in TARGETS:
         minutes = target_minutes(policy, ticket.priority, target)
-        if minutes is None or _fulfilled(ticket, target) or is_paused(ticket):
+        if minutes is None or never or _fulfilled(ticket, target) or is_paused(ticket):
             _set(ticket, target, None, None)
             continue
         goal = _start(ticket, target) + minutes * 60

@@ -111,3 +111,24 @@ def test_custom_status_can_pause_the_clock(app, users, clock, client_as):
     assert ext.session.get(Ticket, t.id).resolution_due_at == \
         clock.current + timedelta(minutes=90)
     assert statuses.resolve("third_party").category == "waiting_on_agent"
+
+
+def test_a_schedule_open_no_hour_gives_no_due_times_and_refuses_nothing(app, users):
+    """A policy counting on a schedule with no shifts cannot reach a target: its tickets are
+    created (and changed) normally, with no due times, instead of a 422."""
+    from flask_escalated.events import Actor
+    from flask_escalated.services import sla_admin, tickets
+
+    ext = app.extensions["escalated"]
+    with ext.unit_of_work():
+        schedule = sla_admin.create_schedule(Actor.system(), {"name": "Closed", "hours": {}})
+        sla_admin.create_policy(Actor.system(), {
+            "name": "Never", "targets": {"high": {"first_response": 60}},
+            "schedule_id": schedule.id})
+        t = tickets.create_ticket(tickets.NewTicket(
+            requester_user_id=str(users.customer.id), subject="s", description="d",
+            priority="high"), Actor.system())
+        tickets.change_priority(t, "urgent", Actor.system())
+        tickets.change_priority(t, "high", Actor.system())
+    assert t.sla_policy_id is not None
+    assert (t.first_response_due_at, t.resolution_due_at) == (None, None)
