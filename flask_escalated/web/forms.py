@@ -13,6 +13,7 @@ Forms are text, JSON is typed; the translation is deliberate and small:
   "clear it");
 * several values (checkboxes, ``<select multiple>``) become a list;
 * a ``json`` field (a textarea) is parsed as JSON;
+* a textarea's line breaks, which browsers send as CRLF, are read as LF;
 * numbers are ASCII digits and booleans exactly ``true``/``false``, as in a query string.
 
 :func:`specs_for` derives the inputs a model needs (label, widget, choices, bounds) so a page
@@ -154,6 +155,8 @@ def _read_input(model: type[BaseModel], spec: FieldSpec, raw: list[str]) -> tupl
             raise ValueError(f"is not valid JSON ({exc})") from None
     if text == "":
         return _empty(spec)
+    if spec.widget == "textarea":
+        text = text.replace("\r\n", "\n")  # browsers send a textarea's line breaks as CRLF
     return True, _read_text(text, annotation)
 
 
