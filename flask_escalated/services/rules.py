@@ -87,40 +87,43 @@ ACTION_TYPES: dict[str, tuple[Callable[[Any], Any] | None, tuple[str, ...]]] = {
 }
 
 
+def actions_for(kind: str) -> list[str]:
+    """The action types a kind of rule (or a macro) takes, in the catalogue's order."""
+    return [name for name, (_, kinds) in ACTION_TYPES.items() if kind in kinds]
+
+
+def _bad_action(i: int, reason: str) -> ValidationError:
+    """A refused action, named by its place: ``{"actions": "[i]: reason"}`` (the shape of
+    :func:`.conditions.validate`'s errors), so a form can show it beside the row."""
+    return ValidationError(f"actions[{i}]: {reason}", {"actions": f"[{i}]: {reason}"})
+
+
 def validate_actions(kind: str, actions: Any) -> list[dict[str, Any]]:
     if not isinstance(actions, list) or not actions or len(actions) > 20:
         raise ValidationError("actions must be a list of 1 to 20 actions.",
-                              {"actions": "expected a list"})
+                              {"actions": "expected a list of 1 to 20 actions"})
     clean = []
     for i, action in enumerate(actions):
-        where = f"actions[{i}]"
         if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
-            allowed = sorted(k for k, (_, kinds) in ACTION_TYPES.items() if kind in kinds)
-            raise _action_error(where, f"type must be one of {', '.join(allowed)}")
+            raise _bad_action(i, f"type must be one of {', '.join(sorted(actions_for(kind)))}.")
         check, kinds = ACTION_TYPES[action["type"]]
         if kind not in kinds:
-            raise _action_error(where, f"'{action['type']}' is not a {kind} action")
+            raise _bad_action(i, f"'{action['type']}' is not a {kind} action.")
         value = action.get("value")
         if check is not None:
             try:
                 value = check(value)
             except ValueError as exc:
-                raise _action_error(where, f"value must be {exc}") from None
+                raise _bad_action(i, f"value must be {exc}.") from None
             if action["type"] in ("notify_email", "notify_webhook"):
                 from . import notify
 
                 try:
                     value = notify.validate(action["type"], value)
                 except ValidationError as exc:
-                    raise _action_error(where, exc.message.rstrip(".")) from None
+                    raise _bad_action(i, exc.message) from None
         clean.append({"type": action["type"], "value": value})
     return clean
-
-
-def _action_error(where: str, reason: str) -> ValidationError:
-    """A refused action, named by its place in the list; the field's text carries the reason
-    too, so a form can show it beside the action."""
-    return ValidationError(f"{where}: {reason}.", {"actions": f"{where}: {reason}"})
 
 
 def _fill(text: str, ticket: Ticket) -> str:
@@ -308,7 +311,8 @@ def _apply_fields(kind: str, rule: Any, data: dict[str, Any], creating: bool) ->
         if timed:
             raise ValidationError("Workflows run on events, not on elapsed time; use an "
                                   "automation for " + ", ".join(timed) + ".",
-                                  {"conditions": "time-based"})
+                                  {"conditions": "time-based: workflows run on events; use "
+                                                 "an automation for " + ", ".join(timed)})
         if creating or "trigger_events" in data:
             rule.trigger_events = _trigger_events(data.get("trigger_events"))
 
@@ -346,8 +350,8 @@ def update(kind: str, actor: Actor, rule_id: object, data: dict[str, Any]) -> An
     old = _values(rule)
     _apply_fields(kind, rule, data, creating=False)
     if rule.conditions != old["conditions"]:
-        # New conditions start a new window for every ticket (the same ones, sent again by a
-        # form that posts every field, do not).
+        # New conditions start a new window for every ticket (the same ones sent again, as
+        # a form that saves the whole rule does, change nothing).
         session().execute(delete(RuleFiring).where(
             RuleFiring.rule_kind == kind, RuleFiring.rule_id == rule.id))
     audit.log(actor, f"{kind}.updated", kind, rule.id, old=old, new=_values(rule))
@@ -372,3 +376,15 @@ def logs(kind: str, rule_id: int, *, limit: int, before: int | None) -> list[Rul
     if before is not None:
         query = query.where(RuleLog.id < before)
     return list(session().execute(query.order_by(RuleLog.id.desc()).limit(limit)).scalars())
+
+
+def logs_with_tickets(kind: str, rule_id: int, *, limit: int,
+                      before: int | None) -> list[tuple[RuleLog, str | None]]:
+    """:func:`logs`, each row with its ticket's reference (one query: the console's
+    evaluation log links every ticket by the name agents know it by)."""
+    query = (select(RuleLog, Ticket.reference).join(Ticket, Ticket.id == RuleLog.ticket_id)
+             .where(RuleLog.rule_kind == kind, RuleLog.rule_id == rule_id))
+    if before is not None:
+        query = query.where(RuleLog.id < before)
+    rows = session().execute(query.order_by(RuleLog.id.desc()).limit(limit)).all()
+    return [(log_row, reference) for log_row, reference in rows]

@@ -13,6 +13,7 @@ Forms are text, JSON is typed; the translation is deliberate and small:
   "clear it");
 * several values (checkboxes, ``<select multiple>``) become a list;
 * a ``json`` field (a textarea) is parsed as JSON;
+* a textarea's line breaks, which browsers send as CRLF, are read as LF;
 * numbers are ASCII digits and booleans exactly ``true``/``false``, as in a query string.
 
 :func:`specs_for` derives the inputs a model needs (label, widget, choices, bounds) so a page
@@ -148,12 +149,16 @@ def _read_input(model: type[BaseModel], spec: FieldSpec, raw: list[str]) -> tupl
     if spec.widget == "json":
         if not text.strip():
             return _empty(spec)
+        from .inputs import parse_json
+
         try:
-            return True, json.loads(text, parse_constant=_refuse_constant)
-        except ValueError as exc:
-            raise ValueError(f"is not valid JSON ({exc})") from None
+            return True, parse_json(text.encode("utf-8"))
+        except ServiceError as exc:  # the API's one strict reader: depth, NaN, huge numbers
+            raise ValueError(f"is not valid JSON ({exc.message})") from None
     if text == "":
         return _empty(spec)
+    if spec.widget == "textarea":
+        text = text.replace("\r\n", "\n")  # browsers send a textarea's line breaks as CRLF
     return True, _read_text(text, annotation)
 
 
@@ -161,10 +166,6 @@ def _empty(spec: FieldSpec) -> tuple[bool, Any]:
     if spec.required:
         return False, None  # the model reports the missing field
     return (True, None) if spec.nullable else (False, None)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 # ---------------------------------------------------------------------------- specs

@@ -56,7 +56,7 @@ def may_enter(principal: Principal) -> bool:
 
 
 def create_admin_blueprint() -> Blueprint:
-    from . import people, reports, sla
+    from . import people, reports, rules, sla
 
     bp = Blueprint("admin", __name__, url_prefix="/admin")
     bp.before_request(_console_only)
@@ -65,6 +65,7 @@ def create_admin_blueprint() -> Blueprint:
     bp.add_url_rule("/reports", "reports", reports.reports_page)
     people.register_all(bp)
     sla.register_all(bp)
+    rules.register_all(bp)
     bp.app_context_processor(_template_helpers)
     return bp
 

@@ -77,6 +77,12 @@ class Resource:
     specs: Callable[[type[BaseModel]], list[FieldSpec]] | None = None
     #: Builds data from inputs of the page's own (a grid, a builder): ``(extra, consumed)``.
     extra_input: Callable[[], tuple[dict[str, Any], Sequence[str]]] | None = None
+    #: Submit buttons that re-render the form as typed instead of saving it (a builder's
+    #: "Add rows"): a page grows without JavaScript, and nothing is written.
+    refresh_inputs: Sequence[str] = ()
+    #: A new row's starting values, as the API would serialize them (the service's defaults,
+    #: e.g. a rule starts active).
+    initial: Callable[[], dict[str, Any]] | None = None
     searchable: bool = False
     #: A sentence under the heading: what this section is for.
     intro: str | None = None
@@ -88,9 +94,6 @@ class Resource:
     form_template: str = "escalated/admin/form.html"
     #: What the API row's values are called when they differ from the form's field names.
     form_values: Callable[[Any], dict[str, Any]] | None = None
-    #: The new form's starting values, as ``serialize`` would give them (a default that is on,
-    #: a number the service would pick): an unticked checkbox would otherwise post ``false``.
-    initial: Callable[[], dict[str, Any]] | None = None
     after_create: Callable[[Any], Response | None] | None = None
     #: The URL converter of a row's key and the key of a row (roles go by slug, agents by
     #: user id; everything else by its numeric id).
@@ -157,6 +160,8 @@ def _new(res: Resource) -> Any:
     form: FormData[Any] = FormData(values=initial_values(start, specs))
     if request.method == "POST":
         form = _read(res, res.create_model, specs)
+        if _refreshing(res):
+            return _form_page(res, None, specs, FormData(values=form.values))
         if form.ok:
             create = res.create
             try:
@@ -187,6 +192,8 @@ def _edit(res: Resource, ident: int) -> Any:
             raise PermissionDenied(f"You may not change this {res.singular}.")
         assert model is not None and res.update is not None
         form = _read(res, model, specs)
+        if _refreshing(res):
+            return _form_page(res, row, specs, FormData(values=form.values))
         if form.ok:
             update = res.update
             try:
@@ -219,7 +226,12 @@ def _delete(res: Resource, ident: int) -> Any:
 
 def _read(res: Resource, model: type[BaseModel], specs: list[FieldSpec]) -> FormData[Any]:
     extra, consumed = res.extra_input() if res.extra_input is not None else ({}, ())
-    return read_form(model, specs, extra=extra, consumed=consumed)
+    return read_form(model, specs, extra=extra, consumed=[*consumed, *res.refresh_inputs])
+
+
+def _refreshing(res: Resource) -> bool:
+    """Whether the form was posted by one of its "show more inputs" buttons."""
+    return any(name in request.form for name in res.refresh_inputs)
 
 
 def _data(form: FormData[Any]) -> dict[str, Any]:
