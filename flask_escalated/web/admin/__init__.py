@@ -58,6 +58,7 @@ def may_enter(principal: Principal) -> bool:
 
 def create_admin_blueprint() -> Blueprint:
     from . import people, reports
+    from . import settings as settings_page
 
     bp = Blueprint("admin", __name__, url_prefix="/admin")
     bp.before_request(_console_only)
@@ -65,6 +66,7 @@ def create_admin_blueprint() -> Blueprint:
     bp.add_url_rule("", "overview", overview)
     bp.add_url_rule("/reports", "reports", reports.reports_page)
     people.register_all(bp)
+    settings_page.register(bp)
     bp.app_context_processor(_template_helpers)
     return bp
 
