@@ -170,8 +170,8 @@ def test_a_bad_origin_is_named_under_its_input(admin):
 
 
 def test_an_unknown_input_is_refused_like_the_api_does(admin):
-    pairs = submitted(admin.get(PAGE)) + [("kb_enabled_typo", "true"),
-                                          ("branding.colour", "#000000")]
+    pairs = [*submitted(admin.get(PAGE)), ("kb_enabled_typo", "true"),
+             ("branding.colour", "#000000")]
     r = admin.post(PAGE, pairs, status=422)
     html = r.get_data(as_text=True)
     assert "kb_enabled_typo: unknown field" in html and "branding.colour: unknown field" in html
