@@ -57,7 +57,7 @@ def may_enter(principal: Principal) -> bool:
 
 
 def create_admin_blueprint() -> Blueprint:
-    from . import people, reports
+    from . import kb, people, reports
     from . import settings as settings_page
 
     bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -67,6 +67,7 @@ def create_admin_blueprint() -> Blueprint:
     bp.add_url_rule("/reports", "reports", reports.reports_page)
     people.register_all(bp)
     settings_page.register(bp)
+    kb.register_all(bp)
     bp.app_context_processor(_template_helpers)
     return bp
 
