@@ -40,6 +40,7 @@ MAX_BODY = 50_000
 #: Rendered HTML must fit a TEXT column on MariaDB (64 KiB).
 MAX_STORED_BYTES = 65_000
 MAX_TAGS = 20
+MAX_TITLE_FILTER = 200
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 
 
@@ -243,10 +244,18 @@ def get_article(principal: Principal | None, ident: object) -> KbArticle:
 
 def list_articles(principal: Principal | None, *, limit: int, after_id: int | None = None,
                   status: str | None = None, visibility: str | None = None,
-                  category_id: int | None = None) -> tuple[list[KbArticle], bool]:
+                  category_id: int | None = None,
+                  title: str | None = None) -> tuple[list[KbArticle], bool]:
     """A keyset page, newest first; returns the rows and whether more follow. The public
-    (``principal`` None or without ``kb.view``) get published public articles only."""
+    (``principal`` None or without ``kb.view``) get published public articles only.
+    ``title``: only articles whose title contains it, in any case (drafts included, which
+    full-text search leaves out: it is how editors find their article)."""
     stmt = select(KbArticle).order_by(KbArticle.id.desc()).limit(limit + 1)
+    if title is not None and title.strip():
+        if len(title) > MAX_TITLE_FILTER:
+            raise ValidationError(f"Search for at most {MAX_TITLE_FILTER} characters.",
+                                  {"q": f"at most {MAX_TITLE_FILTER} characters"})
+        stmt = stmt.where(KbArticle.title.icontains(title.strip(), autoescape=True))
     if principal is None or not sees_hidden(principal):
         if not public_enabled():
             return [], False
@@ -291,6 +300,17 @@ def _render(row: KbArticle, body: str) -> None:
         raise ValidationError("The article is too long; split it in two.",
                               {"body": "too long once rendered"})
     row.body, row.body_html, row.body_text = body, html, plain
+
+
+def preview_html(body: Any) -> str:
+    """``body`` rendered as a saved article's would be (the same Markdown renderer and
+    sanitizer), for an editor to look at before saving; nothing is stored."""
+    if not isinstance(body, str) or len(body) > MAX_BODY:
+        raise ValidationError(f"body must be Markdown text of at most {MAX_BODY} characters.",
+                              {"body": "text"})
+    from .sanitize import markdown_to_html
+
+    return markdown_to_html(body)
 
 
 def _tags(value: Any) -> list[str]:

@@ -187,7 +187,8 @@ SETTINGS: dict[str, SettingSpec] = {
     "app_name": SettingSpec(_text(120, optional=False), lambda c: c[Config.APP_NAME],
                             "The helpdesk's name on pages and in e-mail."),
     "branding": SettingSpec(_branding, lambda c: dict(c[Config.BRANDING]),
-                            "logo_url, primary_color, radius (px) and footer for pages, e-mail."),
+                            "logo_url, primary_color and footer for pages and e-mail (the widget "
+                            "takes the colour too); radius (px) for pages."),
     "kb_enabled": SettingSpec(_bool, lambda c: bool(c[Config.ENABLE_KB]),
                               "Whether the knowledge base is public."),
     "mail_notifications": SettingSpec(
@@ -231,8 +232,31 @@ def value(key: str) -> Any:
     return effective()[key]
 
 
-def update(actor: Actor, changes: dict[str, Any]) -> dict[str, Any]:
-    """Validate and store ``changes`` (all or nothing); audited with old and new values."""
+def _same(key: str, old: Any, new: Any) -> bool:
+    """Whether storing ``new`` would change nothing a reader sees. Branding is read merged
+    over the config's (:func:`branding`), and an empty value there means "none"."""
+    if key == "branding":
+        def seen(value: Any) -> dict[str, Any]:
+            return {k: v for k, v in branding(value).items() if v not in (None, "")}
+
+        return seen(old) == seen(new)
+    return bool(old == new)
+
+
+def branding(stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The branding readers use: the ``branding`` setting over the config's (``stored``:
+    that setting's value, read now when not given)."""
+    value = effective()["branding"] if stored is None else stored
+    return {**current_app.config[Config.BRANDING], **value}
+
+
+def update(actor: Actor, changes: dict[str, Any], *,
+           skip_unchanged: bool = False) -> dict[str, Any]:
+    """Validate and store ``changes`` (all or nothing); audited with old and new values.
+
+    ``skip_unchanged``: store only the settings whose value changes, so a form that posts
+    every setting leaves those still coming from the config following the config.
+    """
     if not isinstance(changes, dict) or not changes:
         raise ValidationError("Send an object of settings to change.", {"body": "empty"})
     errors: dict[str, str] = {}
@@ -249,9 +273,12 @@ def update(actor: Actor, changes: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationError("Some settings are not valid.", errors)
     before = effective()
+    if skip_unchanged:
+        clean = {k: v for k, v in clean.items() if not _same(k, before.get(k), v)}
     for key, new in clean.items():
         set_value(key, new)
-    session().flush()
+    if clean:
+        session().flush()
     changed = {k: v for k, v in clean.items() if before.get(k) != v}
     if changed:
         audit.log(actor, "settings.updated", "settings", None,

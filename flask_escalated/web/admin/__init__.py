@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
+from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from ...services.errors import ServiceError
@@ -56,7 +57,8 @@ def may_enter(principal: Principal) -> bool:
 
 
 def create_admin_blueprint() -> Blueprint:
-    from . import people, reports, rules, sla
+    from . import kb, people, reports, rules, sla
+    from . import settings as settings_page
 
     bp = Blueprint("admin", __name__, url_prefix="/admin")
     bp.before_request(_console_only)
@@ -66,6 +68,8 @@ def create_admin_blueprint() -> Blueprint:
     people.register_all(bp)
     sla.register_all(bp)
     rules.register_all(bp)
+    kb.register_all(bp)
+    settings_page.register(bp)
     bp.app_context_processor(_template_helpers)
     return bp
 
@@ -87,7 +91,28 @@ def _template_helpers() -> dict[str, Any]:
             "escalated_admin_nav": lambda: nav_for(current_principal())}
 
 
+#: Who sees which health figure on the overview: ticket counts with the reports, webhook
+#: failures with the webhooks, mail and jobs with the settings (they are the desk's plumbing).
+HEALTH_PERMISSIONS: dict[str, str] = {"tickets": "report.view", "webhooks": "webhook.manage",
+                                      "mail": "settings.manage", "jobs": "settings.manage"}
+
+
 @requires(None)
 def overview() -> str:
+    from ...services import health
+
     principal = current_principal()
-    return render_template("escalated/admin/overview.html", nav=nav_for(principal))
+    shown = [name for name, permission in HEALTH_PERMISSIONS.items()
+             if principal.can_anywhere(permission)]
+    return render_template("escalated/admin/overview.html", nav=nav_for(principal),
+                           health=health.desk_health(shown), stuck_after=health.STUCK_AFTER,
+                           url_if=_url_if)
+
+
+def _url_if(endpoint: str, **values: Any) -> str | None:
+    """The URL of ``endpoint``, or ``None`` when this app has no such page (a section that is
+    not installed, the agent workspace with the UI off)."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None

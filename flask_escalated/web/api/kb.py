@@ -87,7 +87,7 @@ def list_kb_articles() -> Response:
     after = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else None
     rows, more = kb.list_articles(
         principal, limit=limit, after_id=after, status=args.status,
-        visibility=args.visibility, category_id=args.category_id)
+        visibility=args.visibility, category_id=args.category_id, title=args.q)
     return jsonify({"data": [kb.serialize_article(r) for r in rows],
                     "next_cursor": encode_cursor("kb", rows[-1].id if more else None)})
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ....models.kb import KB_STATUSES, KB_VISIBILITIES
-from ....services.kb import MAX_BODY, MAX_TAGS
+from ....services.kb import MAX_BODY, MAX_TAGS, MAX_TITLE_FILTER
 from ....services.kb_search import MAX_QUERY_LENGTH
 from ._base import Body, Id, Position, Query, absent
 from .common import Paged
@@ -53,6 +53,9 @@ class ArticleList(Paged):
     status: KbStatus | None = Field(None, description="Agents.")
     visibility: KbVisibility | None = Field(None, description="Agents.")
     category_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
+    q: Annotated[str, Field(max_length=MAX_TITLE_FILTER)] | None = Field(
+        None, description="Only articles whose title contains this text (any case); "
+                          "/kb/search ranks published articles by their full text.")
 
 
 class KbSearch(Query):
