@@ -68,3 +68,13 @@ def field_error(html: str, name: str) -> str | None:
     """The error text shown under input ``name`` (``None`` when there is none)."""
     match = re.search(rf'id="f-{re.escape(name)}-error">([^<]*)<', html)
     return match.group(1) if match else None
+
+
+def db(ext: Any = None) -> Any:
+    """The test's session, reading what the requests committed (MariaDB's REPEATABLE READ
+    would otherwise keep showing the snapshot of this session's first read)."""
+    from flask_escalated.services import session
+
+    current = session()
+    current.rollback()
+    return current

@@ -14,7 +14,7 @@ from flask_escalated.events import Actor
 from flask_escalated.models import AuditLog, EscalationRule, RuleFiring, RuleLog
 from flask_escalated.services import departments, rules, session, tickets
 
-from .conftest import field_error
+from .conftest import db, field_error
 from .html_forms import form_pairs
 
 pytestmark = pytest.mark.all_databases
@@ -25,18 +25,6 @@ NESTED = {"all": [
     {"any": [{"field": "tag", "operator": "in", "value": ["vip", "gold"]},
              {"field": "unassigned", "operator": "eq", "value": True}]},
     {"field": "hours_since_created", "operator": "gt", "value": 1.5}]}
-
-
-def row_error(html: str, name: str) -> str | None:
-    match = re.search(rf'id="f-{re.escape(name)}-error">([^<]*)<', html)
-    return match.group(1) if match else None
-
-
-def db(ext):
-    """The test's session, past what it saw before the last request (MariaDB's REPEATABLE
-    READ would otherwise keep showing the rows as they were)."""
-    ext.session.rollback()
-    return session()
 
 
 def audit_actions(ext) -> list[str]:
@@ -154,7 +142,7 @@ def test_a_group_deeper_than_the_rows_is_edited_as_json(admin, ext):
              for k, v in form_pairs(admin.html, f"/escalation-rules/{rule.id}")]
     r = admin.post(f"/escalation-rules/{rule.id}", pairs, status=422)
     html = r.get_data(as_text=True)
-    assert "not valid JSON" in row_error(html, "conditions")
+    assert "not valid JSON" in field_error(html, "conditions")
     assert '{&#34;any&#34;: [</textarea>' in html
 
 
@@ -167,7 +155,7 @@ def test_a_refused_row_is_named_beside_it_and_the_text_kept(admin, ext):
         ("cond-1-operator", "gt"), ("cond-1-value", "soon")], status=422)
     html = r.get_data(as_text=True)
     # the second row holds the first condition: its error is beside it, its text kept
-    assert "non-negative number" in row_error(html, "cond-1")
+    assert "non-negative number" in field_error(html, "cond-1")
     assert 'name="cond-1-value" value="soon"' in html
     assert "Look at {reference}" in html
     admin.get("/escalation-rules/new")
@@ -177,21 +165,21 @@ def test_a_refused_row_is_named_beside_it_and_the_text_kept(admin, ext):
         ("act-0-type", "set_priority"), ("act-0-choice", ""),
         ("act-1-type", "add_tag"), ("act-1-tag", "x")], status=422)
     html = r.get_data(as_text=True)
-    assert "value must be one of" in row_error(html, "act-0")
-    assert row_error(html, "act-1") is None
+    assert "value must be one of" in field_error(html, "act-0")
+    assert field_error(html, "act-1") is None
     admin.get("/escalation-rules/new")
     r = admin.post("/escalation-rules/new", [
         *base[:2], ("cond-0-field", "priority"), ("cond-0-operator", "eq"),
         ("cond-0-choice", "urgent"), ("act-0-type", ""), ("act-1-type", "notify_webhook"),
         ("act-1-url", "http://127.0.0.1:8000/hook")], status=422)
     html = r.get_data(as_text=True)
-    assert row_error(html, "act-1") and 'value="http://127.0.0.1:8000/hook"' in html
+    assert field_error(html, "act-1") and 'value="http://127.0.0.1:8000/hook"' in html
     admin.get("/escalation-rules/new")
     r = admin.post("/escalation-rules/new", [("name", ""), ("cond-match", "all")],
                    status=422)
     html = r.get_data(as_text=True)
     assert field_error(html, "name")
-    assert row_error(html, "conditions") or row_error(html, "actions")
+    assert field_error(html, "conditions") or field_error(html, "actions")
     admin.get("/escalation-rules/new")
     r = admin.post("/escalation-rules/new", [*base, ("cond-0-field", "priority"),
                                              ("act-0-colour", "red")], status=422)

@@ -10,20 +10,12 @@ import pytest
 
 from flask_escalated.events import Actor
 from flask_escalated.models import AuditLog, KbArticle, KbCategory
-from flask_escalated.services import agents, kb, roles, session
+from flask_escalated.services import agents, kb, roles
 from flask_escalated.services.permissions import Principal
 
-from .conftest import field_error
+from .conftest import db, field_error
 
 pytestmark = pytest.mark.all_databases
-
-
-def db():
-    """The test's session, reading what the requests committed (MariaDB's REPEATABLE READ
-    would otherwise keep showing the snapshot of this session's first read)."""
-    s = session()
-    s.rollback()
-    return s
 
 
 def audits(action: str) -> int:

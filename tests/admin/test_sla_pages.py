@@ -11,9 +11,9 @@ import pytest
 
 from flask_escalated.events import Actor
 from flask_escalated.models import AuditLog, BusinessSchedule, Holiday, SlaPolicy, Ticket
-from flask_escalated.services import departments, session, sla_admin, tags, tickets
+from flask_escalated.services import departments, sla_admin, tags, tickets
 
-from .conftest import field_error
+from .conftest import db, field_error
 from .html_forms import form_pairs
 
 pytestmark = pytest.mark.all_databases
@@ -21,13 +21,6 @@ pytestmark = pytest.mark.all_databases
 SYSTEM = Actor.system()
 TOO_MANY_TAGS = ", ".join(f"tag{i}" for i in range(51))
 WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday")
-
-
-def db(ext):
-    """The test's session, past what it saw before the last request (MariaDB's REPEATABLE
-    READ would otherwise keep showing the rows as they were)."""
-    ext.session.rollback()
-    return session()
 
 
 def audit_actions(ext) -> list[str]:
