@@ -208,20 +208,53 @@ def _edit(res: Resource, ident: int) -> Any:
     return _form_page(res, row, specs, form, editable=editable)
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """What a removal's confirmation step says (``admin/delete.html``): a section's row by
+    default (:meth:`for_row`), or a part of a row in the section's own words (a schedule's
+    holiday)."""
+
+    title: str
+    question: str
+    consequence: str
+    #: Where the button posts, and where "Keep it" goes back to.
+    action: str
+    back: str
+    button: str = "Delete"
+    #: The row a part belongs to, as a crumb after the section: ``(title, URL)``.
+    parent: tuple[str, str] | None = None
+
+    @classmethod
+    def for_row(cls, res: Resource, row: Any) -> Confirmation:
+        return cls(title=f"Delete {res.singular}",
+                   question=f"Delete the {res.singular} “{res.title(row)}”?",
+                   consequence="This cannot be undone.",
+                   action=url_for(res.endpoint("delete"), ident=res.key(row)),
+                   back=url_for(res.endpoint("edit"), ident=res.key(row)))
+
+
+def confirmation_page(res: Resource, confirm: Confirmation,
+                      error: ServiceError | None = None) -> tuple[str, int]:
+    """The confirmation step, or the same page again with the service's refusal."""
+    return (render_template("escalated/admin/delete.html", res=res, confirm=confirm,
+                            error=error.message if error is not None else None),
+            error.status if error is not None else 200)
+
+
 def _delete(res: Resource, ident: int) -> Any:
     assert res.delete is not None
     row = res.load(ident)
+    confirm = Confirmation.for_row(res, row)
     if request.method == "POST":
         delete, title = res.delete, res.title(row)
         try:
             with ext().unit_of_work():
                 delete(current_principal().actor, res.key(row))
         except ServiceError as exc:
-            return render_template("escalated/admin/delete.html", res=res, row=row,
-                                   error=exc.message), exc.status
+            return confirmation_page(res, confirm, exc)
         flash(f"The {res.singular} “{title}” was deleted.", "success")
         return redirect(url_for(res.endpoint("list")))
-    return render_template("escalated/admin/delete.html", res=res, row=row, error=None)
+    return confirmation_page(res, confirm)
 
 
 def _read(res: Resource, model: type[BaseModel], specs: list[FieldSpec]) -> FormData[Any]:
