@@ -42,11 +42,18 @@ def shown(local_day: date, at: time, zone: timezone, plus: timedelta = timedelta
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def save(page, button: str = "Create") -> None:
-    """Submit the console form and expect the redirect to the saved row's page."""
+def create(page, section: str, title: str | None = None) -> str:
+    """Press Create on a console form, expect the saved row's page (its URL is returned) and,
+    given its ``title``, find the row in the section's list."""
     with page.expect_navigation():
-        page.get_by_role("button", name=button, exact=True).click()
+        page.get_by_role("button", name="Create", exact=True).click()
     assert page.locator(".esc-flash-success").count() == 1, page.locator("main").inner_text()
+    url = page.url
+    assert re.search(rf"{ADMIN}/{section}/\d+$", url), url
+    if title is not None:
+        page.goto(f"{ADMIN}/{section}")
+        assert page.get_by_role("link", name=title, exact=True).is_visible()
+    return url
 
 
 def test_admin_sets_up_a_desk_that_gives_a_new_ticket_its_sla(signed_in, screenshot):
@@ -71,13 +78,10 @@ def test_admin_sets_up_a_desk_that_gives_a_new_ticket_its_sla(signed_in, screens
     admin.get_by_label("Alex Agent").check()
     admin.get_by_label("Assignment strategy").select_option("round_robin")
     screenshot(admin, "admin-department-new")
-    save(admin)
-    assert re.search(rf"{ADMIN}/departments/\d+$", admin.url), admin.url
-    admin.goto(f"{ADMIN}/departments")
-    assert admin.get_by_role("link", name=department, exact=True).is_visible()
+    create(admin, "departments", department)
 
-    # 2. A business schedule: 09:00-17:00 every day (a split shift on Mondays), then today
-    #    as a holiday on its edit page.
+    # 2. A business schedule: 09:00-17:00 every day, then today as a holiday on its edit
+    #    page.
     admin.goto(f"{ADMIN}/business-schedules/new")
     schedule = f"Field hours {marker}"
     admin.get_by_label("Name").fill(schedule)
@@ -86,9 +90,7 @@ def test_admin_sets_up_a_desk_that_gives_a_new_ticket_its_sla(signed_in, screens
         admin.get_by_label(f"{day}, shift 1, from").fill("09:00")
         admin.get_by_label(f"{day}, shift 1, to").fill("17:00")
     screenshot(admin, "admin-schedule-new")
-    save(admin)
-    schedule_url = admin.url
-    assert re.search(rf"{ADMIN}/business-schedules/\d+$", schedule_url), schedule_url
+    create(admin, "business-schedules")
     assert admin.get_by_label("Sunday, shift 1, to").input_value() == "17:00"
     holidays = admin.locator("#holidays")
     holidays.get_by_label("Name").fill("Founders' day")
@@ -113,10 +115,7 @@ def test_admin_sets_up_a_desk_that_gives_a_new_ticket_its_sla(signed_in, screens
     admin.get_by_label("First response for urgent priority (minutes)").fill("10")
     admin.get_by_label("Resolution for urgent priority (minutes)").fill("120")
     screenshot(admin, "admin-sla-policy-new")
-    save(admin)
-    assert re.search(rf"{ADMIN}/sla-policies/\d+$", admin.url), admin.url
-    admin.goto(f"{ADMIN}/sla-policies")
-    assert admin.get_by_role("link", name=policy, exact=True).is_visible()
+    create(admin, "sla-policies", policy)
     screenshot(admin, "admin-sla-policies")
 
     # 4. A customer opens a medium ticket in the department through the portal.
