@@ -81,6 +81,8 @@ PAGE_SIZE = 50
 SORT_COLUMNS = {"updated_at": "Updated", "created_at": "Created", "priority": "Priority",
                 "id": "Reference"}
 CURSOR_KIND = "agent-queue"
+#: How a list field is read from a form: every value of the repeated input.
+LIST = {"widget": "checkboxes"}
 V = TypeVar("V", bound=Versioned | StatusChange | AgentReply)
 
 
@@ -244,9 +246,11 @@ def _safe_back(raw: str | None) -> str:
 
 @requires("ticket.view")
 def bulk_action() -> Response:
+    """The queue's bulk form (``BulkChange``); each ticket's failure is a message."""
     principal = current_principal()
     back = _safe_back(request.form.get("back"))
-    data = read_page(BulkChange)  # a refused form is the 422 page, naming the field
+    # A refused form is the 422 page naming the field; the ticket ids are repeated inputs.
+    data = read_page(BulkChange, ids=LIST, page_ids=LIST)
     ids = data.page_ids if data.all_on_page else data.ids
     value = {"assign": data.assignee, "status": data.status,
              "priority": data.priority, "add_tag": data.tag,

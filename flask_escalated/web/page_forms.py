@@ -47,11 +47,13 @@ class FormRefused(ServiceError):
 
 
 def read_page(model: type[M], *, only: Sequence[str] | None = None,
-              consumed: Iterable[str] = (), extra: Mapping[str, Any] | None = None) -> M:
+              consumed: Iterable[str] = (), extra: Mapping[str, Any] | None = None,
+              **overrides: Mapping[str, Any]) -> M:
     """The submitted form as ``model`` (the inputs of the fields in ``only``, or of all its
-    fields); :class:`FormRefused` when it is not valid. An input that is not one of those
-    fields is handed to the model as typed, which refuses it (unknown, or of the wrong type)."""
-    form = read_form(model, specs_for(model, only=only), consumed=PLUMBING | set(consumed),
+    fields; ``overrides`` as in ``specs_for``); :class:`FormRefused` when it is not valid.
+    An input that is not one of those fields is handed to the model as typed, which refuses
+    it (unknown, or of the wrong type)."""
+    form = read_form(model, specs_for(model, only=only, **overrides), consumed=PLUMBING | set(consumed),
                      extra=extra)
     if not form.ok or form.model is None:
         raise FormRefused(form)

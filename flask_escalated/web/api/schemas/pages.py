@@ -14,10 +14,11 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ....services.bulk import ACTIONS
+from ....services.snooze import PRESETS
 from ._base import Body, Id, LongText, UserRef
 from .replies import ReplyCreate
 from .tags import TagName, Tags
-from .tickets import Priority, SnoozePreset, StatusSlug, Subject, Version
+from .tickets import Priority, StatusSlug, Subject, Version
 
 BulkActionName = Literal[ACTIONS]  # type: ignore[valid-type]
 
@@ -69,7 +70,9 @@ class TagRemove(Versioned):
 
 
 class SnoozeChange(Versioned):
-    preset: SnoozePreset | Literal["wake"]
+    """A preset of ``Snooze`` (the API's), or ``wake``."""
+
+    preset: Literal[(*PRESETS, "wake")]  # type: ignore[valid-type]
 
 
 class MacroApply(Versioned):
