@@ -74,7 +74,7 @@ from .api.schemas.pages import (
 from .api.schemas.replies import VISIBILITY_ALIASES
 from .api.schemas.tickets import StatusChange
 from .html import install_html_errors, relative_time, staff_pages
-from .page_forms import by_input, read_page
+from .page_forms import by_input, read_page, reads
 from .security import csrf_token, current_principal, load_ticket, requires
 
 PAGE_SIZE = 50
@@ -245,6 +245,7 @@ def _safe_back(raw: str | None) -> str:
 
 
 @requires("ticket.view")
+@reads(BulkChange)
 def bulk_action() -> Response:
     """The queue's bulk form (``BulkChange``); each ticket's failure is a message."""
     principal = current_principal()
@@ -356,6 +357,7 @@ COMPOSER = ("body", "kind", "version")
 
 
 @requires("reply.create")
+@reads(AgentReply)
 def post_reply(ident: str) -> Any:
     kind = request.form.get("kind")
     uploads = [attachments.Upload(f.filename or "", f.stream)
@@ -388,6 +390,7 @@ def _status_permission() -> str:
     return "ticket.close" if closing else "ticket.edit"
 
 
+@reads(StatusChange)
 def change_status(ident: str) -> Any:
     def move(ticket: Ticket, principal: Principal, data: StatusChange) -> str:
         tickets.change_status(ticket, data.status, principal.actor)
@@ -396,6 +399,7 @@ def change_status(ident: str) -> Any:
     return _change(ident, _status_permission(), StatusChange, move)
 
 
+@reads(PriorityChange)
 def change_priority(ident: str) -> Any:
     def apply(ticket: Ticket, principal: Principal, data: PriorityChange) -> str:
         tickets.change_priority(ticket, data.priority, principal.actor)
@@ -404,6 +408,7 @@ def change_priority(ident: str) -> Any:
     return _change(ident, "ticket.edit", PriorityChange, apply)
 
 
+@reads(AssigneeChange)
 def change_assignee(ident: str) -> Any:
     def apply(ticket: Ticket, principal: Principal, data: AssigneeChange) -> str:
         choice = data.assignee
@@ -417,6 +422,7 @@ def change_assignee(ident: str) -> Any:
     return _change(ident, "ticket.assign", AssigneeChange, apply)
 
 
+@reads(DepartmentChange)
 def change_department(ident: str) -> Any:
     def apply(ticket: Ticket, principal: Principal, data: DepartmentChange) -> str:
         tickets.change_department(ticket, data.department_id, principal.actor)
@@ -425,6 +431,7 @@ def change_department(ident: str) -> Any:
     return _change(ident, "ticket.edit", DepartmentChange, apply)
 
 
+@reads(TagsAdd)
 def add_tags(ident: str) -> Any:
     """The page's one text input, comma-separated, read as ``TicketTags``' list."""
     raw = request.form.get("tags") or ""
@@ -440,6 +447,7 @@ def add_tags(ident: str) -> Any:
                    extra={"tags": names}, draft={"tags": raw})
 
 
+@reads(TagRemove)
 def remove_tag(ident: str) -> Any:
     def apply(ticket: Ticket, principal: Principal, data: TagRemove) -> str:
         if not tags.remove_tags(ticket, [data.tag], principal.actor):
@@ -449,6 +457,7 @@ def remove_tag(ident: str) -> Any:
     return _change(ident, "ticket.edit", TagRemove, apply)
 
 
+@reads(SnoozeChange)
 def snooze_ticket(ident: str) -> Any:
     def apply(ticket: Ticket, principal: Principal, data: SnoozeChange) -> str:
         if data.preset == "wake":
@@ -461,6 +470,7 @@ def snooze_ticket(ident: str) -> Any:
     return _change(ident, "ticket.edit", SnoozeChange, apply)
 
 
+@reads(MacroApply)
 def apply_macro(ident: str) -> Any:
     def apply(ticket: Ticket, principal: Principal, data: MacroApply) -> str:
         if not principal.can_anywhere("macro.view"):
@@ -481,6 +491,7 @@ _CHANGES: dict[str, Callable[[str], Any]] = {
 
 
 @requires("ticket.edit")
+@reads(FollowChange)
 def follow(ident: str) -> Any:
     def apply(ticket: Ticket, principal: Principal, data: FollowChange) -> str:
         if data.action == "follow":
@@ -493,6 +504,7 @@ def follow(ident: str) -> Any:
 
 
 @requires("reply.create_internal")
+@reads(PinChange)
 def pin(ident: str, reply_id: int) -> Any:
     def apply(ticket: Ticket, principal: Principal, data: PinChange) -> str:
         pinned = data.pinned == "1"

@@ -31,7 +31,7 @@ from ..services.permissions import Principal
 from .api.schemas import Empty
 from .api.schemas.pages import TwoFactorCode
 from .html import install_html_errors, signed_in_forms
-from .page_forms import FormRefused, read_page
+from .page_forms import FormRefused, read_page, reads
 from .security import csrf_token, current_principal, requires, via_token
 
 VERIFIED_KEY = "_escalated_2fa_user"
@@ -116,6 +116,7 @@ def settings() -> str:
 
 
 @requires()
+@reads(Empty)
 def setup() -> tuple[str, int] | str:
     principal = _agent()
     account, issuer = _account(principal)
@@ -132,6 +133,7 @@ def _setup_page(enrolment: two_factor.Enrolment, error: str | None = None,
 
 
 @requires()
+@reads(TwoFactorCode)
 def confirm() -> Any:
     principal = _agent()
     uid = str(principal.user_id)
@@ -150,6 +152,7 @@ def confirm() -> Any:
 
 
 @requires()
+@reads(TwoFactorCode)
 def verify() -> Any:
     principal = _agent()
     uid = str(principal.user_id)
@@ -173,6 +176,7 @@ def verify() -> Any:
 
 
 @requires()
+@reads(TwoFactorCode)
 def disable() -> Any:
     principal = _agent()
     if current_app.config[Config.REQUIRE_2FA]:
@@ -186,6 +190,7 @@ def disable() -> Any:
 
 
 @requires()
+@reads(TwoFactorCode)
 def recovery_codes() -> Any:
     principal = _agent()
     code = read_page(TwoFactorCode).code

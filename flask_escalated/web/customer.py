@@ -44,7 +44,7 @@ from .api.schemas.pages import PortalTicket
 from .api.schemas.replies import ReplyCreate
 from .downloads import send_attachment, visible_attachment
 from .html import install_html_errors, relative_time, signed_in_forms
-from .page_forms import by_input, read_page
+from .page_forms import by_input, read_page, reads
 from .security import csrf_token, current_principal, requires
 
 #: Tickets per page of "My tickets" (keyset paging: "Older tickets" follows a signed cursor).
@@ -101,6 +101,7 @@ def my_tickets() -> str:
 
 
 @requires("ticket.create")
+@reads(PortalTicket)
 def new_ticket() -> Any:
     principal = current_principal()
     form: dict[str, str] = {}
@@ -222,12 +223,14 @@ def _reply(ticket: Any, principal: Any, data: ReplyCreate) -> None:
 
 
 @requires("reply.create")
+@reads(ReplyCreate)
 def post_reply(ident: str) -> Any:
     return _act(ident, ReplyCreate, _reply, "Your reply was sent.", only=("body",),
                 draft=("body",))
 
 
 @requires("ticket.close")
+@reads(Empty)
 def close_ticket(ident: str) -> Any:
     if not current_app.config[Config.ALLOW_CUSTOMER_CLOSE]:
         raise PermissionDenied("Tickets are closed by the support team here.")
@@ -236,12 +239,14 @@ def close_ticket(ident: str) -> Any:
 
 
 @requires("ticket.close")
+@reads(Empty)
 def reopen_ticket(ident: str) -> Any:
     return _act(ident, Empty, lambda t, p, _: tickets.change_status(t, "reopened", p.actor),
                 "The ticket is open again.")
 
 
 @requires("ticket.view")
+@reads(RatingIn)
 def rate_ticket(ident: str) -> Any:
     if not current_app.config[Config.ENABLE_CSAT]:
         raise NotFound("Ratings are not collected here.")

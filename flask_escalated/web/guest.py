@@ -18,7 +18,7 @@ from ..services.errors import PermissionDenied, ServiceError
 from .api.schemas.feedback import RatingIn
 from .api.schemas.replies import ReplyCreate
 from .html import install_html_errors
-from .page_forms import by_input, read_page
+from .page_forms import by_input, read_page, reads
 from .security import csrf_token, protect_form, public
 
 M = TypeVar("M", bound=BaseModel)
@@ -87,12 +87,14 @@ def _reply(ticket: Ticket, data: ReplyCreate) -> None:
 
 
 @public
+@reads(ReplyCreate)
 def guest_reply(token: str) -> Any:
     return _act_on(token, ReplyCreate, _reply, "Your reply was sent.", only=("body",),
                    draft=("body",))
 
 
 @public
+@reads(RatingIn)
 def guest_rate(token: str) -> Any:
     return _act_on(token, RatingIn, lambda t, data: csat.submit_for_ticket(
         t, data.rating, data.comment), "Thank you for your rating!",
@@ -100,6 +102,7 @@ def guest_rate(token: str) -> Any:
 
 
 @public
+@reads(RatingIn)
 def survey(token: str) -> Any:
     row = csat.pending_for_token(token)
     errors: dict[str, Any] = {}

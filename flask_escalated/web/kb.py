@@ -20,7 +20,7 @@ from ..services.errors import ServiceError
 from . import ratelimits
 from .api.schemas.feedback import ArticleVote
 from .html import install_html_errors
-from .page_forms import read_page
+from .page_forms import read_page, reads
 from .security import client_ip, csrf_token, current_principal, protect_form, public
 
 VISITOR_KEY = "_escalated_kb_visitor"
@@ -81,6 +81,7 @@ def article(slug: str) -> str:
 
 
 @public
+@reads(ArticleVote)
 def feedback(slug: str) -> Response:
     ratelimits.hit("guest", "kb-vote:" + (client_ip() or "?"))
     choice = read_page(ArticleVote).helpful  # a refused form is the 422 page naming the field

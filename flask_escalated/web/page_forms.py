@@ -7,6 +7,10 @@ fault (an unknown input is named as unknown) and carries what was typed, so the 
 the page again with the draft kept; a view that has no page to show again lets the blueprint's
 error page answer, which shows the same message.
 
+A view declares the model it reads with :func:`reads` (as an API route declares its body), so
+tools that walk the URL map (the hostile-input corpus) know each page form's fields, and a view
+that reads another model than it declares fails loudly.
+
 The page's plumbing (the CSRF token, the submit button, ``next``/``back`` and the inputs a
 view reads apart, such as file inputs) is declared ``consumed`` and never reported as unknown.
 """
@@ -14,15 +18,17 @@ view reads apart, such as file inputs) is declared ``consumed`` and never report
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from flask import current_app, request
 from pydantic import BaseModel
 
 from ..services.errors import ServiceError
 from .forms import FormData, read_form, specs_for
 
 M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Inputs of a page's own machinery, on any page form.
 PLUMBING = frozenset({"next", "back", "files"})
@@ -46,6 +52,22 @@ class FormRefused(ServiceError):
         self.values: dict[str, Any] = form.values
 
 
+def reads(model: type[BaseModel]) -> Callable[[F], F]:
+    """Declare the model a view reads its form with (innermost decorator)."""
+
+    def mark(view: F) -> F:
+        view.escalated_form = model  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def declared_form(endpoint: str) -> type[BaseModel] | None:
+    """The model the view at ``endpoint`` declares with :func:`reads`, if any."""
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "escalated_form", None)
+
+
 def read_page(model: type[M], *, only: Sequence[str] | None = None,
               consumed: Iterable[str] = (), extra: Mapping[str, Any] | None = None,
               **overrides: Mapping[str, Any]) -> M:
@@ -53,8 +75,11 @@ def read_page(model: type[M], *, only: Sequence[str] | None = None,
     fields; ``overrides`` as in ``specs_for``); :class:`FormRefused` when it is not valid.
     An input that is not one of those fields is handed to the model as typed, which refuses
     it (unknown, or of the wrong type)."""
-    form = read_form(model, specs_for(model, only=only, **overrides), consumed=PLUMBING | set(consumed),
-                     extra=extra)
+    declared = declared_form(request.endpoint or "")
+    if declared is not model:
+        raise RuntimeError(f"{request.endpoint} declares {declared!r} but reads {model!r}")
+    form = read_form(model, specs_for(model, only=only, **overrides),
+                     consumed=PLUMBING | set(consumed), extra=extra)
     if not form.ok or form.model is None:
         raise FormRefused(form)
     return form.model
