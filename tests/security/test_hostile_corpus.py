@@ -150,7 +150,9 @@ def _page_text_fields(endpoint: str) -> tuple[str, ...] | None:
         return any(p.get("type") == "string" and not ({"enum", "const", "pattern"} & set(p))
                    for p in parts)
 
-    return tuple(name for name, prop in props.items() if free_text(prop))
+    # A form with no text field gets it in every field (choices, numbers), and a form with
+    # no field at all in the usual names (each then an unknown input).
+    return tuple(name for name, prop in props.items() if free_text(prop)) or tuple(props)
 
 
 def _route_params() -> list[Any]:
@@ -292,7 +294,7 @@ def _fields(endpoint: str) -> tuple[str, ...]:
     names = _names(doc.body) if doc is not None else ()
     if not names:
         page = _page_text_fields(endpoint)
-        if page is not None:
+        if page:
             return page
     return names or FORM_FIELDS
 
