@@ -107,7 +107,3 @@ class TwoFactorCode(Body):
 
     code: Annotated[str, Field(min_length=1, max_length=20)]
 
-
-__all__ = ["AgentReply", "AssigneeChange", "BulkChange", "DepartmentChange", "FollowChange",
-           "MacroApply", "PinChange", "PortalTicket", "PriorityChange", "SnoozeChange",
-           "StatusSlug", "TagRemove", "TagsAdd", "TwoFactorCode", "Versioned"]
