@@ -41,6 +41,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from flask_escalated.config import DEFAULT_SLA
 from flask_escalated.domain import (
     CLOSED,
     ESCALATED,
@@ -52,7 +53,6 @@ from flask_escalated.domain import (
     WAITING_ON_AGENT,
     WAITING_ON_CUSTOMER,
 )
-from flask_escalated.config import DEFAULT_SLA
 from flask_escalated.models import metadata
 from flask_escalated.services.sla import config_schedule
 from flask_escalated.services.timings import BusinessClock

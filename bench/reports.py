@@ -55,7 +55,7 @@ EXTRAS = (
 #: order, and VACUUM clears the dead rows the UPDATE above left (and the visibility map).
 TIDY = (
     "CLUSTER escalated_activities USING ix_escalated_activities_created_at",
-    "CLUSTER escalated_replies USING ix_escalated_replies_created_at",
+    "CLUSTER escalated_replies USING ix_escalated_replies_report",
     "VACUUM (ANALYZE)",
 )
 

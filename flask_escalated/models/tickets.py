@@ -186,7 +186,10 @@ class Reply(TimestampMixin, Base):
     __tablename__ = table("replies")
     __table_args__ = (
         Index(None, "ticket_id", "created_at", "id"),
-        Index(None, "created_at"),  # reports: replies written in a period
+        # Reports: public agent replies written in a period, per author (and ticket, for the
+        # filters), read from the index alone.
+        Index("ix_escalated_replies_report", "created_at", "author_type", "is_internal",
+              "author_user_id", "ticket_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
