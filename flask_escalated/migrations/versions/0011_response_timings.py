@@ -146,12 +146,20 @@ def _whole(value: Any) -> Any:
     return sa.cast(sa.func.round(value), sa.Integer)
 
 
-def _business_before(scratch: sa.Table, key: int, t: Any) -> Any:
-    """``F(t)``: business seconds of schedule ``key`` before instant ``t``."""
+def _floor(conn: sa.Connection, value: Any) -> Any:
+    """Whole seconds (epochs after 1970 are positive: SQLite's truncation is the floor)."""
+    if conn.dialect.name == 'sqlite':
+        return sa.cast(value, sa.Integer)
+    return sa.cast(sa.func.floor(value), sa.BigInteger)
+
+
+def _business_before(conn: sa.Connection, scratch: sa.Table, key: int, t: Any) -> Any:
+    """``F(t)``: business seconds of schedule ``key`` before instant ``t``. The interval is
+    found by whole seconds (integers on both sides, so the primary key serves the lookup)."""
     into = t - scratch.c.starts
     length = scratch.c.ends - scratch.c.starts
     found = (sa.select(scratch.c.running + sa.case((into < length, into), else_=length))
-             .where(scratch.c.schedule_key == key, scratch.c.starts <= t)
+             .where(scratch.c.schedule_key == key, scratch.c.starts <= _floor(conn, t))
              .order_by(scratch.c.starts.desc()).limit(1).scalar_subquery())
     return sa.func.coalesce(found, 0)
 
@@ -161,8 +169,8 @@ def _timing(conn: sa.Connection, scratch: sa.Table, key: int, at: Any, calendar:
     """SET clauses for one pair of columns: NULL while ``at`` is, else seconds since creation
     (0 when ``at`` is not after it)."""
     created, ended = _epoch(conn, tickets.c.created_at), _epoch(conn, at)
-    worked = (_business_before(scratch, key, ended)
-              - _business_before(scratch, key, created))
+    worked = (_business_before(conn, scratch, key, ended)
+              - _business_before(conn, scratch, key, created))
     return {name: sa.case((at.is_(None), sa.null()), (ended > created, _whole(value)), else_=0)
             for name, value in ((calendar, ended - created), (business, worked))}
 
