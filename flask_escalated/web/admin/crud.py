@@ -99,6 +99,11 @@ class Resource:
     #: user id; everything else by its numeric id).
     key_rule: str = "escalated_id"
     key: Callable[[Any], Any] = lambda row: row.id
+    #: Why a row can be neither changed nor deleted (built-in roles and statuses), or
+    #: ``None``: its edit page is read-only, it has no delete link, and posting answers 409.
+    locked: Callable[[Any], str | None] | None = None
+    #: What the delete page says will happen (default: it cannot be undone).
+    delete_note: str = "This cannot be undone."
     _nav: bool = field(default=True, repr=False)
 
     # -- derived --
@@ -110,6 +115,9 @@ class Resource:
 
     def may(self, permission: str | None) -> bool:
         return permission is not None and current_principal().can_anywhere(permission)
+
+    def lock_reason(self, row: Any) -> str | None:
+        return self.locked(row) if self.locked is not None and row is not None else None
 
 
 def simple_rows(listing: Callable[[], Sequence[Any]]) -> Callable[[str | None, Any, int], Page]:
@@ -184,6 +192,10 @@ def _edit(res: Resource, ident: int) -> Any:
     row = res.load(ident)
     model = res.update_model
     editable = model is not None and res.update is not None and res.may(res.edit_permission)
+    if (reason := res.lock_reason(row)) is not None:
+        if request.method == "POST":
+            return _locked_page(res, row, reason)
+        editable = False
     specs = res.inputs(model) if model is not None else []
     values = res.form_values(row) if res.form_values else res.serialize(row)
     form: FormData[Any] = FormData(values=initial_values(values, specs))
@@ -211,6 +223,8 @@ def _edit(res: Resource, ident: int) -> Any:
 def _delete(res: Resource, ident: int) -> Any:
     assert res.delete is not None
     row = res.load(ident)
+    if (reason := res.lock_reason(row)) is not None:
+        return _locked_page(res, row, reason)
     if request.method == "POST":
         delete, title = res.delete, res.title(row)
         try:
@@ -222,6 +236,11 @@ def _delete(res: Resource, ident: int) -> Any:
         flash(f"The {res.singular} “{title}” was deleted.", "success")
         return redirect(url_for(res.endpoint("list")))
     return render_template("escalated/admin/delete.html", res=res, row=row, error=None)
+
+
+def _locked_page(res: Resource, row: Any, reason: str) -> tuple[str, int]:
+    return render_template("escalated/admin/delete.html", res=res, row=row, error=reason,
+                           locked=True), 409
 
 
 def _read(res: Resource, model: type[BaseModel], specs: list[FieldSpec]) -> FormData[Any]:
