@@ -186,9 +186,8 @@ def apply_agent_roles(profile: AgentProfile, *, role: str | None = None,
     """Check and apply a base role and/or a new set of grants (no audit row: the caller writes
     the one row that describes its whole change)."""
     db = session()
-    if role is not None:
-        if not isinstance(role, str) or not role_exists(role):
-            raise ValidationError(f"Unknown role '{str(role)[:60]}'.", {"role": "unknown"})
+    if role is not None and (not isinstance(role, str) or not role_exists(role)):
+        raise ValidationError(f"Unknown role '{str(role)[:60]}'.", {"role": "unknown"})
     wanted = _clean_grants(grants) if grants is not None else None
     if role is not None:
         profile.role = role

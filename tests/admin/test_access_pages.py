@@ -295,10 +295,10 @@ def test_an_invalid_table_is_a_422_page_that_says_why(admin, ext):
     assert "Unknown statuses in the table: ghost" in html
     assert 'name="to-open" value="closed" checked' in html  # what was ticked stays ticked
     admin.get("/status-transitions")
-    r = admin.post("/status-transitions", _grid_posts({}) + [("colour", "x")], status=422)
+    r = admin.post("/status-transitions", [*_grid_posts({}), ("colour", "x")], status=422)
     assert "colour: unknown field" in r.get_data(as_text=True)
     admin.get("/status-transitions")
-    r = admin.post("/status-transitions", _grid_posts({}) + [("to-Bad Name", "open")],
+    r = admin.post("/status-transitions", [*_grid_posts({}), ("to-Bad Name", "open")],
                    status=422)
     assert "Bad Name" in r.get_data(as_text=True)
     assert _stored_table() in (None, before) and not _audit("status_transitions.updated")

@@ -58,7 +58,7 @@ class Resource:
     singular: str
     #: The permission to see the list (and the edit page, read-only without ``edit``).
     view: str
-    load: Callable[[int], Any]
+    load: Callable[[Any], Any]
     #: A row as the API serializes it: the edit form's starting values.
     serialize: Callable[[Any], dict[str, Any]]
     columns: Sequence[Column]
@@ -68,8 +68,8 @@ class Resource:
     create_model: type[BaseModel] | None = None
     update_model: type[BaseModel] | None = None
     create: Callable[[Actor, dict[str, Any]], Any] | None = None
-    update: Callable[[Actor, int, dict[str, Any]], Any] | None = None
-    delete: Callable[[Actor, int], Any] | None = None
+    update: Callable[[Actor, Any, dict[str, Any]], Any] | None = None
+    delete: Callable[[Actor, Any], Any] | None = None
     create_permission: str | None = None
     edit_permission: str | None = None
     delete_permission: str | None = None
@@ -188,7 +188,7 @@ def _new(res: Resource) -> Any:
     return _form_page(res, None, specs, form)
 
 
-def _edit(res: Resource, ident: int) -> Any:
+def _edit(res: Resource, ident: Any) -> Any:
     row = res.load(ident)
     model = res.update_model
     editable = model is not None and res.update is not None and res.may(res.edit_permission)
@@ -220,7 +220,7 @@ def _edit(res: Resource, ident: int) -> Any:
     return _form_page(res, row, specs, form, editable=editable)
 
 
-def _delete(res: Resource, ident: int) -> Any:
+def _delete(res: Resource, ident: Any) -> Any:
     assert res.delete is not None
     row = res.load(ident)
     if (reason := res.lock_reason(row)) is not None:
