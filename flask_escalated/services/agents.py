@@ -156,8 +156,8 @@ def create_agent(actor: Actor, data: dict[str, Any]) -> AgentProfile:
     if profile is None:
         profile = AgentProfile(user_id=uid, role="agent", is_active=True)
         session().add(profile)
-    profile.is_active = True
-    _apply(profile, {"role": "agent", **data})
+    profile.is_active = True  # a former agent comes back with what this request says
+    _apply(profile, {"role": "agent", "max_open_tickets": None, "roles": [], **data})
     audit.log(actor, "agent.created", "agent", uid, new=agent_values(profile))
     return profile
 

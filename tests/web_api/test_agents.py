@@ -167,3 +167,13 @@ def test_a_search_page_walks_the_host_users_in_batches(app, users, ext, monkeypa
     rows, cursor = agents.page_agents(None, None, 2)
     assert len(rows) == 2 and cursor == rows[-1][0].id
     assert agents.page_agents("@example.test", None, 50)[0][0][1].name == "Ada Admin"
+
+
+def test_a_former_agent_comes_back_with_what_the_request_says(api, users, ext):
+    admin = api(users.admin)
+    uid = str(users.agent2.id)
+    assert admin.patch(f"/agents/{uid}", {"max_open_tickets": 9, "role": "light_agent"}
+                       ).status_code == 200
+    assert admin.delete(f"/agents/{uid}").status_code == 204
+    data = admin.post("/agents", {"user": "agent2@example.test"}).json["data"]
+    assert (data["role"], data["max_open_tickets"], data["roles"]) == ("agent", None, [])
