@@ -58,7 +58,7 @@ class Resource:
     singular: str
     #: The permission to see the list (and the edit page, read-only without ``edit``).
     view: str
-    load: Callable[[int], Any]
+    load: Callable[[Any], Any]
     #: A row as the API serializes it: the edit form's starting values.
     serialize: Callable[[Any], dict[str, Any]]
     columns: Sequence[Column]
@@ -68,8 +68,8 @@ class Resource:
     create_model: type[BaseModel] | None = None
     update_model: type[BaseModel] | None = None
     create: Callable[[Actor, dict[str, Any]], Any] | None = None
-    update: Callable[[Actor, int, dict[str, Any]], Any] | None = None
-    delete: Callable[[Actor, int], Any] | None = None
+    update: Callable[[Actor, Any, dict[str, Any]], Any] | None = None
+    delete: Callable[[Actor, Any], Any] | None = None
     create_permission: str | None = None
     edit_permission: str | None = None
     delete_permission: str | None = None
@@ -99,6 +99,11 @@ class Resource:
     #: user id; everything else by its numeric id).
     key_rule: str = "escalated_id"
     key: Callable[[Any], Any] = lambda row: row.id
+    #: Why a row can be neither changed nor deleted (built-in roles and statuses), or
+    #: ``None``: its edit page is read-only, it has no delete link, and posting answers 409.
+    locked: Callable[[Any], str | None] | None = None
+    #: What the delete page says will happen (default: it cannot be undone).
+    delete_note: str = "This cannot be undone."
     _nav: bool = field(default=True, repr=False)
 
     # -- derived --
@@ -110,6 +115,9 @@ class Resource:
 
     def may(self, permission: str | None) -> bool:
         return permission is not None and current_principal().can_anywhere(permission)
+
+    def lock_reason(self, row: Any) -> str | None:
+        return self.locked(row) if self.locked is not None and row is not None else None
 
 
 def simple_rows(listing: Callable[[], Sequence[Any]]) -> Callable[[str | None, Any, int], Page]:
@@ -180,10 +188,14 @@ def _new(res: Resource) -> Any:
     return _form_page(res, None, specs, form)
 
 
-def _edit(res: Resource, ident: int) -> Any:
+def _edit(res: Resource, ident: Any) -> Any:
     row = res.load(ident)
     model = res.update_model
     editable = model is not None and res.update is not None and res.may(res.edit_permission)
+    if (reason := res.lock_reason(row)) is not None:
+        if request.method == "POST":
+            return _locked_page(res, row, reason)
+        editable = False
     specs = res.inputs(model) if model is not None else []
     values = res.form_values(row) if res.form_values else res.serialize(row)
     form: FormData[Any] = FormData(values=initial_values(values, specs))
@@ -228,7 +240,7 @@ class Confirmation:
     def for_row(cls, res: Resource, row: Any) -> Confirmation:
         return cls(title=f"Delete {res.singular}",
                    question=f"Delete the {res.singular} “{res.title(row)}”?",
-                   consequence="This cannot be undone.",
+                   consequence=res.delete_note,
                    action=url_for(res.endpoint("delete"), ident=res.key(row)),
                    back=url_for(res.endpoint("edit"), ident=res.key(row)))
 
@@ -241,9 +253,11 @@ def confirmation_page(res: Resource, confirm: Confirmation,
             error.status if error is not None else 200)
 
 
-def _delete(res: Resource, ident: int) -> Any:
+def _delete(res: Resource, ident: Any) -> Any:
     assert res.delete is not None
     row = res.load(ident)
+    if (reason := res.lock_reason(row)) is not None:
+        return _locked_page(res, row, reason)
     confirm = Confirmation.for_row(res, row)
     if request.method == "POST":
         delete, title = res.delete, res.title(row)
@@ -255,6 +269,11 @@ def _delete(res: Resource, ident: int) -> Any:
         flash(f"The {res.singular} “{title}” was deleted.", "success")
         return redirect(url_for(res.endpoint("list")))
     return confirmation_page(res, confirm)
+
+
+def _locked_page(res: Resource, row: Any, reason: str) -> tuple[str, int]:
+    return render_template("escalated/admin/delete.html", res=res, row=row, error=reason,
+                           locked=True), 409
 
 
 def _read(res: Resource, model: type[BaseModel], specs: list[FieldSpec]) -> FormData[Any]:
