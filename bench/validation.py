@@ -34,7 +34,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from pydantic import BaseModel
 
 from flask_escalated.events import Actor
@@ -43,8 +42,8 @@ from flask_escalated.web.api.schemas import _base
 
 from . import generate, host
 from .run import (
-    API,
     ACTIVE,
+    API,
     RESULTS_DIR,
     Context,
     StatementCounter,
