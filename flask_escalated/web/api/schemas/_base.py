@@ -52,6 +52,11 @@ class UnknownField(ServiceError):
     status = 422
     code = "unknown_field"
 
+    def __init__(self, message: str, names: list[str]) -> None:
+        super().__init__(message, {name: "unknown field" for name in names})
+        #: Every unknown key, in the order sent (``error.unknown_fields`` in the answer).
+        self.names = names
+
 
 class Body(BaseModel):
     """A JSON request body: strict types, unknown keys refused."""
@@ -177,8 +182,7 @@ def raise_for(exc: PydanticError, model: type[BaseModel]) -> typing.NoReturn:
     if unknown:
         raise UnknownField(
             f"Unknown field(s): {', '.join(unknown)}. This operation does not take them; "
-            "see openapi.json for the fields it does.",
-            {name: "unknown field" for name in unknown})
+            "see openapi.json for the fields it does.", unknown)
     names = ", ".join(f"{k} ({v})" for k, v in bad.items())
     raise ValidationError(f"Some fields are not valid: {names}."[:1000], bad)
 
