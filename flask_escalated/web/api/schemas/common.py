@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._base import Out, Query
+from ._base import Out, Query, absent
 
 #: An e-mail address. The contacts service normalises and fully checks it (one rule for the
 #: API, the portal, the widget and inbound mail); here it is bounded and has no white space,
@@ -40,10 +40,10 @@ class ErrorDetail(BaseModel):
     message: str = Field(examples=["Unknown field(s): statuss."])
     fields: dict[str, Any] = Field(description="Each field at fault and why.",
                                    examples=[{"statuss": "unknown field"}])
-    unknown_fields: list[str] = Field(None, description="unknown_field only: every key the "
-                                      "operation does not take, as sent (nested: "
-                                      "conditions.zz, grants[0].zz).",
-                                      examples=[["statuss"]])
+    unknown_fields: list[str] = absent(description="unknown_field only: every key the "
+                                       "operation does not take, as sent (nested: "
+                                       "conditions.zz, grants[0].zz).",
+                                       examples=[["statuss"]])
 
 
 class Error(BaseModel):
