@@ -17,7 +17,7 @@ from ..security import current_principal, via_token
 from .base import route
 from .commit import committed
 from .schemas import parse_body
-from .schemas.tokens import TokenCreate
+from .schemas.tokens import NewTokenEnvelope, TokenCreate, TokenList
 
 
 def _token(t: ApiToken) -> dict[str, Any]:
@@ -27,7 +27,8 @@ def _token(t: ApiToken) -> dict[str, Any]:
             "created_at": iso(t.created_at)}
 
 
-@route("/api-tokens", ["GET"], summary="Your API tokens (admins: everyone's)", tag="API tokens")
+@route("/api-tokens", ["GET"], summary="Your API tokens (admins: everyone's)", tag="API tokens",
+       response=TokenList)
 def list_tokens() -> Response:
     principal = current_principal()
     owner = None if principal.can("api_token.manage") else principal.user_id
@@ -37,7 +38,7 @@ def list_tokens() -> Response:
 
 @route("/api-tokens", ["POST"], summary="Create a token; the plain token is shown once",
        tag="API tokens", status=201,
-       body=TokenCreate)
+       body=TokenCreate, response=NewTokenEnvelope)
 def create_token() -> tuple[Response, int]:
     principal = current_principal()
     if via_token():

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ....services.permissions import ABILITIES
-from ._base import Body, UserRef
+from ._base import Body, Out, UserRef
+from .common import Timestamp
 
 ABILITY_NAMES = tuple(ABILITIES)
 
@@ -19,3 +20,29 @@ class TokenCreate(Body):
         None, description="Default ['*'].")
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     user_id: UserRef | None = Field(None, description="Admins: someone else's token.")
+
+
+# ---------------------------------------------------------------------------- responses
+class TokenOut(Out):
+    id: int
+    name: str
+    user_id: str
+    prefix: str = Field(description="The token's first characters, to recognise it.")
+    abilities: list[str]
+    expires_at: Timestamp
+    last_used_at: Timestamp
+    revoked_at: Timestamp
+    created_at: Timestamp
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="The plain token: shown this once, stored only hashed.")
+
+
+class TokenList(Out):
+    data: list[TokenOut]
+    abilities: list[str] = Field(description="Every ability a token may be given.")
+
+
+class NewTokenEnvelope(Out):
+    data: NewTokenOut
