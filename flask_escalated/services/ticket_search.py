@@ -18,9 +18,11 @@ document once committed). Statements that bypass the ORM (bulk ``UPDATE``) are n
   (agents) or ``public_tsv`` (customers), ranked by ``ts_rank`` (subject weight A, text B,
   notes C). Quoted phrases, ``or`` and ``-word`` work; nothing raises a syntax error.
 - MariaDB: ``MATCH ... AGAINST`` in boolean mode with every word required and quoted (so no
-  user character is an operator), on the index of the columns the searcher may see, plus twice
-  the subject's relevance. Words InnoDB does not index (shorter than three characters, its
-  stop words) are left out, or no row could ever match.
+  user character is an operator), on the index of the columns the searcher may see; ranked by
+  twice the subject's relevance plus the public text's (plus, for agents, all three columns'),
+  InnoDB having no column weights. No stemming: ``refunds`` does not find ``refund``. Words
+  InnoDB does not index (shorter than three characters, its stop words) are left out, or no
+  row could ever match.
 - SQLite: FTS5 with every word a quoted string (a column filter keeps customers off the notes),
   ranked by ``bm25`` weighting the subject ten times the text and the notes half.
 
@@ -73,6 +75,7 @@ from ..models import Contact, Reply, Ticket
 from ..models.search import (
     MYSQL_ALL_COLUMNS,
     MYSQL_PUBLIC_COLUMNS,
+    MYSQL_TITLE_COLUMNS,
     PG_ALL_VECTOR,
     PG_PUBLIC_VECTOR,
     SEARCH_TABLE,
@@ -328,12 +331,18 @@ def match(raw_query: str, *, include_notes: bool, dialect: str) -> Select[Any]:
                        _rank(func.ts_rank(vector, tsquery)).label("search_rank"))
                 .select_from(_DOC).where(vector.op("@@")(tsquery)))
     if dialect in ("mysql", "mariadb") and (expr := mysql_query(words)):
-        columns = MYSQL_ALL_COLUMNS if include_notes else MYSQL_PUBLIC_COLUMNS
-        found = mysql_match(*(_DOC.c[c] for c in columns),
-                            against=bindparam("q", expr)).in_boolean_mode()
-        title = mysql_match(_DOC.c.title_text,
-                            against=bindparam("q_title", expr)).in_boolean_mode()
-        return (select(_DOC.c.ticket_id, _rank(title * 2 + found).label("search_rank"))
+        def against(columns: tuple[str, ...], name: str) -> Any:
+            return mysql_match(*(_DOC.c[c] for c in columns),
+                               against=bindparam(name, expr)).in_boolean_mode()
+
+        public = against(MYSQL_PUBLIC_COLUMNS, "q_public")
+        score = against(MYSQL_TITLE_COLUMNS, "q_title") * 2 + public
+        found = public
+        if include_notes:
+            # Notes count, below the text the customer sees (no column weights in InnoDB).
+            found = against(MYSQL_ALL_COLUMNS, "q")
+            score = score + found
+        return (select(_DOC.c.ticket_id, _rank(score).label("search_rank"))
                 .where(found > 0))
     if dialect == "sqlite" and words:
         columns = None if include_notes else ("title_text", "public_text")
