@@ -232,8 +232,9 @@ def list_tickets(
         # The search documents of tickets changed in this transaction are brought up to date
         # first, so the search sees them.
         ticket_search.bring_current(db)
-        hits, rank = ticket_search.ranked(flt.q, include_notes=principal.is_agent,
-                                          dialect=dialect)
+        hits, rank = ticket_search.ranked(
+            flt.q, include_notes=principal.is_agent, dialect=dialect,
+            candidates=ticket_search.RANK_CANDIDATES if key == RELEVANCE else None)
         query = query.join(hits, hits.c.ticket_id == Ticket.id)
         if key == RELEVANCE:
             query = query.add_columns(rank.label("relevance"))

@@ -26,6 +26,10 @@ document once committed). Statements that bypass the ORM (bulk ``UPDATE``) are n
 - SQLite: FTS5 with every word a quoted string (a column filter keeps customers off the notes),
   ranked by ``bm25`` weighting the subject ten times the text and the notes half.
 
+Sorted by relevance, only the newest :data:`RANK_CANDIDATES` matches are ranked (exact
+whenever fewer match): a word in a third of a million tickets would otherwise be ranked row by
+row on every page. The other sorts see every match.
+
 A query without any word (only punctuation or emoji) falls back to the former match: the
 subject contains the text, or the reference equals it. An exact reference ranks first.
 
@@ -93,6 +97,10 @@ MAX_TOKENS = 16
 MAX_FIELD_CHARS = 200_000
 SNIPPET_CHARS = 200
 BATCH_SIZE = 500
+#: Sorting by relevance ranks at most this many matches, the newest (highest ticket ids): an
+#: engine's score is computed row by row, so a word found in most of a million tickets would
+#: cost seconds. Exact whenever fewer tickets match; other sorts are never capped.
+RANK_CANDIDATES = 2000
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOUCHED = "escalated_search_touched"
 _TICKET_FIELDS = ("subject", "description", "reference", "contact_id", "requester_user_id")
@@ -317,9 +325,11 @@ def _rank(score: Any) -> Any:
     return cast(cast(score, Float) * RANK_SCALE, BigInteger)
 
 
-def match(raw_query: str, *, include_notes: bool, dialect: str) -> Select[Any]:
+def match(raw_query: str, *, include_notes: bool, dialect: str,
+          candidates: int | None = None) -> Select[Any]:
     """``(ticket_id, search_rank)`` of the tickets matching ``raw_query``; notes count only
-    with ``include_notes`` (agents)."""
+    with ``include_notes`` (agents). With ``candidates``, only the newest that many matches
+    (see :data:`RANK_CANDIDATES`)."""
     query = clean_query(raw_query)
     words = tokens(query)
     if dialect == "postgresql" and words:
@@ -327,9 +337,17 @@ def match(raw_query: str, *, include_notes: bool, dialect: str) -> Select[Any]:
             cast(bindparam("search_language", language()), REGCONFIG), bindparam("q", query))
         name = PG_ALL_VECTOR if include_notes else PG_PUBLIC_VECTOR
         vector = literal_column(f"{SEARCH_TABLE}.{name}")
-        return (select(_DOC.c.ticket_id,
-                       _rank(func.ts_rank(vector, tsquery)).label("search_rank"))
-                .select_from(_DOC).where(vector.op("@@")(tsquery)))
+        if candidates is None:
+            return (select(_DOC.c.ticket_id,
+                           _rank(func.ts_rank(vector, tsquery)).label("search_rank"))
+                    .select_from(_DOC).where(vector.op("@@")(tsquery)))
+        # ts_rank reads each vector: rank only the candidates, found first (newest first,
+        # through the GIN index or, for a common word, the primary key).
+        found = (select(_DOC.c.ticket_id, vector.label("vector")).select_from(_DOC)
+                 .where(vector.op("@@")(tsquery))
+                 .order_by(_DOC.c.ticket_id.desc()).limit(candidates).subquery("candidates"))
+        return select(found.c.ticket_id,
+                      _rank(func.ts_rank(found.c.vector, tsquery)).label("search_rank"))
     if dialect in ("mysql", "mariadb") and (expr := mysql_query(words)):
         def against(columns: tuple[str, ...], name: str) -> Any:
             return mysql_match(*(_DOC.c[c] for c in columns),
@@ -342,25 +360,34 @@ def match(raw_query: str, *, include_notes: bool, dialect: str) -> Select[Any]:
             # Notes count, below the text the customer sees (no column weights in InnoDB).
             found = against(MYSQL_ALL_COLUMNS, "q")
             score = score + found
-        return (select(_DOC.c.ticket_id, _rank(score).label("search_rank"))
-                .where(found > 0))
+        hits = select(_DOC.c.ticket_id, _rank(score).label("search_rank")).where(found > 0)
+        return _newest(hits, _DOC.c.ticket_id, candidates)
     if dialect == "sqlite" and words:
         columns = None if include_notes else ("title_text", "public_text")
         fts = literal_column(TICKET_FTS_TABLE)
         score = -func.bm25(fts, 10.0, 1.0, 0.5)
-        return (select(_FTS.c.rowid.label("ticket_id"), _rank(score).label("search_rank"))
+        hits = (select(_FTS.c.rowid.label("ticket_id"), _rank(score).label("search_rank"))
                 .select_from(_FTS)
                 .where(fts.op("MATCH")(bindparam("q", fts5_query(words, columns)))))
+        return _newest(hits, _FTS.c.rowid, candidates)
     # No word any engine indexes: the former subject/reference match.
     return (select(Ticket.id.label("ticket_id"), literal(0, BigInteger).label("search_rank"))
             .where(or_(Ticket.subject.icontains(query, autoescape=True),
                        Ticket.reference == query.upper())))
 
 
-def ranked(raw_query: str, *, include_notes: bool, dialect: str) -> tuple[Any, Any]:
+def _newest(hits: Select[Any], id_column: Any, candidates: int | None) -> Select[Any]:
+    if candidates is None:
+        return hits
+    return hits.order_by(id_column.desc()).limit(candidates)
+
+
+def ranked(raw_query: str, *, include_notes: bool, dialect: str,
+           candidates: int | None = None) -> tuple[Any, Any]:
     """The match as a subquery to join on ``ticket_id``, and the rank expression to sort by
     (the engine's rank, the exact reference first)."""
-    sub = match(raw_query, include_notes=include_notes, dialect=dialect).subquery("search_hits")
+    sub = match(raw_query, include_notes=include_notes, dialect=dialect,
+                candidates=candidates).subquery("search_hits")
     reference = clean_query(raw_query).upper()
     rank = sub.c.search_rank + case((Ticket.reference == reference, REFERENCE_BOOST), else_=0)
     return sub, rank
