@@ -74,7 +74,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from ..config import Config
+from ..config import SEARCH_LANGUAGES, Config
 from ..models import Contact, Reply, Ticket
 from ..models.search import (
     MYSQL_ALL_COLUMNS,
@@ -100,7 +100,7 @@ BATCH_SIZE = 500
 #: Sorting by relevance ranks at most this many matches, the newest (highest ticket ids): an
 #: engine's score is computed row by row, so a word found in most of a million tickets would
 #: cost seconds. Exact whenever fewer tickets match; other sorts are never capped.
-RANK_CANDIDATES = 2000
+RANK_CANDIDATES = 1000
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOUCHED = "escalated_search_touched"
 _TICKET_FIELDS = ("subject", "description", "reference", "contact_id", "requester_user_id")
@@ -128,9 +128,12 @@ class Document:
 
 
 def language() -> str:
-    """The PostgreSQL text-search configuration documents and queries use."""
+    """The PostgreSQL text-search configuration documents and queries use: always one of
+    :data:`~flask_escalated.config.SEARCH_LANGUAGES` (queries write it as a literal)."""
     if has_app_context():
-        return str(current_app.config.get(Config.SEARCH_LANGUAGE) or "english")
+        value = current_app.config.get(Config.SEARCH_LANGUAGE)
+        if value in SEARCH_LANGUAGES:
+            return str(value)
     return "english"
 
 
@@ -333,8 +336,11 @@ def match(raw_query: str, *, include_notes: bool, dialect: str,
     query = clean_query(raw_query)
     words = tokens(query)
     if dialect == "postgresql" and words:
-        tsquery = func.websearch_to_tsquery(
-            cast(bindparam("search_language", language()), REGCONFIG), bindparam("q", query))
+        # The configuration as a literal (one of SEARCH_LANGUAGES, checked by language()):
+        # regconfig is then a constant, the call immutable and folded into one tsquery the
+        # planner can estimate, not parsed again for every row as a cast parameter would be.
+        config = literal_column(f"'{language()}'::regconfig", REGCONFIG)
+        tsquery = func.websearch_to_tsquery(config, bindparam("q", query))
         name = PG_ALL_VECTOR if include_notes else PG_PUBLIC_VECTOR
         vector = literal_column(f"{SEARCH_TABLE}.{name}")
         if candidates is None:
