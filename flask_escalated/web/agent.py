@@ -43,6 +43,7 @@ from ..services import (
     snooze,
     statuses,
     tags,
+    ticket_search,
     tickets,
     workspace,
 )
@@ -158,9 +159,9 @@ def _queue_filter() -> tuple[TicketFilter, dict[str, str]]:
         "assignee": (args.get("assignee") or "").strip()[:64],
         "tag": (args.get("tag") or "").strip()[:80],
         "q": (args.get("q") or "").strip(),
-        "sort": (args.get("sort") or "-updated_at").strip(),
+        "sort": (args.get("sort") or "").strip(),
     }
-    flt = TicketFilter(sort=form["sort"], q=form["q"] or None, tag=form["tag"] or None,
+    flt = TicketFilter(sort=form["sort"] or None, q=form["q"] or None, tag=form["tag"] or None,
                        sla=form["sla"] or None)
     if form["status"] == "snoozed":
         flt.snoozed = True
@@ -203,16 +204,18 @@ def queue() -> str:
     people = serializers.People([*agent_ids, *(i for t in rows
                                                for i in (t.requester_user_id, t.assignee_id))])
     at = ext().now()
-    args: dict[str, Any] = {k: v for k, v in form.items()
-                            if v and not (k == "sort" and v == "-updated_at")}
+    args: dict[str, Any] = {k: v for k, v in form.items() if v}
+    sort = flt.effective_sort
+    found = (ticket_search.snippets([t.id for t in rows], flt.q, include_notes=True)
+             if flt.q else {})
     return render_template(
         "escalated/agent/queue.html",
         tickets=rows, people=people, form=form, args=args,
         next_url=url_for(".queue", **args, cursor=encode_cursor(CURSOR_KIND, next_cursor))
         if next_cursor else None,
         first_url=url_for(".queue", **args) if request.args.get("cursor") else None,
-        sort_url=lambda key: url_for(".queue", **{**args, "sort": _toggle(form["sort"], key)}),
-        sort_state=lambda key: _sort_state(form["sort"], key),
+        sort_url=lambda key: url_for(".queue", **{**args, "sort": _toggle(sort, key)}),
+        sort_state=lambda key: _sort_state(sort, key), snippets=found,
         sort_columns=SORT_COLUMNS,
         statuses=statuses.all_statuses(), status_labels=_status_labels(),
         priorities=PRIORITIES, sla_states=SLA_STATES,

@@ -32,6 +32,7 @@ from ..services import (
     queries,
     replies,
     serializers,
+    ticket_search,
     tickets,
 )
 from ..services.errors import NotFound, PermissionDenied, ServiceError
@@ -87,15 +88,17 @@ def home() -> Response:
 def my_tickets() -> str:
     principal = current_principal()
     q = (request.args.get("q") or "").strip()[:200] or None
-    flt = TicketFilter(q=q, sort="-updated_at", snoozed=False)
+    flt = TicketFilter(q=q, snoozed=False)
     if principal.is_agent:
         flt.requester_user_id = principal.user_id
     cursor = decode_cursor(CURSOR_KIND)
     if cursor is not None and not isinstance(cursor, list):
         cursor = None
     rows, next_cursor = queries.list_tickets(principal, flt, limit=PAGE_SIZE, cursor=cursor)
+    # A customer's search never looks at internal notes (nor do its snippets).
+    found = (ticket_search.snippets([t.id for t in rows], q, include_notes=False) if q else {})
     return render_template(
-        "escalated/customer/tickets.html", tickets=rows, q=q or "",
+        "escalated/customer/tickets.html", tickets=rows, q=q or "", snippets=found,
         older=encode_cursor(CURSOR_KIND, next_cursor), paged=cursor is not None,
     )
 
