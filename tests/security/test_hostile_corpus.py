@@ -38,6 +38,7 @@ from werkzeug.routing import FloatConverter, IntegerConverter, Rule
 
 from flask_escalated.models import metadata as escalated_metadata
 from flask_escalated.web.api.base import ROUTES
+from flask_escalated.web.api.schemas.widget import WIDGET_INPUTS
 
 from ..conftest import _empty_tables, _make_people
 from ..hosts import intid
@@ -110,8 +111,9 @@ IDS = [
     Case("id_nul", "1\x00", True),
 ]
 
-#: Body fields tried where a route declares none (the widget, undocumented JSON); a page form
-#: gets the free-text fields of the model it declares.
+#: Body fields tried where a route declares none (undocumented JSON); a page form gets the
+#: free-text fields of the model it declares, the widget those of its strict models (any other
+#: key is refused as unknown before a value is looked at).
 FORM_FIELDS = ("body", "subject", "description", "name", "email", "comment", "rating",
                "status", "priority", "department_id", "assignee", "kind", "tags", "tag",
                "preset", "macro_id", "action", "pinned", "version", "ids", "code", "helpful",
@@ -289,9 +291,18 @@ def _names(model: Any) -> tuple[str, ...]:
     return tuple(f.alias or name for name, f in fields.items())
 
 
+def _widget_models(endpoint: str) -> tuple[Any, Any] | None:
+    if _area(endpoint) != "widget":
+        return None
+    return WIDGET_INPUTS[endpoint.rpartition(".")[2]]
+
+
 def _fields(endpoint: str) -> tuple[str, ...]:
     doc = API_DOCS.get(endpoint)
     names = _names(doc.body) if doc is not None else ()
+    widget = _widget_models(endpoint)
+    if widget is not None:
+        names = _names(widget[0])
     if not names:
         page = _page_text_fields(endpoint)
         if page:
@@ -301,6 +312,9 @@ def _fields(endpoint: str) -> tuple[str, ...]:
 
 def _query_fields(endpoint: str) -> tuple[str, ...]:
     doc = API_DOCS.get(endpoint)
+    widget = _widget_models(endpoint)
+    if widget is not None:
+        return _names(widget[1]) or QUERY_FIELDS
     return tuple(dict.fromkeys([*(_names(doc.query) if doc else ()), *QUERY_FIELDS]))
 
 
