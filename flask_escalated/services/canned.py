@@ -284,9 +284,13 @@ def remove(principal: Principal, canned_id: object) -> None:
 
 
 # ---------------------------------------------------------------------------- placeholders
+def _no_custom_fields(ticket: Ticket) -> Mapping[str, Any]:
+    return {}
+
+
 #: Where ``{{custom_field.<key>}}`` values come from: ``(ticket) -> {key: value}``. The
 #: custom-fields feature installs its reader here; without it the placeholders stay as typed.
-custom_field_values: Callable[[Ticket], Mapping[str, Any]] = lambda ticket: {}
+custom_field_values: Callable[[Ticket], Mapping[str, Any]] = _no_custom_fields
 
 
 def _text(value: Any) -> str:

@@ -56,8 +56,8 @@ SYSTEM_ROLES: dict[str, tuple[str, ...]] = {
     "agent": (
         "ticket.view", "ticket.create", "ticket.edit", "ticket.assign", "ticket.merge",
         "ticket.split", "ticket.close", "ticket.export", "reply.*", "kb.view", "macro.view",
-        "macro.create", "canned.view", "canned.create", "tag.view", "status.view", "department.view", "custom_field.view",
-        "audit.view",
+        "macro.create", "canned.view", "canned.create", "tag.view", "status.view",
+        "department.view", "custom_field.view", "audit.view",
     ),
     "light_agent": ("ticket.view", "reply.create", "reply.create_internal", "kb.view",
                     "macro.view", "canned.view", "tag.view", "status.view", "department.view"),

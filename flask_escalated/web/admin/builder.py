@@ -35,11 +35,12 @@ from flask import request
 from werkzeug.datastructures import MultiDict
 
 from ...domain import PRIORITIES
-from ...services import agents, departments, serializers, statuses, tags
+from ...services import agents, canned, departments, serializers, statuses, tags
 from ...services.conditions import FIELDS, OPERATORS
 from ...services.errors import ServiceError
 from ...services.rules import TIME_FIELDS, actions_for
 from ..inputs import parse_json
+from ..security import current_principal
 
 COND = "cond"
 ACT = "act"
@@ -67,7 +68,7 @@ ACTION_VALUES = {
     "set_status": "status", "escalate": "none", "set_priority": "priority",
     "assign_agent": "agent", "assign_department": "department", "add_tag": "tag",
     "remove_tag": "tag", "add_note": "text", "send_reply": "text", "close": "none",
-    "notify_email": "object", "notify_webhook": "object",
+    "notify_email": "object", "notify_webhook": "object", "canned_reply": "canned",
 }
 ACTION_HINTS = {
     "add_note": "An internal note; {reference} and {subject} are filled in.",
@@ -80,6 +81,8 @@ _VALUE_HELP = {
     "priority": "One of " + ", ".join(PRIORITIES) + ".",
     "agent": "An agent's user id.", "department": "A department's id.",
     "tag": "A tag's slug (a new one is created).",
+    "canned": "A canned response's id (its body, with the ticket's placeholders filled in, "
+              "is sent as a public reply).",
 }
 #: Condition fields whose values are suggested from a list (the others are numbers or take
 #: the field's own choices).
@@ -165,6 +168,8 @@ def suggestions() -> dict[str, list[tuple[str, str]]]:
         "department": [(str(d.id), d.name) for d in departments.list_departments()[:_LIST_CAP]],
         "tag": [(t.slug, t.name) for t in tags.list_tags()[:_LIST_CAP]],
         "bool": [("true", "yes"), ("false", "no")],
+        "canned": [(str(c.id), c.title) for c in canned.available(current_principal(),
+                                                                   _LIST_CAP)],
     }
     for name, spec in FIELDS.items():
         if spec.choices:

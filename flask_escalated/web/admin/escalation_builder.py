@@ -77,6 +77,7 @@ ACTION_LABELS = {
     "add_tag": "Add a tag", "remove_tag": "Remove a tag", "add_note": "Add an internal note",
     "send_reply": "Send a public reply", "close": "Close",
     "notify_email": "Send an e-mail", "notify_webhook": "Call a webhook",
+    "canned_reply": "Reply with a canned response",
 }
 #: Action types whose value is picked from a list (the choice select), and the list.
 CHOICE_ACTIONS = {"set_status": "status", "set_priority": "priority",
