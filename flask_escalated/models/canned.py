@@ -36,8 +36,10 @@ class CannedResponse(TimestampMixin, Base):
     body: Mapped[str] = mapped_column(LongText)
     shortcut: Mapped[str | None] = mapped_column(String(40))
     department_id: Mapped[int | None] = mapped_column(
-        ForeignKey(Department.id, ondelete="SET NULL",
-                   name="fk_escalated_canned_responses_department_id"))
+        ForeignKey(
+            Department.id, ondelete="SET NULL", name="fk_escalated_canned_responses_department_id"
+        )
+    )
     is_shared: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_user_id: Mapped[str | None] = mapped_column(UserId)
     scope: Mapped[str] = mapped_column(String(80))

@@ -39,14 +39,25 @@ SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}\Z")
 #: ``{{word}}`` or ``{{word.word}}``, spaces inside the braces allowed.
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)\s*\}\}")
 #: The placeholders every desk knows (custom fields add ``custom_field.<key>``).
-PLACEHOLDERS = ("ticket.reference", "ticket.subject", "ticket.status", "ticket.priority",
-                "requester.name", "requester.email", "agent.name", "department.name")
+PLACEHOLDERS = (
+    "ticket.reference",
+    "ticket.subject",
+    "ticket.status",
+    "ticket.priority",
+    "requester.name",
+    "requester.email",
+    "agent.name",
+    "department.name",
+)
 
 
 # ---------------------------------------------------------------------------- visibility
 def _member_departments(principal: Principal) -> Any:
-    return select(DepartmentMember.department_id).where(
-        DepartmentMember.user_id == principal.user_id).scalar_subquery()
+    return (
+        select(DepartmentMember.department_id)
+        .where(DepartmentMember.user_id == principal.user_id)
+        .scalar_subquery()
+    )
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
@@ -54,22 +65,31 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     departments or of none (all shared ones for the people who manage them)."""
     if not principal.is_agent or principal.user_id is None:
         return false()
-    own = and_(CannedResponse.is_shared.is_(False),
-               CannedResponse.owner_user_id == principal.user_id)
+    own = and_(
+        CannedResponse.is_shared.is_(False), CannedResponse.owner_user_id == principal.user_id
+    )
     if principal.can("canned.manage"):
         shared: ColumnElement[bool] = CannedResponse.is_shared.is_(True)
     else:
-        shared = and_(CannedResponse.is_shared.is_(True), or_(
-            CannedResponse.department_id.is_(None),
-            CannedResponse.department_id.in_(_member_departments(principal))))
+        shared = and_(
+            CannedResponse.is_shared.is_(True),
+            or_(
+                CannedResponse.department_id.is_(None),
+                CannedResponse.department_id.in_(_member_departments(principal)),
+            ),
+        )
     return or_(own, shared)
 
 
 def get(principal: Principal, canned_id: object) -> CannedResponse:
     ident = parse_id(canned_id)
-    row = session().execute(select(CannedResponse).where(
-        CannedResponse.id == ident, visible(principal))).scalar_one_or_none() \
-        if ident is not None else None
+    row = (
+        session()
+        .execute(select(CannedResponse).where(CannedResponse.id == ident, visible(principal)))
+        .scalar_one_or_none()
+        if ident is not None
+        else None
+    )
     if row is None:
         raise NotFound("No such canned response.")
     return row
@@ -84,27 +104,44 @@ def load(canned_id: object) -> CannedResponse:
     return row
 
 
-def list_page(principal: Principal, *, limit: int, after: tuple[str, int] | None = None,
-              q: str | None = None, shared: bool | None = None,
-              department_id: int | None = None) -> tuple[list[CannedResponse], bool]:
+def list_page(
+    principal: Principal,
+    *,
+    limit: int,
+    after: tuple[str, int] | None = None,
+    q: str | None = None,
+    shared: bool | None = None,
+    department_id: int | None = None,
+) -> tuple[list[CannedResponse], bool]:
     """A keyset page by title (then id) of what ``principal`` may use, and whether more
     follow. ``q``: type-ahead, the title contains it or the shortcut starts with it (any
     case)."""
-    stmt = select(CannedResponse).where(visible(principal)).order_by(
-        CannedResponse.title, CannedResponse.id).limit(limit + 1)
+    stmt = (
+        select(CannedResponse)
+        .where(visible(principal))
+        .order_by(CannedResponse.title, CannedResponse.id)
+        .limit(limit + 1)
+    )
     if q is not None and q.strip():
         typed = q.strip()[:MAX_QUERY]
-        stmt = stmt.where(or_(
-            CannedResponse.title.icontains(typed, autoescape=True),
-            CannedResponse.shortcut.startswith(typed.lstrip("/").lower(), autoescape=True)))
+        stmt = stmt.where(
+            or_(
+                CannedResponse.title.icontains(typed, autoescape=True),
+                CannedResponse.shortcut.startswith(typed.lstrip("/").lower(), autoescape=True),
+            )
+        )
     if shared is not None:
         stmt = stmt.where(CannedResponse.is_shared.is_(shared))
     if department_id is not None:
         stmt = stmt.where(CannedResponse.department_id == department_id)
     if after is not None:
         title, ident = after
-        stmt = stmt.where(or_(CannedResponse.title > title,
-                              and_(CannedResponse.title == title, CannedResponse.id > ident)))
+        stmt = stmt.where(
+            or_(
+                CannedResponse.title > title,
+                and_(CannedResponse.title == title, CannedResponse.id > ident),
+            )
+        )
     rows = list(session().execute(stmt).scalars())
     return rows[:limit], len(rows) > limit
 
@@ -120,43 +157,63 @@ def cursor_of(row: CannedResponse) -> list[Any]:
 
 def read_cursor(value: Any) -> tuple[str, int] | None:
     """A decoded cursor back to ``(title, id)``; anything else is the first page."""
-    if (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
-            and isinstance(value[1], int) and not isinstance(value[1], bool)):
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+    ):
         return value[0], value[1]
     return None
 
 
 # ---------------------------------------------------------------------------- shapes
 def _values(row: CannedResponse) -> dict[str, Any]:
-    return {"title": row.title, "body": row.body, "shortcut": row.shortcut,
-            "department_id": row.department_id, "shared": row.is_shared}
+    return {
+        "title": row.title,
+        "body": row.body,
+        "shortcut": row.shortcut,
+        "department_id": row.department_id,
+        "shared": row.is_shared,
+    }
 
 
 def _summary(row: CannedResponse) -> dict[str, Any]:
-    return {"id": row.id, "title": row.title, "shared": row.is_shared,
-            "owner_user_id": row.owner_user_id, "department_id": row.department_id}
+    return {
+        "id": row.id,
+        "title": row.title,
+        "shared": row.is_shared,
+        "owner_user_id": row.owner_user_id,
+        "department_id": row.department_id,
+    }
 
 
 def serialize(row: CannedResponse) -> dict[str, Any]:
     from .serializers import iso
 
-    return {"id": row.id, **_values(row), "owner_user_id": row.owner_user_id,
-            "created_at": iso(row.created_at), "updated_at": iso(row.updated_at)}
+    return {
+        "id": row.id,
+        **_values(row),
+        "owner_user_id": row.owner_user_id,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
 
 
 # ---------------------------------------------------------------------------- changes
 def _title(value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_TITLE:
-        raise ValidationError("A canned response needs a title.",
-                              {"title": f"1-{MAX_TITLE} characters"})
+        raise ValidationError(
+            "A canned response needs a title.", {"title": f"1-{MAX_TITLE} characters"}
+        )
     return " ".join(value.split())
 
 
 def _body(value: Any) -> str:
     limit = int(config(Config.MAX_BODY_LENGTH))  # type: ignore[call-overload]
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise ValidationError("A canned response needs a body.",
-                              {"body": f"1-{limit} characters"})
+        raise ValidationError("A canned response needs a body.", {"body": f"1-{limit} characters"})
     return value.replace("\r\n", "\n")
 
 
@@ -167,7 +224,8 @@ def _shortcut(value: Any) -> str | None:
     if clean is None or not SHORTCUT.match(clean):
         raise ValidationError(
             "A shortcut is 1-40 lower-case letters, digits, '_', '.' or '-'.",
-            {"shortcut": "letters, digits, _ . - (at most 40)"})
+            {"shortcut": "letters, digits, _ . - (at most 40)"},
+        )
     return clean
 
 
@@ -184,12 +242,14 @@ def _scope(row: CannedResponse) -> str:
     return SHARED_SCOPE if row.is_shared else f"user:{row.owner_user_id}"
 
 
-def _apply(principal: Principal, row: CannedResponse, data: Mapping[str, Any],
-           creating: bool) -> None:
+def _apply(
+    principal: Principal, row: CannedResponse, data: Mapping[str, Any], creating: bool
+) -> None:
     unknown = sorted(str(k)[:40] for k in set(data) - FIELDS)
     if unknown:
-        raise ValidationError(f"Unknown field(s): {', '.join(unknown)}.",
-                              {k: "unknown field" for k in unknown})
+        raise ValidationError(
+            f"Unknown field(s): {', '.join(unknown)}.", {k: "unknown field" for k in unknown}
+        )
     if creating or "title" in data:
         row.title = _title(data.get("title"))
     if creating or "body" in data:
@@ -204,8 +264,9 @@ def _apply(principal: Principal, row: CannedResponse, data: Mapping[str, Any],
             raise ValidationError("shared must be true or false.", {"shared": "boolean"})
         if shared != row.is_shared:
             if not principal.can("canned.manage"):
-                raise PermissionDenied("Shared canned responses need the 'canned.manage' "
-                                       "permission.")
+                raise PermissionDenied(
+                    "Shared canned responses need the 'canned.manage' permission."
+                )
             row.is_shared = shared
             if not shared:
                 row.owner_user_id = principal.user_id  # a personal one is its keeper's
@@ -215,13 +276,23 @@ def _apply(principal: Principal, row: CannedResponse, data: Mapping[str, Any],
 def _check_shortcut_free(row: CannedResponse) -> None:
     if row.shortcut is None:
         return
-    clash = session().execute(select(CannedResponse.id).where(
-        CannedResponse.scope == row.scope, CannedResponse.shortcut == row.shortcut,
-        CannedResponse.id != row.id if row.id is not None else true())).first()
+    clash = (
+        session()
+        .execute(
+            select(CannedResponse.id).where(
+                CannedResponse.scope == row.scope,
+                CannedResponse.shortcut == row.shortcut,
+                CannedResponse.id != row.id if row.id is not None else true(),
+            )
+        )
+        .first()
+    )
     if clash is not None:
         where = "shared responses" if row.is_shared else "your responses"
-        raise Conflict(f"The shortcut '{row.shortcut}' is already used by one of the {where}.",
-                       {"shortcut": "taken"})
+        raise Conflict(
+            f"The shortcut '{row.shortcut}' is already used by one of the {where}.",
+            {"shortcut": "taken"},
+        )
 
 
 def _flush(row: CannedResponse) -> None:
@@ -231,15 +302,17 @@ def _flush(row: CannedResponse) -> None:
             session().add(row)
             session().flush()
     except IntegrityError:  # a concurrent insert took the shortcut first
-        raise Conflict(f"The shortcut '{row.shortcut}' is already taken.",
-                       {"shortcut": "taken"}) from None
+        raise Conflict(
+            f"The shortcut '{row.shortcut}' is already taken.", {"shortcut": "taken"}
+        ) from None
 
 
 def _may_change(principal: Principal, row: CannedResponse) -> None:
     if row.is_shared:
         if not principal.can("canned.manage"):
-            raise PermissionDenied("Changing a shared canned response needs the "
-                                   "'canned.manage' permission.")
+            raise PermissionDenied(
+                "Changing a shared canned response needs the 'canned.manage' permission."
+            )
     elif row.owner_user_id != principal.user_id:
         raise PermissionDenied("A personal canned response is changed by its author only.")
 
@@ -250,8 +323,9 @@ def create(principal: Principal, data: Mapping[str, Any]) -> CannedResponse:
     row = CannedResponse(owner_user_id=principal.user_id, is_shared=False)
     _apply(principal, row, data, creating=True)
     _flush(row)
-    audit.log(principal.actor, "canned_response.created", "canned_response", row.id,
-              new=_values(row))
+    audit.log(
+        principal.actor, "canned_response.created", "canned_response", row.id, new=_values(row)
+    )
     record(session(), "canned_created", actor=principal.actor, canned_response=_summary(row))
     return row
 
@@ -265,10 +339,16 @@ def update(principal: Principal, canned_id: object, data: Mapping[str, Any]) -> 
     new = _values(row)
     changes = {k: {"old": old[k], "new": new[k]} for k in new if old[k] != new[k]}
     if changes:
-        audit.log(principal.actor, "canned_response.updated", "canned_response", row.id,
-                  old=old, new=new)
-        record(session(), "canned_updated", actor=principal.actor,
-               canned_response=_summary(row), changes=changes)
+        audit.log(
+            principal.actor, "canned_response.updated", "canned_response", row.id, old=old, new=new
+        )
+        record(
+            session(),
+            "canned_updated",
+            actor=principal.actor,
+            canned_response=_summary(row),
+            changes=changes,
+        )
     return row
 
 
@@ -276,8 +356,9 @@ def remove(principal: Principal, canned_id: object) -> None:
     row = get(principal, canned_id)
     _may_change(principal, row)
     summary = _summary(row)
-    audit.log(principal.actor, "canned_response.deleted", "canned_response", row.id,
-              old=_values(row))
+    audit.log(
+        principal.actor, "canned_response.deleted", "canned_response", row.id, old=_values(row)
+    )
     session().delete(row)
     session().flush()
     record(session(), "canned_deleted", actor=principal.actor, canned_response=summary)
