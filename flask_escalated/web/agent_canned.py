@@ -17,8 +17,7 @@ from .security import load_ticket, requires
 
 
 def register(bp: Blueprint) -> None:
-    bp.add_url_rule("/tickets/<ident>/canned", "canned_insert", insert_canned,
-                    methods=["POST"])
+    bp.add_url_rule("/tickets/<ident>/canned", "canned_insert", insert_canned, methods=["POST"])
 
 
 def appended(draft: str, text: str) -> str:
@@ -42,11 +41,11 @@ def insert_canned(ident: str) -> tuple[str, int]:
         if parse_id(raw) is None:
             from ..services.errors import ValidationError
 
-            raise ValidationError("Choose a canned response to insert.",
-                                  {"canned_id": "choose one"})
+            raise ValidationError(
+                "Choose a canned response to insert.", {"canned_id": "choose one"}
+            )
         text = canned.preview(principal, raw, ticket)
     except ServiceError as exc:
-        return _render_ticket(ticket, principal, status=exc.status, error=exc.message,
-                              draft=draft)
+        return _render_ticket(ticket, principal, status=exc.status, error=exc.message, draft=draft)
     draft["body"] = appended(body, text)
     return _render_ticket(ticket, principal, draft=draft)

@@ -1,8 +1,7 @@
 /* Agent workspace enhancements. Every page works without this file: it only adds
  * select-all for bulk actions, Ctrl+Enter in the composer, a saved draft, the note/reply
  * look, the "Insert KB article" search and the canned-response type-ahead. No dependencies;
- * text goes into the page through
- * textContent only, never as HTML. */
+ * text goes into the page through textContent (or a textarea's value) only, never as HTML. */
 (function () {
   "use strict";
 
