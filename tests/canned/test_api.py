@@ -56,7 +56,6 @@ def test_keyset_pages_by_title(api, users, make_canned):
     # The same order as one page of everything: by title (the database's collation), then id.
     whole = api(users.agent).get("/canned-responses?limit=100").get_json()["data"]
     assert seen == [(row["title"], row["id"]) for row in whole]
-    assert sorted(t.lower() for t, _ in seen) == [t.lower() for t, _ in seen]
     assert api(users.agent).get("/canned-responses?cursor=forged").status_code == 422
 
 
