@@ -276,17 +276,15 @@ def _apply(
 def _check_shortcut_free(row: CannedResponse) -> None:
     if row.shortcut is None:
         return
-    clash = (
-        session()
-        .execute(
+    db = session()
+    with db.no_autoflush:  # the changed row is not written before it is checked
+        clash = db.execute(
             select(CannedResponse.id).where(
                 CannedResponse.scope == row.scope,
                 CannedResponse.shortcut == row.shortcut,
                 CannedResponse.id != row.id if row.id is not None else true(),
             )
-        )
-        .first()
-    )
+        ).first()
     if clash is not None:
         where = "shared responses" if row.is_shared else "your responses"
         raise Conflict(
