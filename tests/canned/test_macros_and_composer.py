@@ -102,3 +102,45 @@ def test_composer_insert_refusals_keep_the_draft(client_as, users, make_canned, 
             "canned_id": canned_id})
         assert r.status_code == status
         assert _textarea(r.get_data(True)) == "my &lt;draft&gt;"
+
+
+def test_my_canned_responses_page(client_as, users, ext, make_canned):
+    from flask_escalated.models import CannedResponse
+    from flask_escalated.services import session
+
+    shared = make_canned("admin", title="House", shared=True)
+    theirs = make_canned("agent2", title="Sam's")
+    client = client_as(users.agent)
+    page = client.get("/support/agent/canned-responses").get_data(True)
+    assert "You have no canned responses yet." in page
+    form = client.get("/support/agent/canned-responses/new").get_data(True)
+    r = client.post("/support/agent/canned-responses/new", data={
+        "csrf_token": csrf(form), "title": "", "shortcut": "", "body": "x"})
+    assert r.status_code == 422 and 'id="f-title-error"' in r.get_data(True)
+    r = client.post("/support/agent/canned-responses/new", data={
+        "csrf_token": csrf(form), "title": "Mine <b>", "shortcut": "", "body": "Hi\r\nthere",
+        "shared": "true"})
+    assert r.status_code == 422  # not an input of this page: refused, never shared
+    r = client.post("/support/agent/canned-responses/new", data={
+        "csrf_token": csrf(form), "title": "Mine <b>", "shortcut": "mine", "body": "Hi\r\nthere"})
+    assert r.status_code == 303
+    session().rollback()
+    row = session().query(CannedResponse).filter_by(title="Mine <b>").one()
+    ident = row.id
+    assert (row.is_shared, row.owner_user_id, row.body) == (False, str(users.agent.id),
+                                                           "Hi\nthere")
+    listing = client.get("/support/agent/canned-responses").get_data(True)
+    assert "Mine &lt;b&gt;" in listing and "House" not in listing and "Sam" not in listing
+    for other in (shared, theirs):
+        assert client.get(f"/support/agent/canned-responses/{other}").status_code == 404
+    edit = client.get(f"/support/agent/canned-responses/{ident}").get_data(True)
+    r = client.post(f"/support/agent/canned-responses/{ident}", data={
+        "csrf_token": csrf(edit), "title": "Renamed", "shortcut": "mine", "body": "b"})
+    assert r.status_code == 303
+    confirm = client.get(f"/support/agent/canned-responses/{ident}/delete").get_data(True)
+    assert "Renamed" in confirm
+    r = client.post(f"/support/agent/canned-responses/{ident}/delete",
+                    data={"csrf_token": csrf(confirm)})
+    assert r.status_code == 303
+    session().rollback()
+    assert session().get(CannedResponse, ident) is None
