@@ -12,7 +12,11 @@ from flask_escalated.events import Actor
 from flask_escalated.services import canned, tickets
 from flask_escalated.services.permissions import Principal
 
-from ..web_api.conftest import ext  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def ext(app):
+    return app.extensions["escalated"]
 
 
 @pytest.fixture
