@@ -13,7 +13,6 @@ from flask_escalated.services import canned, tickets
 from flask_escalated.services.permissions import Principal
 
 
-
 @pytest.fixture
 def ext(app):
     return app.extensions["escalated"]
