@@ -65,6 +65,13 @@ article_updated = escalated_signals.signal("article_updated")
 article_published = escalated_signals.signal("article_published")
 #: ``article`` (id, slug and title of the deleted article), ``actor``
 article_deleted = escalated_signals.signal("article_deleted")
+#: ``canned_response`` ({id, title, shared, owner_user_id, department_id}), ``actor``;
+#: ``ticket`` is None
+canned_created = escalated_signals.signal("canned_created")
+#: ``canned_response``, ``actor``, ``changes`` ({field: {"old": ..., "new": ...}})
+canned_updated = escalated_signals.signal("canned_updated")
+#: ``canned_response`` (as it was), ``actor``
+canned_deleted = escalated_signals.signal("canned_deleted")
 
 #: Every signal by name, for lookups from domain event names.
 ALL_SIGNALS: dict[str, NamedSignal] = {
@@ -76,6 +83,7 @@ ALL_SIGNALS: dict[str, NamedSignal] = {
         ticket_woken, reply_created, internal_note_added, sla_breached, sla_warning,
         tag_added, tag_removed, department_changed, csat_submitted,
         article_created, article_updated, article_published, article_deleted,
+        canned_created, canned_updated, canned_deleted,
     )
 }
 

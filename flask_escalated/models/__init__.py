@@ -2,6 +2,7 @@
 
 from .audit import AuditLog
 from .base import TABLE_PREFIX, Base, metadata
+from .canned import CannedResponse
 from .csat import SatisfactionRating
 from .email import InboundEmail, OutboundEmail
 from .guest import GuestChallenge, GuestToken
@@ -28,6 +29,7 @@ __all__ = [
     "Automation",
     "Base",
     "BusinessSchedule",
+    "CannedResponse",
     "Contact",
     "Department",
     "DepartmentMember",

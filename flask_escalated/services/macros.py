@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from ..models import Macro, Ticket
-from . import audit, deletion, session
+from . import audit, canned, deletion, session
 from .errors import NotFound, PermissionDenied, ValidationError
 from .ids import parse_id
 from .permissions import Principal
@@ -26,6 +26,7 @@ ACTION_PERMISSIONS = {
     "assign_agent": "ticket.assign", "assign_department": "ticket.edit",
     "add_tag": "ticket.edit", "remove_tag": "ticket.edit",
     "add_note": "reply.create_internal", "send_reply": "reply.create",
+    "canned_reply": "reply.create",
 }
 
 
@@ -83,6 +84,24 @@ def _apply_fields(principal: Principal, row: Macro, data: dict[str, Any], creati
     if shared and not principal.can("macro.manage"):
         raise PermissionDenied("Sharing a macro needs the 'macro.manage' permission.")
     row.is_shared = shared
+    _check_canned(principal, row)
+
+
+def _check_canned(principal: Principal, row: Macro) -> None:
+    """A ``canned_reply`` names a response its author may use; a shared macro, a shared one
+    (every agent who applies it must be able to use it)."""
+    for i, action in enumerate(row.actions):
+        if action["type"] != "canned_reply":
+            continue
+        try:
+            response = canned.get(principal, action["value"])
+        except NotFound:
+            raise ValidationError(f"actions[{i}]: no such canned response.",
+                                  {"actions": f"[{i}]: no such canned response"}) from None
+        if row.is_shared and not response.is_shared:
+            raise ValidationError(
+                f"actions[{i}]: a shared macro can only reply with a shared canned response.",
+                {"actions": f"[{i}]: not a shared canned response"})
 
 
 def _may_edit(principal: Principal, row: Macro) -> None:
@@ -123,6 +142,9 @@ def apply(principal: Principal, macro_id: object, ticket: Ticket) -> list[str]:
                                               ticket.department_id)})
     if missing:
         raise PermissionDenied("This macro does things you may not do: " + ", ".join(missing))
+    for action in row.actions:
+        if action["type"] == "canned_reply":
+            canned.get(principal, action["value"])  # one this agent may use
     for action in row.actions:
         apply_action(action, ticket, row, principal.actor)
     return [a["type"] for a in row.actions]

@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "escalation": ("view", "manage"),
     "workflow": ("view", "manage"),
     "macro": ("view", "create", "manage"),
+    "canned": ("view", "create", "manage"),
     "tag": ("view", "manage"),
     "status": ("view", "manage"),
     "custom_field": ("view", "manage"),
@@ -55,11 +56,11 @@ SYSTEM_ROLES: dict[str, tuple[str, ...]] = {
     "agent": (
         "ticket.view", "ticket.create", "ticket.edit", "ticket.assign", "ticket.merge",
         "ticket.split", "ticket.close", "ticket.export", "reply.*", "kb.view", "macro.view",
-        "macro.create", "tag.view", "status.view", "department.view", "custom_field.view",
-        "audit.view",
+        "macro.create", "canned.view", "canned.create", "tag.view", "status.view",
+        "department.view", "custom_field.view", "audit.view",
     ),
     "light_agent": ("ticket.view", "reply.create", "reply.create_internal", "kb.view",
-                    "macro.view", "tag.view", "status.view", "department.view"),
+                    "macro.view", "canned.view", "tag.view", "status.view", "department.view"),
 }
 
 #: API token abilities and the permission patterns each allows. A token acts as its owner

@@ -64,6 +64,13 @@ def _priority(value: Any) -> str:
     return str(value)
 
 
+def _canned_id(value: Any) -> int:
+    ident = parse_id(value)
+    if ident is None:
+        raise ValueError("the id of a canned response")
+    return ident
+
+
 def _notify(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("an object")
@@ -82,6 +89,8 @@ ACTION_TYPES: dict[str, tuple[Callable[[Any], Any] | None, tuple[str, ...]]] = {
     "add_note": (_text, ("escalation", "automation", "workflow", "macro")),
     "send_reply": (_text, ("automation", "workflow", "macro")),
     "close": (None, ("automation", "macro")),
+    #: A public reply with a canned response's body, rendered for the ticket and the agent.
+    "canned_reply": (_canned_id, ("macro",)),
     "notify_email": (_notify, ("escalation", "workflow")),
     "notify_webhook": (_notify, ("escalation", "workflow")),
 }
@@ -162,6 +171,11 @@ def apply_action(action: dict[str, Any], ticket: Ticket, rule: Any,
         replies.add_reply(ticket, _fill(value, ticket), actor, internal=True)
     elif kind == "send_reply":
         replies.add_reply(ticket, _fill(value, ticket), actor)
+    elif kind == "canned_reply":
+        from . import canned
+
+        body = canned.render(canned.load(value), ticket, actor.user_id)
+        replies.add_reply(ticket, body, actor)
     elif kind in ("notify_email", "notify_webhook"):
         from . import notify
 

@@ -32,6 +32,7 @@ from ..services import (
     assignment,
     attachments,
     bulk,
+    canned,
     departments,
     ext,
     followers,
@@ -58,6 +59,7 @@ from ..services.ids import parse_id
 from ..services.permissions import Principal, can_act_on_ticket
 from ..services.queries import SLA_STATES, TicketFilter
 from ..services.sanitize import message_html
+from . import agent_canned
 from .api.schemas.pages import (
     AgentReply,
     AssigneeChange,
@@ -100,6 +102,7 @@ def create_agent_blueprint() -> Blueprint:
                  "macro"):
         bp.add_url_rule(f"/tickets/<ident>/{name}", name, _CHANGES[name], methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/follow", "follow", follow, methods=["POST"])
+    agent_canned.register(bp)
     bp.add_url_rule("/tickets/<ident>/notes/<escalated_id:reply_id>/pin", "pin", pin,
                     methods=["POST"])
     bp.app_context_processor(_template_helpers)
@@ -311,6 +314,8 @@ def _render_ticket(ticket: Ticket, principal: Principal, *, status: int = 200,
         snooze_presets=snooze.PRESETS, may=may, error=error, draft=draft or {},
         errors=by_input(errors),
         kb_search_url=_kb_search_url(), render_body=message_html,
+        canned_responses=canned.available(principal)
+        if principal.can_anywhere("canned.view") else [],
         requester=people.user(ticket.requester_user_id) if ticket.requester_user_id
         else serializers.contact(ticket.contact),
     ), status

@@ -17,6 +17,7 @@ CONTRACT_SIGNALS = [
     "ticket_woken", "reply_created", "internal_note_added", "sla_breached", "sla_warning",
     "tag_added", "tag_removed", "department_changed", "csat_submitted",
     "article_created", "article_updated", "article_published", "article_deleted",
+    "canned_created", "canned_updated", "canned_deleted",
 ]
 
 

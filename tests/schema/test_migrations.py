@@ -94,3 +94,30 @@ def test_create_all_and_upgrade_agree_with_flask_migrate_host(backend, test_data
             diff = compare_metadata(context, intid.db.metadata)
         intid.db.engine.dispose()
     assert diff == []
+
+
+def test_canned_responses_migration_up_and_down(backend, test_databases, tmp_path):
+    """0013 creates the canned responses with the shortcut unique per scope, and its
+    downgrade drops them and nothing else."""
+    url = test_databases.fresh(backend, "canned")
+    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
+                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["escalated", "db", "upgrade", "0013_canned_responses"])
+    assert result.exit_code == 0, result.output
+    engine = sa.create_engine(url)
+    inspector = sa.inspect(engine)
+    table = "escalated_canned_responses"
+    assert table in inspector.get_table_names()
+    uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)}
+    indexes = {tuple(i["column_names"]) for i in inspector.get_indexes(table)}
+    assert ("scope", "shortcut") in uniques | indexes
+    assert {("owner_user_id", "is_shared", "title", "id"),
+            ("is_shared", "department_id", "title", "id"), ("title",), ("shortcut",)} <= indexes
+    before = set(inspector.get_table_names())
+    engine.dispose()
+    result = runner.invoke(args=["escalated", "db", "downgrade", "0012_ticket_search"])
+    assert result.exit_code == 0, result.output
+    assert _tables(url) == before - {table}
+    with app.app_context():
+        intid.db.engine.dispose()

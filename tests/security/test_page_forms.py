@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from flask_escalated.events import Actor
 from flask_escalated.models import metadata as escalated_metadata
-from flask_escalated.services import csat, guest_access, kb, replies, tickets, two_factor
+from flask_escalated.services import canned, csat, guest_access, kb, replies, tickets, two_factor
 from flask_escalated.services.permissions import Principal
 
 pytestmark = pytest.mark.all_databases
@@ -91,6 +91,14 @@ FORMS = [
              enum=("preset", "forever"), versioned=True),
     PageForm("agent macro", "agent", A + "/macro", {"macro_id": "1"},
              enum=("macro_id", "first"), versioned=True),
+    PageForm("agent canned insert", "agent", A + "/canned",
+             {"canned_id": "{canned}", "body": "Hello", "kind": "reply"}, ("body", None),
+             enum=("kind", "private")),
+    PageForm("agent canned new", "agent", "/support/agent/canned-responses/new",
+             {"title": "Hi", "body": "Hello"}, ("body", None)),
+    PageForm("agent canned edit", "agent", "/support/agent/canned-responses/{canned}",
+             {"title": "Hi", "body": "Hello"}, ("title", 200)),
+    PageForm("agent canned delete", "agent", "/support/agent/canned-responses/{canned}/delete"),
     PageForm("agent follow", "agent", A + "/follow", {"action": "follow"},
              enum=("action", "stalk")),
     PageForm("agent pin", "agent", A + "/notes/{note}/pin", {"pinned": "1"},
@@ -151,6 +159,10 @@ def world(app, users) -> dict[str, str]:
         article = kb.create_article(editor, {
             "title": "Clearing a jam", "body": "Open the tray.", "status": "published"})
         values["slug"] = article.slug
+    with ext.unit_of_work():
+        mine_canned = canned.create(Principal.build(str(users.agent.id), is_agent=True),
+                                    {"title": "Greeting", "body": "Hello {{requester.name}}"})
+        values["canned"] = str(mine_canned.id)
     with ext.unit_of_work():
         two_factor.begin(str(users.agent.id), "agent@example.org", "Escalated")
         enrolled = two_factor.begin(str(users.agent2.id), "agent2@example.org", "Escalated")

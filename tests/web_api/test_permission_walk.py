@@ -28,6 +28,8 @@ BODY_NEEDS = {
     ("PATCH", "/macros/{x}"): {"macro.manage"},
     ("DELETE", "/macros/{x}"): {"macro.manage"},
     ("POST", "/tickets/{t}/macros/{x}"): {"ticket.edit"},
+    ("PATCH", "/canned-responses/{cr}"): {"canned.manage"},
+    ("DELETE", "/canned-responses/{cr}"): {"canned.manage"},
 }
 
 

@@ -1,7 +1,7 @@
 /* Agent workspace enhancements. Every page works without this file: it only adds
  * select-all for bulk actions, Ctrl+Enter in the composer, a saved draft, the note/reply
- * look, and the "Insert KB article" search. No dependencies; text goes into the page through
- * textContent only, never as HTML. */
+ * look, the "Insert KB article" search and the canned-response type-ahead. No dependencies;
+ * text goes into the page through textContent (or a textarea's value) only, never as HTML. */
 (function () {
   "use strict";
 
@@ -201,12 +201,109 @@
     });
   }
 
+  /* ------------------------------------------------------------ canned responses */
+  /* The picker's options are the responses this agent may use; typing filters them by title
+   * or shortcut ("/refund"), and choosing one fetches its preview (rendered for this ticket)
+   * and inserts the text at the cursor. The text is only ever a textarea's value. */
+  function setupCanned(box, textarea) {
+    var select = box.querySelector("select[name=canned_id]");
+    var search = box.querySelector("[data-canned-search]");
+    var input = search && search.querySelector("input[type=search]");
+    var list = search && search.querySelector("ul");
+    var insert = box.querySelector("[data-canned-insert]");
+    if (!select || !input || !list || !textarea || !window.fetch) { return; }
+    var options = Array.prototype.slice.call(select.options).filter(function (o) {
+      return o.getAttribute("data-preview");
+    });
+    if (!options.length) { return; }
+    search.hidden = false;
+
+    function fetchInto(option) {
+      return fetch(option.getAttribute("data-preview"), {
+        credentials: "same-origin", headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (body) {
+        if (body && body.data && typeof body.data.body === "string") {
+          insertAtCursor(textarea, body.data.body);
+          return true;
+        }
+        return false;
+      });
+    }
+
+    function matches(q) {
+      var text = q.toLowerCase();
+      var shortcut = text.charAt(0) === "/" ? text.slice(1) : null;
+      return options.filter(function (o) {
+        var sc = (o.getAttribute("data-shortcut") || "").toLowerCase();
+        if (shortcut !== null) { return sc.indexOf(shortcut) === 0; }
+        return o.textContent.toLowerCase().indexOf(text) !== -1 || sc.indexOf(text) === 0;
+      }).slice(0, 10);
+    }
+
+    function choose(option) {
+      fetchInto(option).then(function (done) {
+        if (done) { list.textContent = ""; input.value = ""; }
+      }).catch(function () { /* the Insert button still works */ });
+    }
+
+    function render() {
+      var q = input.value.trim();
+      list.textContent = "";
+      if (!q) { return; }
+      matches(q).forEach(function (option) {
+        var li = document.createElement("li");
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "esc-link-button";
+        button.textContent = option.textContent;
+        button.addEventListener("click", function () { choose(option); });
+        li.appendChild(button);
+        list.appendChild(li);
+      });
+      if (!list.children.length) {
+        var none = document.createElement("li");
+        none.className = "esc-meta";
+        none.textContent = "No canned response matches.";
+        list.appendChild(none);
+      }
+    }
+
+    input.addEventListener("input", render);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        // Enter picks the first match (it must not submit the form around it).
+        event.preventDefault();
+        var first = matches(input.value.trim())[0];
+        if (first) { choose(first); }
+      } else if (event.key === "ArrowDown") {
+        var button = list.querySelector("button");
+        if (button) { event.preventDefault(); button.focus(); }
+      }
+    });
+    if (insert) {
+      // With JavaScript, "Insert" puts the chosen response at the cursor without a reload.
+      insert.addEventListener("click", function (event) {
+        var option = select.options[select.selectedIndex];
+        if (!option || !option.getAttribute("data-preview")) { return; }
+        event.preventDefault();
+        fetchInto(option).catch(function () {
+          // No answer: post the form to the insert view, as without JavaScript.
+          if (insert.form.requestSubmit) { insert.form.requestSubmit(insert); }
+        });
+      });
+    }
+  }
+
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-bulk]"), syncBulk);
     Array.prototype.forEach.call(document.querySelectorAll("[data-composer]"), function (form) {
       setupComposer(form);
       var box = form.querySelector("[data-kb-search]");
       if (box) { setupKb(box, form.querySelector("textarea[name=body]")); }
+      var canned = form.querySelector("[data-canned]");
+      if (canned) { setupCanned(canned, form.querySelector("textarea[name=body]")); }
     });
   }
 

@@ -35,11 +35,12 @@ from flask import g, request
 from werkzeug.datastructures import MultiDict
 
 from ...domain import PRIORITIES
-from ...services import agents, departments, serializers, statuses, tags
+from ...services import agents, canned, departments, serializers, statuses, tags
 from ...services.conditions import FIELDS, OPERATORS
 from ...services.errors import ServiceError
 from ...services.rules import TIME_FIELDS, actions_for
 from ..inputs import parse_json
+from ..security import current_principal
 
 COND = "cond"
 ACT = "act"
@@ -79,6 +80,7 @@ ACTION_LABELS = {
     "add_tag": "Add a tag", "remove_tag": "Remove a tag", "add_note": "Add an internal note",
     "send_reply": "Send a public reply", "close": "Close",
     "notify_email": "Send an e-mail", "notify_webhook": "Call a webhook",
+    "canned_reply": "Reply with a canned response",
 }
 #: What each action's value is: which input it gets, which suggestions, how its text is read.
 #: ``none``: no value; ``text``: free text (a textarea); ``object``: a JSON object; the others
@@ -87,7 +89,7 @@ ACTION_VALUES = {
     "set_status": "status", "escalate": "none", "set_priority": "priority",
     "assign_agent": "agent", "assign_department": "department", "add_tag": "tag",
     "remove_tag": "tag", "add_note": "text", "send_reply": "text", "close": "none",
-    "notify_email": "object", "notify_webhook": "object",
+    "notify_email": "object", "notify_webhook": "object", "canned_reply": "canned",
 }
 ACTION_HINTS = {
     "add_note": "An internal note; {reference} and {subject} are filled in.",
@@ -100,6 +102,8 @@ _VALUE_HELP = {
     "priority": "One of " + ", ".join(PRIORITIES) + ".",
     "agent": "An agent's user id.", "department": "A department's id.",
     "tag": "A tag's slug (a new one is created).",
+    "canned": "A canned response's id (its body, with the ticket's placeholders filled in, "
+              "is sent as a public reply).",
 }
 #: Condition fields whose values are suggested from a list (the others are numbers or take
 #: the field's own choices, listed as ``field-<name>``).
@@ -197,6 +201,8 @@ def desk_lists() -> dict[str, tuple[Option, ...]]:
                             for d in departments.list_departments()[:_LIST_CAP]),
         "tag": tuple(Option(t.slug, t.name) for t in tags.list_tags()[:_LIST_CAP]),
         "bool": (Option("true", "Yes"), Option("false", "No")),
+        "canned": tuple(Option(str(c.id), c.title)
+                        for c in canned.available(current_principal(), _LIST_CAP)),
     }
     for name, spec in FIELDS.items():
         if spec.choices:

@@ -13,6 +13,7 @@ from ..security import protect_api
 from . import (  # noqa: F401  (route registration)
     admin,
     agents,
+    canned,
     kb,
     macros,
     mail,

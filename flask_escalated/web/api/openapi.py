@@ -33,6 +33,7 @@ OPERATION_IDS = {
     "pin_note": "tickets.notes.pin", "unpin_note": "tickets.notes.unpin",
     "add_ticket_tags": "tickets.tags.add", "set_ticket_tags": "tickets.tags.replace",
     "download_attachment": "attachments.download", "apply_macro": "tickets.macros.apply",
+    "preview_canned_response": "tickets.canned_responses.preview",
     "reprocess_inbound": "inbound_emails.reprocess", "openapi_json": "openapi.show",
     "me": "me.show", "redeliver": "webhooks.deliveries.redeliver",
     "show_agent_roles": "agents.roles.show", "get_transitions": "status_transitions.show",

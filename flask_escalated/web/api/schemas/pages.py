@@ -29,6 +29,15 @@ class Versioned(Body):
     version: Version | None = None
 
 
+class CannedInsert(Versioned):
+    """The composer's "Insert" button: the canned response chosen and the draft it joins
+    (the draft's inputs are the composer's, bounded as a reply is)."""
+
+    canned_id: Id
+    body: LongText | None = None
+    kind: Literal["reply", "note"] | None = None
+
+
 class PortalTicket(Body):
     """A customer opens a ticket (the fields of ``TicketCreate`` a customer may set)."""
 
