@@ -657,11 +657,11 @@ TICKET_COLUMNS = (
 )
 REPLY_COLUMNS = (
     "id", "ticket_id", "author_user_id", "author_contact_id", "author_type", "body",
-    "is_internal", "is_pinned", "channel", "created_at", "updated_at",
+    "is_internal", "is_pinned", "channel", "created_at", "updated_at", "department_id",
 )
 ACTIVITY_COLUMNS = (
     "id", "ticket_id", "type", "actor_type", "actor_user_id", "actor_contact_id", "properties",
-    "created_at",
+    "created_at", "department_id", "assignee_id",
 )
 TAG_COLUMNS = ("ticket_id", "tag_id")
 
@@ -793,7 +793,7 @@ class TicketFactory:
                     internal = rnd() < NOTE_SHARE
                     body = rng.choice(self.notes if internal else self.agent_bodies)
                     replies.append((rid, tid, author, None, "agent", body, internal, False,
-                                    "web", at, at))
+                                    "web", at, at, dept_id))
                     if not internal:
                         reply_count += 1
                         last_reply = last_agent = at
@@ -807,14 +807,14 @@ class TicketFactory:
                     if category == OPEN and rnd() < 0.3 and world.assignable:
                         author = assignee or rng.choice(members or world.assignable)
                         replies.append((rid, tid, author, None, "agent", rng.choice(self.notes),
-                                        True, False, "web", at, at))
+                                        True, False, "web", at, at, dept_id))
                         events.append((at, "note_added", "agent", author, None,
                                        {"reply_id": rid}))
                         continue
                     replies.append((rid, tid, requester, contact, customer_kind,
                                     rng.choice(self.customer_bodies), False, False,
                                     channel if channel in ("web", "email", "widget") else "web",
-                                    at, at))
+                                    at, at, dept_id))
                     reply_count += 1
                     last_reply = last_customer = at
                     events.append((at, "reply_added", customer_kind, requester, contact,
@@ -856,10 +856,11 @@ class TicketFactory:
             if final:
                 timeline.append(final)
             timeline.sort(key=lambda e: e[0])
+            # Tickets never change department here, so each row's department is the ticket's.
             for at, kind, actor_type, user_id, contact_id, props in timeline[:want]:
                 self.activity_id += 1
                 acts.append((self.activity_id, tid, kind, actor_type, user_id, contact_id, props,
-                             at))
+                             at, dept_id, props["assignee_id"] if kind == "assigned" else None))
 
             tickets.append((
                 tid, f"{prefix}-{tid:05d}", subjects[tid % len(subjects)],

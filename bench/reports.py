@@ -43,8 +43,8 @@ EXTRAS = (
     "first_response_breached_at = "
     "CASE WHEN mod(id, 6) = 0 THEN created_at + interval '4 hours' END, "
     "resolution_breached_at = CASE WHEN mod(id, 9) = 0 THEN created_at + interval '2 days' END",
-    "INSERT INTO escalated_satisfaction_ratings (ticket_id, agent_id, rating, comment, rated_at, "
-    "created_at) SELECT id, assignee_id, 1 + mod(id, 5), "
+    "INSERT INTO escalated_satisfaction_ratings (ticket_id, agent_id, department_id, rating, "
+    "comment, rated_at, created_at) SELECT id, assignee_id, department_id, 1 + mod(id, 5), "
     "CASE WHEN mod(id, 3) = 0 THEN 'Comment ' || id END, "
     "COALESCE(resolved_at, updated_at) + interval '2 hours', "
     "COALESCE(resolved_at, updated_at) FROM escalated_tickets "

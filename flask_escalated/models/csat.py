@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UserId, table, utcnow
@@ -14,6 +14,11 @@ from .tickets import Ticket
 
 class SatisfactionRating(Base):
     __tablename__ = table("satisfaction_ratings")
+    __table_args__ = (
+        # Reports: ratings given in a period, per department and agent, from the index alone.
+        Index("ix_escalated_satisfaction_ratings_report", "rated_at", "department_id",
+              "agent_id", "rating"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(
@@ -23,6 +28,8 @@ class SatisfactionRating(Base):
     token_expires_at: Mapped[datetime | None] = mapped_column()
     #: The assignee when the survey was sent: the agent the rating is about.
     agent_id: Mapped[str | None] = mapped_column(UserId, index=True)
+    #: The ticket's department when the survey was sent (reports count the rating there).
+    department_id: Mapped[int | None] = mapped_column(BigId)
     requester_user_id: Mapped[str | None] = mapped_column(UserId)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey(Contact.id, ondelete="SET NULL"))
     rating: Mapped[int | None] = mapped_column(Integer)

@@ -189,7 +189,7 @@ class Reply(TimestampMixin, Base):
         # Reports: public agent replies written in a period, per author (and ticket, for the
         # filters), read from the index alone.
         Index("ix_escalated_replies_report", "created_at", "author_type", "is_internal",
-              "author_user_id", "ticket_id"),
+              "department_id", "author_user_id", "ticket_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -206,6 +206,8 @@ class Reply(TimestampMixin, Base):
     is_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     channel: Mapped[str] = mapped_column(String(20), default="web")
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
+    #: The ticket's department when the reply was written (reports count it there).
+    department_id: Mapped[int | None] = mapped_column(BigId)
 
     attachments: Mapped[list[Attachment]] = relationship(
         lazy="select", order_by="Attachment.id", viewonly=True
@@ -257,8 +259,10 @@ class Activity(Base):
     __table_args__ = (
         Index(None, "ticket_id", "id"),
         Index(None, "created_at"),
-        # Reports: status changes and assignments in a period.
-        Index(None, "type", "created_at"),
+        # Reports: status changes and assignments in a period, with the department and the
+        # assignee of each assignment, so the agents report reads the index alone.
+        Index("ix_escalated_activities_report", "type", "created_at", "department_id",
+              "assignee_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -270,4 +274,9 @@ class Activity(Base):
     actor_user_id: Mapped[str | None] = mapped_column(UserId)
     actor_contact_id: Mapped[int | None] = mapped_column(BigId)
     properties: Mapped[dict[str, Any] | None] = mapped_column()
+    #: The ticket's department when the event happened (a fact: a later move does not
+    #: rewrite it, and it is kept when the department is deleted).
+    department_id: Mapped[int | None] = mapped_column(BigId)
+    #: ``assigned`` rows: the new assignee (also in ``properties``), as a column for reports.
+    assignee_id: Mapped[str | None] = mapped_column(UserId)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,9 +10,13 @@ from . import session
 
 
 def record(ticket: Ticket, type_: str, actor: Actor, **properties: Any) -> Activity:
-    """Append one timeline row for ``ticket``."""
+    """Append one timeline row for ``ticket``, stamped with the ticket's department at this
+    moment (reports count events where they happened) and, for ``assigned`` rows, the new
+    assignee as a column."""
     row = Activity(
         ticket_id=ticket.id,
+        department_id=ticket.department_id,
+        assignee_id=properties.get("assignee_id") if type_ == "assigned" else None,
         type=type_,
         actor_type=actor.kind,
         actor_user_id=actor.user_id,

@@ -44,6 +44,7 @@ def issue_token(ticket: Ticket) -> str | None:
     row.token_hash = _digest(token)
     row.token_expires_at = now() + TOKEN_TTL
     row.agent_id = ticket.assignee_id
+    row.department_id = ticket.department_id
     row.requester_user_id = ticket.requester_user_id
     row.contact_id = ticket.contact_id
     db.flush()
@@ -99,6 +100,7 @@ def submit_for_ticket(ticket: Ticket, rating: Any, comment: Any = None) -> Satis
         SatisfactionRating.ticket_id == ticket.id)).scalar_one_or_none()
     if row is None:
         row = SatisfactionRating(ticket_id=ticket.id, agent_id=ticket.assignee_id,
+                                 department_id=ticket.department_id,
                                  requester_user_id=ticket.requester_user_id,
                                  contact_id=ticket.contact_id)
         db.add(row)

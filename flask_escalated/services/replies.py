@@ -64,6 +64,7 @@ def add_reply(
         body=text,
         is_internal=internal,
         channel=channel,
+        department_id=ticket.department_id,
     )
     db = session()
     db.add(reply)

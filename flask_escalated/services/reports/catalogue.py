@@ -221,18 +221,14 @@ def sla(ctx: Context) -> Report:
 
 
 # ---------------------------------------------------------------------------- CSAT
-def _csat_filters(ctx: Context) -> list[Any]:
-    where = ctx.ticket_filters(agent=False)
-    if ctx.params.agent is not None:
-        where.append(SatisfactionRating.agent_id == ctx.params.agent)
-    return where
-
-
 def _csat_base(ctx: Context, *columns: Any) -> Any:
-    stmt = select(*columns).select_from(SatisfactionRating)
-    if ctx.filtered:
-        stmt = stmt.join(Ticket, Ticket.id == SatisfactionRating.ticket_id)
-    return stmt.where(*_csat_filters(ctx))
+    """Ratings filtered: the department is the one the survey was sent from, the agent the
+    one it is about."""
+    r = SatisfactionRating
+    stmt = ctx.scoped(select(*columns).select_from(r), r.department_id, r.ticket_id)
+    if ctx.params.agent is not None:
+        stmt = stmt.where(r.agent_id == ctx.params.agent)
+    return stmt
 
 
 def _csat_by_agent(ctx: Context) -> list[dict[str, Any]]:
@@ -282,22 +278,22 @@ def csat(ctx: Context) -> Report:
 def agents(ctx: Context) -> Report:
     """Per agent: tickets assigned (first assigned or re-assigned to them in the period), tickets
     resolved in the period (by current assignee), public replies written, median first
-    response (their tickets answered in the period), and CSAT."""
+    response (their tickets answered in the period), and CSAT.
+
+    Assignments, replies and ratings count in the department the ticket was in when they
+    happened (stored on their rows), so they read one index each, filtered or not."""
     table: dict[str, dict[str, Any]] = defaultdict(lambda: {
         "assigned": 0, "resolved": 0, "replies": 0, "median_first_response": None,
         "csat_average": None, "csat_count": 0})
-    filters = ctx.ticket_filters(agent=False)
     only = ctx.params.agent
     db = session()
 
-    assignee = Activity.properties["assignee_id"].as_string()
-    stmt = (select(assignee, func.count())
-            .where(Activity.type == "assigned", *ctx.in_window(Activity.created_at))
-            .group_by(assignee))
-    if filters:
-        stmt = stmt.join(Ticket, Ticket.id == Activity.ticket_id).where(*filters)
+    a = Activity
+    stmt = ctx.scoped(select(a.assignee_id, func.count())
+                      .where(a.type == "assigned", *ctx.in_window(a.created_at))
+                      .group_by(a.assignee_id), a.department_id, a.ticket_id)
     if only is not None:
-        stmt = stmt.where(assignee == only)
+        stmt = stmt.where(a.assignee_id == only)
     for uid, n in db.execute(stmt):
         if uid:
             table[uid]["assigned"] = int(n)
@@ -312,8 +308,7 @@ def agents(ctx: Context) -> Report:
             .where(Reply.author_type == "agent", Reply.is_internal.is_(False),
                    Reply.author_user_id.is_not(None), *ctx.in_window(Reply.created_at))
             .group_by(Reply.author_user_id))
-    if filters:
-        stmt = stmt.join(Ticket, Ticket.id == Reply.ticket_id).where(*filters)
+    stmt = ctx.scoped(stmt, Reply.department_id, Reply.ticket_id)
     if only is not None:
         stmt = stmt.where(Reply.author_user_id == only)
     for uid, n in db.execute(stmt):

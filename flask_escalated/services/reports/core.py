@@ -60,10 +60,11 @@ class Context:
         self.tag_slug = slugify(params.tag) if params.tag else None
 
     # ------------------------------------------------------------------ filters
-    def ticket_filters(self, *, agent: bool = True) -> list[ColumnElement[bool]]:
+    def ticket_filters(self, *, agent: bool = True, department: bool = True
+                       ) -> list[ColumnElement[bool]]:
         p = self.params
         where: list[ColumnElement[bool]] = []
-        if p.department_id is not None:
+        if department and p.department_id is not None:
             where.append(Ticket.department_id == p.department_id)
         if agent and p.agent is not None:
             where.append(Ticket.assignee_id == p.agent)
@@ -75,6 +76,17 @@ class Context:
                       .where(Tag.slug == self.tag_slug))
             where.append(Ticket.id.in_(tagged))
         return where
+
+    def scoped(self, stmt: Select[Any], department: Any, ticket_id: Any) -> Select[Any]:
+        """``stmt`` over event rows (timeline, replies, ratings) filtered: by the department
+        the row was recorded in (``department``, its own column, so no join), and by the other
+        ticket filters through its ticket (``ticket_id``). The agent filter is the caller's."""
+        if self.params.department_id is not None:
+            stmt = stmt.where(department == self.params.department_id)
+        rest = self.ticket_filters(agent=False, department=False)
+        if rest:
+            stmt = stmt.join(Ticket, Ticket.id == ticket_id).where(*rest)
+        return stmt
 
     @property
     def filtered(self) -> bool:
