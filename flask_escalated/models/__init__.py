@@ -3,6 +3,7 @@
 from .audit import AuditLog
 from .base import TABLE_PREFIX, Base, metadata
 from .csat import SatisfactionRating
+from .custom_fields import CustomField, CustomFieldValue
 from .email import InboundEmail, OutboundEmail
 from .guest import GuestChallenge, GuestToken
 from .kb import KbArticle, KbCategory, KbFeedback, KbPendingView
@@ -28,6 +29,8 @@ __all__ = [
     "Base",
     "BusinessSchedule",
     "Contact",
+    "CustomField",
+    "CustomFieldValue",
     "Department",
     "DepartmentMember",
     "EscalationRule",
