@@ -52,7 +52,8 @@ def bearer(ext) -> Callable[[Any], dict[str, str]]:
 _PLACEHOLDERS = {"ident": "t", "reply_id": "n", "attachment_id": "a", "user_id": "u",
                  "dept_id": "d", "tag_id": "g", "webhook_id": "w", "token_id": "k",
                  "delivery_id": "y", "inbound_id": "i", "policy_id": "p", "schedule_id": "b",
-                 "holiday_id": "h", "macro_id": "x", "category_id": "c", "article_id": "o"}
+                 "holiday_id": "h", "macro_id": "x", "category_id": "c", "article_id": "o",
+                 "field_id": "v"}
 
 
 def template(path: str) -> str:
@@ -141,7 +142,11 @@ def world(app, users, ext, make_ticket):
         kb_article = kb.create_article(editor, {
             "title": "Printer triage", "body": "Check the cable.", "category_id": kb_category.id,
             "status": "published"})
-    return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
+        from flask_escalated.services import custom_fields
+
+        custom_field = custom_fields.create_field(Actor.system(), {
+            "key": "seed", "label": "Seed", "type": "text"})
+    return {"v": custom_field.id, "k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
             "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid, "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
             "u": users.agent2.id, "i": ignored.id, "f": flow.id, "x": macro.id,

@@ -9,6 +9,7 @@ from flask import Response, jsonify, request
 from ...services import (
     assignment,
     attachments,
+    custom_fields,
     followers,
     queries,
     replies,
@@ -70,6 +71,7 @@ def _filters(principal: Principal) -> TicketFilter:
         created_before=args.created_before,
         sort=args.sort or "-updated_at",
         snoozed={None: None, "false": None, "true": True, "any": False}[args.snoozed],
+        custom_fields=custom_fields.parse_filter_args(request.args.items(multi=True)),
     )
     if args.department_id == "none":
         flt.no_department = True
@@ -114,6 +116,7 @@ def create_ticket() -> tuple[Response, int]:
         channel="api",
         tags=data.tags if principal.is_agent else [],
         metadata=data.metadata if principal.is_agent else None,
+        custom_fields=data.custom_fields,
     )
     if principal.is_agent:
         new.requester_user_id = data.requester_user_id
