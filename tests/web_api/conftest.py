@@ -146,8 +146,9 @@ def world(app, users, ext, make_ticket):
 
         custom_field = custom_fields.create_field(Actor.system(), {
             "key": "seed", "label": "Seed", "type": "text"})
-    return {"v": custom_field.id, "k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
-            "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid, "r": reply.id,
+    return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
+            "v": custom_field.id, "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid,
+            "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
             "u": users.agent2.id, "i": ignored.id, "f": flow.id, "x": macro.id,
             "c": kb_category.id, "o": kb_article.id}
