@@ -505,3 +505,28 @@ def parse_filter_args(args: Iterable[tuple[str, str]]) -> list[tuple[str, str, s
             raise _err(name, "operators are __gte and __lte")
         found.append((key, op or "eq", raw))
     return found
+
+
+def from_form(form: Any, fields: Iterable[CustomField]) -> dict[str, Any]:
+    """``{key: value}`` from HTML inputs named ``cf.<key>`` (a multi_select repeats its name;
+    a checkbox posts ``true`` when ticked). Only the fields the form offered are read;
+    :func:`validate_values` checks the rest."""
+    values: dict[str, Any] = {}
+    for field in fields:
+        name = f"cf.{field.key}"
+        if field.type == "multi_select":
+            chosen = [v for v in form.getlist(name) if v]
+            if chosen:
+                values[field.key] = chosen
+        elif field.type == "checkbox":
+            if form.get(name):
+                values[field.key] = True
+        elif form.get(name, "") != "":
+            values[field.key] = form.get(name)
+    return values
+
+
+def form_fields(*, for_customer: bool, context: str = "ticket") -> list[CustomField]:
+    """The fields a form offers: active ones, and for a customer the editable ones."""
+    return [f for f in list_fields(context, active_only=True)
+            if not for_customer or f.customer_editable]

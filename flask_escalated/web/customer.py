@@ -25,6 +25,7 @@ from ..domain import CLOSED_CATEGORIES
 from ..services import (
     attachments,
     csat,
+    custom_fields,
     departments,
     ext,
     queries,
@@ -97,8 +98,11 @@ def new_ticket() -> Any:
     principal = current_principal()
     form: dict[str, str] = {}
     errors: dict[str, Any] = {}
+    offered = custom_fields.form_fields(for_customer=True)
     if request.method == "POST":
-        form = request.form.to_dict()
+        form = {**request.form.to_dict(),
+                **{k: request.form.getlist(k) for k in request.form if k.startswith("cf.")
+                   and len(request.form.getlist(k)) > 1}}
         new = tickets.NewTicket(
             subject=form.get("subject"),
             description=form.get("description"),
@@ -107,6 +111,7 @@ def new_ticket() -> Any:
             requester_user_id=principal.user_id,
             channel="web",
             uploads=_uploads(),
+            custom_fields=custom_fields.from_form(request.form, offered),
         )
         try:
             with ext().unit_of_work():
@@ -122,6 +127,7 @@ def new_ticket() -> Any:
         "escalated/customer/new.html",
         form=form,
         errors=errors,
+        fields=offered,
         departments=departments.list_departments(include_inactive=False),
         priorities=tickets.CUSTOMER_PRIORITIES,
         default_priority=cfg[Config.DEFAULT_PRIORITY],
