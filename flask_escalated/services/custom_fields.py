@@ -331,7 +331,7 @@ def validate_values(
         except _Bad as exc:
             errors[f"custom_fields.{key}"] = str(exc)
     if errors:
-        raise ValidationError("Some custom fields are invalid.", errors)
+        raise _invalid(errors)
     current = dict(ticket_context or {})
     merged = {k: v for k, v in {**current, **clean}.items() if v is not None}
     shown_before = visible_keys(fields, current) if ticket_context is not None else set()
@@ -348,12 +348,17 @@ def validate_values(
         if checked and merged.get(field.key) is None:
             errors[f"custom_fields.{field.key}"] = "required"
     if errors:
-        raise ValidationError("Some custom fields are invalid.", errors)
+        raise _invalid(errors)
     # Values of fields the change hides are cleared, so a stale answer does not linger.
     for key in current:
         if key in by_key and key not in shown and key not in clean:
             clean[key] = None
     return clean
+
+
+def _invalid(errors: dict[str, str]) -> ValidationError:
+    detail = "; ".join(f"{name.split('.', 1)[1]}: {why}" for name, why in errors.items())
+    return ValidationError(f"Some custom fields are invalid ({detail}).", errors)
 
 
 def custom_field_values(ticket: Ticket, *, for_customer: bool = False) -> dict[str, Any]:
@@ -507,13 +512,17 @@ def parse_filter_args(args: Iterable[tuple[str, str]]) -> list[tuple[str, str, s
     return found
 
 
-def from_form(form: Any, fields: Iterable[CustomField]) -> dict[str, Any]:
+def from_form(form: Any, fields: Iterable[CustomField], *, clear_empty: bool = False
+              ) -> dict[str, Any]:
     """``{key: value}`` from HTML inputs named ``cf.<key>`` (a multi_select repeats its name;
     a checkbox posts ``true`` when ticked). Only the fields the form offered are read;
-    :func:`validate_values` checks the rest."""
+    :func:`validate_values` checks the rest. ``clear_empty``: an empty input clears the value
+    (an edit panel) instead of leaving it out (a new ticket)."""
     values: dict[str, Any] = {}
     for field in fields:
         name = f"cf.{field.key}"
+        if clear_empty:
+            values[field.key] = None
         if field.type == "multi_select":
             chosen = [v for v in form.getlist(name) if v]
             if chosen:

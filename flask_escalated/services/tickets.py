@@ -114,6 +114,13 @@ def _department(value: Any, errors: dict[str, str]) -> Department | None:
     return dept
 
 
+def _message(default: str, errors: dict[str, str]) -> str:
+    """Name the custom fields at fault (pages without per-field slots show only this)."""
+    bad = [f"{k.split('.', 1)[1]}: {v}" for k, v in errors.items()
+           if k.startswith("custom_fields.")]
+    return f"{default} Custom fields: {'; '.join(bad)}." if bad else default
+
+
 def _is_customer(actor: Actor) -> bool:
     return not actor.is_agent and actor.kind != "system"
 
@@ -158,7 +165,7 @@ def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
         except ValidationError as exc:
             errors.update(exc.fields)
     if errors:
-        raise ValidationError("The ticket could not be created.", errors)
+        raise ValidationError(_message("The ticket could not be created.", errors), errors)
 
     from . import tags as tag_service
 
@@ -298,7 +305,7 @@ def update_ticket(
         except ValidationError as exc:
             errors.update(exc.fields)
     if errors:
-        raise ValidationError("The ticket could not be updated.", errors)
+        raise ValidationError(_message("The ticket could not be updated.", errors), errors)
     field_diff = custom_fields.store(ticket, field_values)
     if field_diff:
         diff["custom_fields"] = {"old": {k: c["old"] for k, c in field_diff.items()},

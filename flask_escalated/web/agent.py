@@ -32,6 +32,7 @@ from ..services import (
     assignment,
     attachments,
     bulk,
+    custom_fields,
     departments,
     ext,
     followers,
@@ -76,7 +77,7 @@ def create_agent_blueprint() -> Blueprint:
     bp.add_url_rule("/tickets/<ident>", "ticket", show_ticket)
     bp.add_url_rule("/tickets/<ident>/reply", "reply", post_reply, methods=["POST"])
     for name in ("status", "priority", "assign", "department", "tags", "untag", "snooze",
-                 "macro"):
+                 "macro", "fields"):
         bp.add_url_rule(f"/tickets/<ident>/{name}", name, _CHANGES[name], methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/follow", "follow", follow, methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/notes/<escalated_id:reply_id>/pin", "pin", pin,
@@ -287,6 +288,10 @@ def _render_ticket(ticket: Ticket, principal: Principal, *, status: int = 200,
         kb_search_url=_kb_search_url(), render_body=message_html,
         requester=people.user(ticket.requester_user_id) if ticket.requester_user_id
         else serializers.contact(ticket.contact),
+        cf_fields=custom_fields.form_fields(for_customer=False),
+        cf_values={**{f"cf.{k}": v for k, v in
+                      custom_fields.custom_field_values(ticket).items()},
+                   **{k: v for k, v in (draft or {}).items() if k.startswith("cf.")}},
     ), status
 
 
@@ -385,6 +390,20 @@ def change_priority(ident: str) -> Any:
     return _change(ident, "ticket.edit", apply)
 
 
+def change_fields(ident: str) -> Any:
+    """The "Fields" panel: every offered field at once, through the same validation as the
+    API (display conditions, types, options)."""
+    offered = custom_fields.form_fields(for_customer=False)
+    values = custom_fields.from_form(request.form, offered, clear_empty=True)
+    draft = {k: v for k, v in request.form.items() if k.startswith("cf.")}
+
+    def apply(ticket: Ticket, principal: Principal) -> str:
+        tickets.update_ticket(ticket, {"custom_fields": values}, principal.actor)
+        return "Fields saved."
+
+    return _change(ident, "ticket.edit", apply, draft)
+
+
 def change_assignee(ident: str) -> Any:
     choice = (request.form.get("assignee") or "").strip()
 
@@ -462,7 +481,7 @@ _CHANGES: dict[str, Callable[[str], Any]] = {
     name: requires("ticket.view")(view) for name, view in {
         "status": change_status, "priority": change_priority, "assign": change_assignee,
         "department": change_department, "tags": add_tags, "untag": remove_tag,
-        "snooze": snooze_ticket, "macro": apply_macro,
+        "snooze": snooze_ticket, "macro": apply_macro, "fields": change_fields,
     }.items()
 }
 

@@ -40,3 +40,27 @@ def test_portal_form_shows_customer_fields_and_enforces_conditions(client_as, us
               .filter_by(ticket_id=ticket.id)}
     # cf.vip was not offered to the customer, so it was not read.
     assert stored == {"billing", "A1"}
+
+
+def test_agent_fields_panel_saves_through_the_same_rules(client_as, users, ext, fields,
+                                                         make_ticket):
+    tid = make_ticket()
+    client = client_as(users.agent)
+    ref = ext.session.get(Ticket, tid).reference
+    page = client.get(f"/support/agent/tickets/{ref}").get_data(as_text=True)
+    assert 'name="cf.vip"' in page and 'name="cf.amount"' in page
+    url = f"/support/agent/tickets/{ref}/fields"
+    r = client.post(url, data={"csrf_token": _token(page), "cf.kind": "billing",
+                               "cf.amount": "12"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "order_number: required" in html, re.findall(r"role=.alert.>([^<]*)", html)
+    assert 'value="12"' in html
+    r = client.post(url, data={"csrf_token": _token(page), "cf.kind": "billing",
+                               "cf.order_number": "A9", "cf.amount": "12", "cf.vip": "true"})
+    assert r.status_code == 303, r.get_data(True)[:500]
+    ext.session.rollback()
+    from flask_escalated.services import custom_fields
+
+    assert custom_fields.custom_field_values(ext.session.get(Ticket, tid)) == {
+        "kind": "billing", "order_number": "A9", "amount": 12, "vip": True}
