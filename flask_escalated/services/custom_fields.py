@@ -311,6 +311,8 @@ def validate_values(
 
     ``ticket_context`` is the ticket's current values (``None`` when the ticket is being
     created: then every visible required field must be given)."""
+    if values is not None and not isinstance(values, Mapping):
+        raise _err("custom_fields", "an object of values by field key")
     values = dict(values or {})
     fields = list_fields(context, active_only=True)
     if not values and ticket_context is not None:

@@ -188,7 +188,8 @@ def create_ticket() -> tuple[Response, int]:
         ticket, _mode = guests.open_ticket(
             channel="widget", name=data.get("name"), email=email,
             subject=data.get("subject"), description=data.get("description"),
-            department_id=data.get("department_id"))
+            department_id=data.get("department_id"),
+            custom_fields=data.get("custom_fields") or {})
         token = guest_access.issue_token(ticket)
         body = _ticket(ticket)
     return jsonify({"data": body, "token": token}), 201

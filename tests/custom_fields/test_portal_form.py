@@ -64,3 +64,21 @@ def test_agent_fields_panel_saves_through_the_same_rules(client_as, users, ext, 
 
     assert custom_fields.custom_field_values(ext.session.get(Ticket, tid)) == {
         "kind": "billing", "order_number": "A9", "amount": 12, "vip": True}
+
+
+def test_widget_ticket_form_applies_the_same_rules(app, ext, fields):
+    client = app.test_client()
+    body = {"name": "Dana", "email": "dana@example.org", "subject": "Invoice",
+            "description": "Wrong total."}
+    r = client.post("/support/widget/tickets", json={**body, "custom_fields": {
+        "kind": "billing"}})
+    assert r.status_code == 422
+    assert r.get_json()["error"]["fields"] == {"custom_fields.order_number": "required"}
+    r = client.post("/support/widget/tickets", json={**body, "custom_fields": {
+        "kind": "tech", "vip": True}})
+    assert r.get_json()["error"]["fields"] == {"custom_fields.vip": "unknown field"}
+    r = client.post("/support/widget/tickets", json={**body, "custom_fields": "x"})
+    assert r.status_code == 422
+    r = client.post("/support/widget/tickets", json={**body, "custom_fields": {
+        "kind": "billing", "order_number": "B2"}})
+    assert r.status_code == 201, r.get_json()
