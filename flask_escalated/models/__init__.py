@@ -4,6 +4,7 @@ from .audit import AuditLog
 from .base import TABLE_PREFIX, Base, metadata
 from .canned import CannedResponse
 from .csat import SatisfactionRating
+from .custom_fields import CustomField, CustomFieldValue
 from .email import InboundEmail, OutboundEmail
 from .guest import GuestChallenge, GuestToken
 from .kb import KbArticle, KbCategory, KbFeedback, KbPendingView
@@ -31,6 +32,8 @@ __all__ = [
     "BusinessSchedule",
     "CannedResponse",
     "Contact",
+    "CustomField",
+    "CustomFieldValue",
     "Department",
     "DepartmentMember",
     "EscalationRule",

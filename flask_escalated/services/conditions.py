@@ -156,6 +156,9 @@ def validate(group: Any, path: str = "", depth: int = 0) -> dict[str, Any]:
 def _validate_condition(item: Any, path: str) -> None:
     if not isinstance(item, dict) or set(item) - {"field", "operator", "value"}:
         raise _fail(path, "a condition is {field, operator, value}")
+    if isinstance(item.get("field"), str) and item["field"].startswith(CUSTOM_PREFIX):
+        _validate_custom(item, path)
+        return
     field = FIELDS.get(item.get("field"))  # type: ignore[arg-type]
     if field is None:
         raise _fail(path, f"unknown field; one of {', '.join(sorted(FIELDS))}")
@@ -201,6 +204,8 @@ def compile_group(group: dict[str, Any], now: datetime) -> ColumnElement[bool]:
     for item in group[key]:
         if set(item) & {"all", "any"}:
             parts.append(compile_group(item, now))
+        elif item["field"].startswith(CUSTOM_PREFIX):
+            parts.append(_custom_clause(item))
         else:
             field = FIELDS[item["field"]]
             value = item.get("value")
@@ -213,3 +218,67 @@ def compile_group(group: dict[str, Any], now: datetime) -> ColumnElement[bool]:
     if not parts:
         return true() if key == "all" else false()
     return and_(*parts) if key == "all" else or_(*parts)
+
+
+# ---------------------------------------------------------------------------- custom fields
+#: ``custom_field.<key>``: a ticket's custom field value.
+CUSTOM_PREFIX = "custom_field."
+CUSTOM_OPERATORS = ("eq", "neq", "in", "not_in", "is_null", "is_not_null")
+CUSTOM_RANGE_OPERATORS = ("gt", "gte", "lt", "lte")
+
+
+def _custom_field(item: dict[str, Any]) -> Any:
+    from .custom_fields import list_fields
+
+    key = item["field"][len(CUSTOM_PREFIX):]
+    return next((f for f in list_fields() if f.key == key), None)
+
+
+def _validate_custom(item: dict[str, Any], path: str) -> None:
+    from .custom_fields import RANGE_TYPES, _Bad, _column_value
+
+    field = _custom_field(item)
+    if field is None:
+        raise _fail(path, f"unknown custom field {item['field'][len(CUSTOM_PREFIX):]!r}")
+    allowed = CUSTOM_OPERATORS + (CUSTOM_RANGE_OPERATORS if field.type in RANGE_TYPES else ())
+    op = item.get("operator")
+    if op not in allowed or field.type == "textarea":
+        raise _fail(path, f"operator one of {', '.join(allowed)}")
+    if op in ("is_null", "is_not_null"):
+        return
+    value = item.get("value")
+    values = value if op in ("in", "not_in") else [value]
+    if not isinstance(values, list) or not values:
+        raise _fail(path, "value must be a non-empty list")
+    for v in values:
+        try:
+            _column_value(field, v)
+        except _Bad as exc:
+            raise _fail(path, f"value must be {exc}") from None
+
+
+def _custom_clause(item: dict[str, Any]) -> ColumnElement[bool]:
+    """Set-based like the rest: ticket ids from the value table's ``(field_id, value_*)``
+    index."""
+    from sqlalchemy import select
+
+    from ..models import CustomFieldValue
+    from .custom_fields import _COLUMNS, _column_value
+
+    field = _custom_field(item)
+    if field is None:  # deleted since the rule was saved: matches nothing
+        return false()
+    op = item["operator"]
+    rows = select(CustomFieldValue.ticket_id).where(CustomFieldValue.field_id == field.id)
+    if op in ("is_null", "is_not_null"):
+        has = Ticket.id.in_(rows)
+        return not_(has) if op == "is_null" else has
+    column = getattr(CustomFieldValue, _COLUMNS[field.type])
+    raw = item["value"]
+    values = [_column_value(field, v) for v in (raw if isinstance(raw, list) else [raw])]
+    if op in ("gt", "gte", "lt", "lte"):
+        test = {"gt": column > values[0], "gte": column >= values[0],
+                "lt": column < values[0], "lte": column <= values[0]}[op]
+        return Ticket.id.in_(rows.where(test))
+    hit = Ticket.id.in_(rows.where(column.in_(values)))
+    return not_(hit) if op in ("neq", "not_in") else hit

@@ -81,7 +81,7 @@ def contact_for_signup_token(token: str) -> str | None:
 
 def open_ticket(
     *, channel: str, name: Any, email: Any, subject: Any, description: Any,
-    department_id: Any = None, priority: Any = None,
+    department_id: Any = None, priority: Any = None, custom_fields: Any = None,
 ) -> tuple[Ticket, str]:
     """A ticket from a person without an account (the widget, the public form): the requester
     is a Contact found or created by e-mail, and the guest policy decides the rest. Returns the
@@ -94,7 +94,8 @@ def open_ticket(
     data = NewTicket(subject=subject, description=description, channel=channel,
                      requester_email=email if isinstance(email, str) else "",
                      requester_name=(name or "").strip() or None,
-                     department_id=department_id, priority=priority)
+                     department_id=department_id, priority=priority,
+                     custom_fields=custom_fields)
     mode = apply_policy(data)
     try:
         try:

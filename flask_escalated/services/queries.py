@@ -60,6 +60,8 @@ class TicketFilter:
     #: A key of ``SORTS`` or ``relevance`` (prefix ``-`` for descending); ``None``: by relevance
     #: when searching, else the most recently updated first.
     sort: str | None = None
+    #: Custom field filters ``(key, "eq" | "gte" | "lte", raw value)``.
+    custom_fields: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def effective_sort(self) -> str:
@@ -110,6 +112,11 @@ def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) 
         query = query.where(Ticket.department_id == flt.department_id)
     if flt.tag:
         query = query.where(_tag_clause(flt.tag))
+    if flt.custom_fields:
+        from . import custom_fields
+
+        query = query.where(*custom_fields.filter_clauses(
+            flt.custom_fields, for_customer=not principal.is_agent))
     if flt.requester_user_id:
         query = query.where(Ticket.requester_user_id == flt.requester_user_id)
     if flt.contact_id is not None:

@@ -102,9 +102,11 @@ def ticket(t: Ticket, people: People, *, for_agent: bool) -> dict[str, Any]:
 
 def ticket_detail(t: Ticket, people: People, *, for_agent: bool) -> dict[str, Any]:
     from .csat import for_ticket
+    from .custom_fields import custom_field_values
 
     rating = for_ticket(t.id)
     return {**ticket(t, people, for_agent=for_agent), "description": t.description,
+            "custom_fields": custom_field_values(t, for_customer=not for_agent),
             "satisfaction": None if rating is None else {
                 "rating": rating.rating, "comment": rating.comment,
                 "rated_at": iso(rating.rated_at)}}

@@ -101,7 +101,8 @@ BATCH_SIZE = 500
 #: engine's score is computed row by row, so a word found in most of a million tickets would
 #: cost seconds. Exact whenever fewer tickets match; other sorts are never capped.
 RANK_CANDIDATES = 1000
-_WORD = re.compile(r"\w+", re.UNICODE)
+#: A word as the engines split text: letters and digits (an underscore separates words).
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _TOUCHED = "escalated_search_touched"
 _TICKET_FIELDS = ("subject", "description", "reference", "contact_id", "requester_user_id")
 _REPLY_FIELDS = ("body", "is_internal", "ticket_id")

@@ -40,6 +40,7 @@ from . import (
     attachments,
     audit,
     contacts,
+    custom_fields,
     deletion,
     session,
     sla,
@@ -74,6 +75,8 @@ class NewTicket:
     metadata: dict[str, Any] | None = None
     uploads: list[attachments.Upload] = field(default_factory=list)
     created_at: datetime | None = None
+    #: ``{key: value}`` of custom fields, checked by :func:`.custom_fields.validate_values`.
+    custom_fields: dict[str, Any] | None = None
 
 
 def _text(value: Any, name: str, max_len: int, errors: dict[str, str], *, required: bool) -> str:
@@ -112,6 +115,17 @@ def _department(value: Any, errors: dict[str, str]) -> Department | None:
     return dept
 
 
+def _message(default: str, errors: dict[str, str]) -> str:
+    """Name the custom fields at fault (pages without per-field slots show only this)."""
+    bad = [f"{k.split('.', 1)[1]}: {v}" for k, v in errors.items()
+           if k.startswith("custom_fields.")]
+    return f"{default} Custom fields: {'; '.join(bad)}." if bad else default
+
+
+def _is_customer(actor: Actor) -> bool:
+    return not actor.is_agent and actor.kind != "system"
+
+
 def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
     """Open a ticket. Every channel calls this."""
     cfg = current_app.config
@@ -143,8 +157,16 @@ def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
             requester_user_id = requester_user_id or contact.user_id
     if requester_user_id is None and contact is None:
         errors["requester"] = "a requester (host user or e-mail) is required"
+    field_values: dict[str, Any] = {}
+    # Doors without a form (e-mail, split, import) pass None: no fields, none required.
+    if data.custom_fields is not None:
+        try:
+            field_values = custom_fields.validate_values(
+                None, data.custom_fields, _is_customer(actor))
+        except ValidationError as exc:
+            errors.update(exc.fields)
     if errors:
-        raise ValidationError("The ticket could not be created.", errors)
+        raise ValidationError(_message("The ticket could not be created.", errors), errors)
 
     from . import tags as tag_service
 
@@ -174,6 +196,7 @@ def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
     db.flush()
     # The reference derives from the row id, so it is unique however many requests race.
     ticket.reference = f"{cfg[Config.TICKET_REFERENCE_PREFIX]}-{ticket.id:05d}"
+    custom_fields.store(ticket, field_values)
     sla.on_created(ticket)
     activity.record(
         ticket, "created", actor, channel=data.channel, priority=priority,
@@ -250,7 +273,8 @@ def touch(ticket: Ticket) -> None:
 def update_ticket(
     ticket: Ticket, changes: dict[str, Any], actor: Actor, *, version: object = None
 ) -> Ticket:
-    """Change subject, description, type or metadata; one activity row lists all fields."""
+    """Change subject, description, type, metadata or custom fields (``custom_fields``:
+    ``{key: value}``); one activity row lists all fields."""
     check_version(ticket, version)
     errors: dict[str, str] = {}
     diff: dict[str, dict[str, Any]] = {}
@@ -273,12 +297,25 @@ def update_ticket(
             errors["metadata"] = "must be an object"
         elif changes["metadata"] != ticket.metadata_:
             diff["metadata"] = {"old": ticket.metadata_, "new": changes["metadata"]}
+    field_values: dict[str, Any] = {}
+    if changes.get("custom_fields"):
+        try:
+            field_values = custom_fields.validate_values(
+                custom_fields.custom_field_values(ticket), changes["custom_fields"],
+                _is_customer(actor))
+        except ValidationError as exc:
+            errors.update(exc.fields)
     if errors:
-        raise ValidationError("The ticket could not be updated.", errors)
+        raise ValidationError(_message("The ticket could not be updated.", errors), errors)
+    field_diff = custom_fields.store(ticket, field_values)
+    if field_diff:
+        diff["custom_fields"] = {"old": {k: c["old"] for k, c in field_diff.items()},
+                                 "new": {k: c["new"] for k, c in field_diff.items()}}
     if not diff:
         return ticket
     for name, change in diff.items():
-        setattr(ticket, "metadata_" if name == "metadata" else name, change["new"])
+        if name != "custom_fields":
+            setattr(ticket, "metadata_" if name == "metadata" else name, change["new"])
     touch(ticket)
     activity.record(ticket, "updated", actor, fields=sorted(diff))
     record(session(), "ticket_updated", actor=actor, ticket=ticket, changes=diff)

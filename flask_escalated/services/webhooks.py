@@ -71,6 +71,8 @@ def _plain(value: Any) -> Any:
 
 
 def payload_for(event: DomainEvent) -> dict[str, Any]:
+    from .custom_fields import custom_field_values
+
     t = event.ticket
     body: dict[str, Any] = {"actor": event.actor.as_dict()}
     if t is not None:
@@ -80,6 +82,7 @@ def payload_for(event: DomainEvent) -> dict[str, Any]:
             "assignee_id": t.assignee_id, "department_id": t.department_id,
             "requester_user_id": t.requester_user_id, "contact_id": t.contact_id,
             "channel": t.channel, "version": t.version,
+            "custom_fields": custom_field_values(t),
         }
     body.update({k: _plain(v) for k, v in event.data.items()})
     return body

@@ -8,7 +8,7 @@ keeps whatever the agent typed. Only agents (and admins) get in; customers get a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from ..services import (
     attachments,
     bulk,
     canned,
+    custom_fields,
     departments,
     ext,
     followers,
@@ -99,7 +100,7 @@ def create_agent_blueprint() -> Blueprint:
     bp.add_url_rule("/tickets/<ident>", "ticket", show_ticket)
     bp.add_url_rule("/tickets/<ident>/reply", "reply", post_reply, methods=["POST"])
     for name in ("status", "priority", "assign", "department", "tags", "untag", "snooze",
-                 "macro"):
+                 "macro", "fields"):
         bp.add_url_rule(f"/tickets/<ident>/{name}", name, _CHANGES[name], methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/follow", "follow", follow, methods=["POST"])
     agent_canned.register(bp)
@@ -318,6 +319,10 @@ def _render_ticket(ticket: Ticket, principal: Principal, *, status: int = 200,
         if principal.can_anywhere("canned.view") else [],
         requester=people.user(ticket.requester_user_id) if ticket.requester_user_id
         else serializers.contact(ticket.contact),
+        cf_fields=custom_fields.form_fields(for_customer=False),
+        cf_values={**{f"cf.{k}": v for k, v in
+                      custom_fields.custom_field_values(ticket).items()},
+                   **{k: v for k, v in (draft or {}).items() if k.startswith("cf.")}},
     ), status
 
 
@@ -338,14 +343,14 @@ def _after_failure(ident: str, exc: ServiceError, draft: dict[str, str]) -> tupl
 def _change(ident: str, permission: str, model: type[V],
             change: Callable[[Ticket, Principal, V], str], *,
             only: tuple[str, ...] | None = None, extra: dict[str, Any] | None = None,
-            draft: dict[str, str] | None = None) -> Any:
+            draft: dict[str, str] | None = None, consumed: Iterable[str] = ()) -> Any:
     """Read the form through ``model`` (a refused one re-renders the page with 422), then run
     one property change under the optimistic lock; PRG on success. ``draft`` is the text that
     comes back when the page is shown again."""
     ticket, principal = load_ticket(ident, permission)
     typed = draft or {}
     try:
-        data = read_page(model, only=only, consumed=extra or (), extra=extra)
+        data = read_page(model, only=only, consumed=[*(extra or ()), *consumed], extra=extra)
         with ext().unit_of_work():
             tickets.check_version(ticket, data.version)
             message = change(ticket, principal, data)
@@ -414,6 +419,23 @@ def change_priority(ident: str) -> Any:
         return f"Priority set to {ticket.priority}."
 
     return _change(ident, "ticket.edit", PriorityChange, apply)
+
+
+@reads(Versioned)
+def change_fields(ident: str) -> Any:
+    """The "Fields" panel: every offered field at once, through the same validation as the
+    API (display conditions, types, options). The offered fields' inputs are read apart (their
+    keys are the desk's own); any other input is refused as unknown."""
+    offered = custom_fields.form_fields(for_customer=False)
+    values = custom_fields.from_form(request.form, offered, clear_empty=True)
+    draft = {k: v for k, v in request.form.items() if k.startswith("cf.")}
+
+    def apply(ticket: Ticket, principal: Principal, data: Versioned) -> str:
+        tickets.update_ticket(ticket, {"custom_fields": values}, principal.actor)
+        return "Fields saved."
+
+    return _change(ident, "ticket.edit", Versioned, apply, draft=draft,
+                   consumed=[f"cf.{f.key}" for f in offered])
 
 
 @reads(AssigneeChange)
@@ -493,7 +515,7 @@ _CHANGES: dict[str, Callable[[str], Any]] = {
     name: requires("ticket.view")(view) for name, view in {
         "status": change_status, "priority": change_priority, "assign": change_assignee,
         "department": change_department, "tags": add_tags, "untag": remove_tag,
-        "snooze": snooze_ticket, "macro": apply_macro,
+        "snooze": snooze_ticket, "macro": apply_macro, "fields": change_fields,
     }.items()
 }
 

@@ -27,6 +27,7 @@ from ..domain import CLOSED_CATEGORIES
 from ..services import (
     attachments,
     csat,
+    custom_fields,
     departments,
     ext,
     queries,
@@ -109,10 +110,15 @@ def new_ticket() -> Any:
     principal = current_principal()
     form: dict[str, str] = {}
     errors: dict[str, Any] = {}
+    offered = custom_fields.form_fields(for_customer=True)
     if request.method == "POST":
-        form = request.form.to_dict()
+        form = {**request.form.to_dict(),
+                **{k: request.form.getlist(k) for k in request.form if k.startswith("cf.")
+                   and len(request.form.getlist(k)) > 1}}
         try:
-            data = read_page(PortalTicket)
+            # The offered fields' inputs are read apart (their keys are the desk's own); one
+            # that is not offered is refused as unknown.
+            data = read_page(PortalTicket, consumed=[f"cf.{f.key}" for f in offered])
             new = tickets.NewTicket(
                 subject=data.subject,
                 description=data.description,
@@ -121,6 +127,7 @@ def new_ticket() -> Any:
                 requester_user_id=principal.user_id,
                 channel="web",
                 uploads=_uploads(),
+                custom_fields=custom_fields.from_form(request.form, offered),
             )
             with ext().unit_of_work():
                 ticket = tickets.create_ticket(new, principal.actor)
@@ -135,6 +142,7 @@ def new_ticket() -> Any:
         "escalated/customer/new.html",
         form=form,
         errors=errors,
+        fields=offered,
         departments=departments.list_departments(include_inactive=False),
         priorities=tickets.CUSTOMER_PRIORITIES,
         default_priority=cfg[Config.DEFAULT_PRIORITY],

@@ -226,7 +226,8 @@ def create_ticket() -> tuple[Response, int]:
     with ext().unit_of_work():
         ticket, _mode = guests.open_ticket(
             channel="widget", name=data.name, email=data.email, subject=data.subject,
-            description=data.description, department_id=data.department_id)
+            description=data.description, department_id=data.department_id,
+            custom_fields=data.custom_fields)
         token = guest_access.issue_token(ticket)
         body = _ticket(ticket)
     return jsonify({"data": body, "token": token}), 201

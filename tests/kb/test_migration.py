@@ -29,10 +29,11 @@ def search_structures(url: str) -> set[str]:
             if engine.dialect.name == "mysql":
                 return set(conn.exec_driver_sql(
                     "SELECT DISTINCT index_name FROM information_schema.statistics WHERE "
-                    "table_schema = DATABASE() AND index_type = 'FULLTEXT'").scalars())
+                    "table_schema = DATABASE() AND index_type = 'FULLTEXT'"
+                    " AND table_name = 'escalated_kb_articles'").scalars())
             return set(conn.exec_driver_sql(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE "
-                "'CREATE VIRTUAL TABLE%%fts5%%'").scalars())
+                "'CREATE VIRTUAL TABLE%%fts5%%' AND name LIKE 'escalated_kb%%'").scalars())
     finally:
         engine.dispose()
 

@@ -113,7 +113,7 @@ def test_migration_backfills_the_facts(backend, test_databases, tmp_path):
     app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
                             "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["escalated", "db", "upgrade", "0013_canned_responses"])
+    result = runner.invoke(args=["escalated", "db", "upgrade", "0014_custom_fields"])
     assert result.exit_code == 0, result.output
     t = metadata.tables
     now = datetime(2026, 3, 1, tzinfo=timezone.utc)

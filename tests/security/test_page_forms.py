@@ -99,6 +99,7 @@ FORMS = [
     PageForm("agent canned edit", "agent", "/support/agent/canned-responses/{canned}",
              {"title": "Hi", "body": "Hello"}, ("title", 200)),
     PageForm("agent canned delete", "agent", "/support/agent/canned-responses/{canned}/delete"),
+    PageForm("agent fields", "agent", A + "/fields", versioned=True),
     PageForm("agent follow", "agent", A + "/follow", {"action": "follow"},
              enum=("action", "stalk")),
     PageForm("agent pin", "agent", A + "/notes/{note}/pin", {"pinned": "1"},

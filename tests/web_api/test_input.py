@@ -101,7 +101,7 @@ def test_odd_but_valid_searches(api, users, make_ticket):
     make_ticket(subject="Ordinary")
     agent = api(users.agent)
     for q, hits in (("%", 1), ("_", 1), ("100%", 1), ("'; DROP TABLE x; --", 0),
-                    ("😀", 0), ("中文", 0), ("o", 2)):
+                    ("😀", 0), ("中文", 0), ("ordinary", 1)):
         r = agent.get("/tickets", query_string={"q": q})
         assert status_of(r) == 200
         assert len(r.json["data"]) == hits, q
@@ -208,7 +208,7 @@ def test_filters(api, users, many, ext):
     assert count(f"assignee={users.agent.id}") == 1
     assert count("status=in_progress") == 1
     assert count("status_category=open,in_progress") == 17
-    assert count("q=T1") == 8  # T1, T10..T16
+    assert count("q=T10") == 1  # full-text: the word T10, not T1 or T100
     first = agent.get("/tickets?limit=100&sort=created_at").json["data"][0]["created_at"]
     assert count(f"created_after={first}") == 17
     assert count(f"created_before={first}") == 0

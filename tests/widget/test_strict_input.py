@@ -41,7 +41,7 @@ BAD_EMAILS = ["not-an-email", "dana@example.org\r\nBcc: x@evil.example", "da na@
               "a" * 320 + "@example.org", ""]
 #: A JSON value of another type than the field's, for each JSON schema type.
 WRONG_TYPE = {"string": [123, True, ["x"], {"x": 1}], "integer": ["1", 1.5, True, [1]],
-              "boolean": ["true", 1, 0, None, "yes"]}
+              "boolean": ["true", 1, 0, None, "yes"], "object": ["x", 1, ["x"], True]}
 
 
 @dataclass

@@ -13,7 +13,7 @@ the JSON properties, the department is the ticket's current one (the history of 
 is not rebuilt), so the reports give the same figures right after the upgrade as before it.
 
 Revision ID: 0015_agent_report_facts
-Revises: 0013_canned_responses
+Revises: 0014_custom_fields
 Create Date: 2026-12-03
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0015_agent_report_facts'
-down_revision: str | None = '0013_canned_responses'
+down_revision: str | None = '0014_custom_fields'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

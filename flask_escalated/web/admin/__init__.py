@@ -57,7 +57,7 @@ def may_enter(principal: Principal) -> bool:
 
 
 def create_admin_blueprint() -> Blueprint:
-    from . import access, canned, kb, lifecycle, people, reports, rules, sla
+    from . import access, canned, custom_fields, kb, lifecycle, people, reports, rules, sla
     from . import settings as settings_page
 
     bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -72,6 +72,7 @@ def create_admin_blueprint() -> Blueprint:
     rules.register_all(bp)
     kb.register_all(bp)
     canned.register_all(bp)
+    custom_fields.register_all(bp)
     settings_page.register(bp)
     bp.app_context_processor(_template_helpers)
     return bp

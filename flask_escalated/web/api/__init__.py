@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (route registration)
     admin,
     agents,
     canned,
+    custom_fields,
     kb,
     macros,
     mail,

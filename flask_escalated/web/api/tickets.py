@@ -9,6 +9,7 @@ from flask import Response, jsonify, request
 from ...services import (
     assignment,
     attachments,
+    custom_fields,
     followers,
     queries,
     replies,
@@ -71,6 +72,7 @@ def _filters(principal: Principal) -> TicketFilter:
         created_before=args.created_before,
         sort=args.sort or None,
         snoozed={None: None, "false": None, "true": True, "any": False}[args.snoozed],
+        custom_fields=custom_fields.parse_filter_args(request.args.items(multi=True)),
     )
     if args.department_id == "none":
         flt.no_department = True
@@ -118,6 +120,7 @@ def create_ticket() -> tuple[Response, int]:
         channel="api",
         tags=data.tags if principal.is_agent else [],
         metadata=data.metadata if principal.is_agent else None,
+        custom_fields=data.custom_fields,
     )
     if principal.is_agent:
         new.requester_user_id = data.requester_user_id

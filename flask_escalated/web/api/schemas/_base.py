@@ -313,8 +313,10 @@ def parse_query(model: type[M]) -> M:
     cached = getattr(request, "escalated_query", None)
     if isinstance(cached, model):
         return cached
+    # Open-ended parameter families (``cf.<key>``) are read by the view, not the model.
+    prefixes = tuple(getattr(model, "open_prefixes", ()))
     data = from_text(model, MultiDict([(k, v) for k, v in request.args.items(multi=True)
-                                       if v != ""]))
+                                       if v != "" and not (prefixes and k.startswith(prefixes))]))
     parsed = validate(model, data)
     request.escalated_query = parsed  # type: ignore[attr-defined]
     return parsed

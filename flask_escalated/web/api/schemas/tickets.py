@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -30,6 +30,16 @@ Subject = Annotated[str, Field(min_length=1, max_length=500,
 Name = Annotated[str, Field(max_length=255)]
 Metadata = Annotated[dict[str, Any], Field(description="Free-form data for integrations "
                                            "(agents).")]
+CustomFieldValue = Annotated[
+    str | int | float | bool | list[Annotated[str, Field(max_length=255)]] | None,
+    Field(description="By the field's type: text, number, YYYY-MM-DD, true/false, an "
+          "option value or a list of them; null clears."),
+]
+CustomFieldValues = Annotated[
+    dict[Annotated[str, Field(max_length=64)], CustomFieldValue],
+    Field(max_length=100, description="Custom field values by key (see /custom-fields); "
+          "checked against the fields' types, options and display conditions."),
+]
 
 
 class TicketCreate(Body):
@@ -47,6 +57,7 @@ class TicketCreate(Body):
     requester_name: Name | None = None
     assignee_id: UserRef | None = None
     metadata: Metadata | None = None
+    custom_fields: CustomFieldValues = {}
 
 
 class TicketUpdate(Body):
@@ -62,6 +73,7 @@ class TicketUpdate(Body):
     department_id: Id | None = None
     assignee_id: UserRef | None = Field(None, description="null: unassign")
     tags: Tags = absent()
+    custom_fields: CustomFieldValues = absent()
 
 
 class StatusChange(Body):
@@ -85,7 +97,10 @@ class Snooze(Body):
 
 
 class TicketList(Paged):
-    """The queue's filters."""
+    """The queue's filters. Custom fields filter with ``cf.<key>=value`` and, for number and
+    date fields, ``cf.<key>__gte`` / ``cf.<key>__lte``; an unknown key answers 422."""
+
+    open_prefixes: ClassVar[tuple[str, ...]] = ("cf.",)
 
     status: list[StatusSlug] | None = Field(
         None, description="Status slugs (comma-separated or repeated).")
@@ -166,6 +181,8 @@ class TicketDetailOut(TicketOut):
 
     description: str
     satisfaction: SatisfactionOut | None
+    custom_fields: dict[str, Any] = Field(description="Custom field values by key (a "
+                                          "customer sees the customer-visible ones).")
     allowed_statuses: list[str] = absent(description="Agents only.")
     sla: list[SlaTargetOut] = absent(description="Agents only.")
     followers: list[str] = absent(description="Agents only: user ids.")

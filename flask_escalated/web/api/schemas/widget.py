@@ -17,7 +17,7 @@ from ....services.kb_search import MAX_QUERY_LENGTH
 from ._base import Body, EmptyQuery, Id, LongText, Query
 from .common import Email
 from .feedback import RatingIn
-from .tickets import Name, Subject
+from .tickets import CustomFieldValues, Name, Subject
 
 #: The id ``POST /widget/verify`` answered (a UUID); longer is never one.
 VerificationId = Annotated[str, Field(max_length=36)]
@@ -40,6 +40,7 @@ class WidgetTicketCreate(Body):
     subject: Subject
     description: LongText
     department_id: Id | None = None
+    custom_fields: CustomFieldValues = {}
     verification_id: VerificationId | None = None
     verification_code: VerificationCode | None = None
 
