@@ -57,7 +57,7 @@ def may_enter(principal: Principal) -> bool:
 
 
 def create_admin_blueprint() -> Blueprint:
-    from . import kb, people, reports, rules, sla
+    from . import kb, logs, people, reports, rules, sla, tokens, webhooks
     from . import settings as settings_page
 
     bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -69,6 +69,9 @@ def create_admin_blueprint() -> Blueprint:
     sla.register_all(bp)
     rules.register_all(bp)
     kb.register_all(bp)
+    webhooks.register_all(bp)
+    tokens.register_all(bp)
+    logs.register_all(bp)
     settings_page.register(bp)
     bp.app_context_processor(_template_helpers)
     return bp

@@ -20,11 +20,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from pydantic import BaseModel
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from ...events import Actor
 from ...services import ext
-from ...services.errors import PermissionDenied, ServiceError
+from ...services.errors import Conflict, PermissionDenied, ServiceError
 from ..forms import FieldSpec, FormData, initial_values, read_form, specs_for
 from ..security import current_principal, requires
 
@@ -62,8 +63,9 @@ class Resource:
     #: A row as the API serializes it: the edit form's starting values.
     serialize: Callable[[Any], dict[str, Any]]
     columns: Sequence[Column]
-    #: ``(q, cursor, limit)`` to a :class:`Page`; ``q`` only when ``searchable``.
-    rows: Callable[[str | None, Any, int], Page]
+    #: ``(q, cursor, limit)`` to a :class:`Page`; ``q`` only when ``searchable``, and the
+    #: parsed ``filters`` model in its place when the section has filters.
+    rows: Callable[[Any, Any, int], Page]
     title: Callable[[Any], str] = lambda row: str(getattr(row, "name", row))
     create_model: type[BaseModel] | None = None
     update_model: type[BaseModel] | None = None
@@ -84,6 +86,15 @@ class Resource:
     #: e.g. a rule starts active).
     initial: Callable[[], dict[str, Any]] | None = None
     searchable: bool = False
+    #: The list's filters: the query-string schema (the API's list query, so a page and a
+    #: JSON client are refused alike) and the inputs of its GET form (named as the query's
+    #: keys). A bad value re-renders the list with the field named (422), never a 500.
+    filters: type[BaseModel] | None = None
+    filter_specs: Callable[[], list[FieldSpec]] | None = None
+    #: What the delete step is called (verb, past tense): a token is revoked, not deleted.
+    delete_words: tuple[str, str] = ("delete", "deleted")
+    #: Whether a row offers the delete step at all (a revoked token does not).
+    deletable: Callable[[Any], bool] = lambda row: True
     #: A sentence under the heading: what this section is for.
     intro: str | None = None
     #: Templates included on the edit page below the form (logs, sub-lists).
@@ -141,16 +152,39 @@ def register(bp: Blueprint, res: Resource) -> None:
         NAV.append(item)
 
 
-def _list(res: Resource) -> str:
+def _list(res: Resource) -> tuple[str, int]:
     from ..api.base import decode_cursor, encode_cursor
 
     q = (request.args.get("q") or "").strip()[:200] or None if res.searchable else None
+    query, errors, typed = _read_filters(res) if res.filters is not None else (q, {}, {})
     cursor = decode_cursor(f"admin-{res.name}")
-    page = res.rows(q, cursor, PAGE_SIZE)
+    page = res.rows(query, cursor, PAGE_SIZE) if not errors else Page([])
+    keep = {"q": q} if q else typed
+    nxt = encode_cursor(f"admin-{res.name}", page.next_cursor)
     return render_template(
         "escalated/admin/list.html", res=res, rows=page.rows, q=q or "",
-        next_cursor=encode_cursor(f"admin-{res.name}", page.next_cursor),
-        paged=cursor is not None)
+        filter_specs=res.filter_specs() if res.filter_specs is not None else [],
+        filter_values=typed, filter_errors=errors, filtered=bool(typed),
+        first_url=url_for(res.endpoint("list"), **keep),
+        next_url=url_for(res.endpoint("list"), **keep, cursor=nxt) if nxt else None,
+        paged=cursor is not None), 422 if errors else 200
+
+
+def _read_filters(res: Resource) -> tuple[Any, dict[str, str], dict[str, str]]:
+    """The list's filters read by the section's schema, as the API reads its query: the
+    model (or the errors per field) and the text as typed, for the form and the pager."""
+    from ..api.schemas import from_text, validate
+
+    assert res.filters is not None
+    pairs = [(k, v) for k, v in request.args.items(multi=True)
+             if k != "cursor" and v.strip() != ""]
+    known = {f.alias or name for name, f in res.filters.model_fields.items()}
+    typed = {k: v[:200] for k, v in pairs if k in known}  # unknown keys: refused, not kept
+    try:
+        return validate(res.filters, from_text(res.filters, MultiDict(pairs))), {}, typed
+    except ServiceError as exc:
+        fields = exc.fields or {"query": exc.message}
+        return None, {str(k): str(v) for k, v in fields.items()}, typed
 
 
 def _new(res: Resource) -> Any:
@@ -211,6 +245,9 @@ def _edit(res: Resource, ident: int) -> Any:
 def _delete(res: Resource, ident: int) -> Any:
     assert res.delete is not None
     row = res.load(ident)
+    done = res.delete_words[1]
+    if not res.deletable(row):
+        raise Conflict(f"The {res.singular} “{res.title(row)}” is already {done}.")
     if request.method == "POST":
         delete, title = res.delete, res.title(row)
         try:
@@ -219,7 +256,7 @@ def _delete(res: Resource, ident: int) -> Any:
         except ServiceError as exc:
             return render_template("escalated/admin/delete.html", res=res, row=row,
                                    error=exc.message), exc.status
-        flash(f"The {res.singular} “{title}” was deleted.", "success")
+        flash(f"The {res.singular} “{title}” was {done}.", "success")
         return redirect(url_for(res.endpoint("list")))
     return render_template("escalated/admin/delete.html", res=res, row=row, error=None)
 

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ....services.permissions import ABILITIES
 from ._base import Body, UserRef
+from .common import Paged
 
 ABILITY_NAMES = tuple(ABILITIES)
 
@@ -19,3 +20,10 @@ class TokenCreate(Body):
         None, description="Default ['*'].")
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     user_id: UserRef | None = Field(None, description="Admins: someone else's token.")
+
+
+class TokenList(Paged):
+    """Keyset paged, newest first. Without ``api_token.manage`` only your own tokens."""
+
+    user_id: UserRef | None = Field(None, description="Only this owner's tokens (admins: "
+                                    "anyone's; others: their own).")
