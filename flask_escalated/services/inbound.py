@@ -408,5 +408,5 @@ def ticket_references(rows: list[InboundEmail]) -> dict[int, str]:
     ids = {r.ticket_id for r in rows if r.ticket_id is not None}
     if not ids:
         return {}
-    return dict(session().execute(  # type: ignore[arg-type]
-        select(Ticket.id, Ticket.reference).where(Ticket.id.in_(ids))).tuples().all())
+    found = session().execute(select(Ticket.id, Ticket.reference).where(Ticket.id.in_(ids)))
+    return {ident: reference for ident, reference in found}

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 
 from ...events import Actor
 from ...services import ext
-from ...services.errors import Conflict, PermissionDenied, ServiceError
+from ...services.errors import Conflict, PermissionDenied, ServiceError, ValidationError
 from ..forms import FieldSpec, FormData, initial_values, read_form, specs_for
 from ..security import current_principal, requires
 
@@ -158,7 +158,12 @@ def _list(res: Resource) -> tuple[str, int]:
     q = (request.args.get("q") or "").strip()[:200] or None if res.searchable else None
     query, errors, typed = _read_filters(res) if res.filters is not None else (q, {}, {})
     cursor = decode_cursor(f"admin-{res.name}")
-    page = res.rows(query, cursor, PAGE_SIZE) if not errors else Page([])
+    page = Page([])
+    if not errors:
+        try:
+            page = res.rows(query, cursor, PAGE_SIZE)
+        except ValidationError as exc:  # filters the service refuses together ('from' > 'to')
+            errors = {str(k): str(v) for k, v in (exc.fields or {"query": exc.message}).items()}
     keep = {"q": q} if q else typed
     nxt = encode_cursor(f"admin-{res.name}", page.next_cursor)
     return render_template(
@@ -173,7 +178,7 @@ def _list(res: Resource) -> tuple[str, int]:
 def _read_filters(res: Resource) -> tuple[Any, dict[str, str], dict[str, str]]:
     """The list's filters read by the section's schema, as the API reads its query: the
     model (or the errors per field) and the text as typed, for the form and the pager."""
-    from ..api.schemas import from_text, validate
+    from ..api.schemas._base import from_text, validate
 
     assert res.filters is not None
     pairs = [(k, v) for k, v in request.args.items(multi=True)

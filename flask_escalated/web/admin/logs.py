@@ -110,9 +110,21 @@ def _message_context(row: MessageRow | None) -> dict[str, Any]:
     """What arrived, read as the pipeline reads it (nothing is changed)."""
     if row is None:
         return {}
-    parsed, problem = inbound_pipeline.read(row.message)
+    m = row.message
+    parsed, problem = inbound_pipeline.read(m)
     text = (parsed.text if parsed is not None else "") or ""
-    return {"parsed": parsed, "read_problem": problem, "body": text[:BODY_LIMIT],
+    # The log's columns are filled when a message is applied; before that (or when applying
+    # failed early) the headers come from reading it.
+    head = {"from_name": m.from_name, "from_email": m.from_email, "to": m.to_email,
+            "subject": m.subject, "message_id": m.message_id, "in_reply_to": m.in_reply_to}
+    if parsed is not None:
+        read = {"from_name": parsed.from_name, "from_email": parsed.from_email,
+                "to": ", ".join(parsed.to), "subject": parsed.subject,
+                "message_id": parsed.message_id, "in_reply_to": parsed.in_reply_to}
+        head = {k: v or read[k] for k, v in head.items()}
+        head["date"] = parsed.headers.get("date")
+    return {"parsed": parsed, "head": head, "read_problem": problem,
+            "body": text[:BODY_LIMIT],
             "body_cut": len(text) > BODY_LIMIT,
             "may_reprocess": current_principal().can_anywhere(INBOUND_PERMISSION)
             and row.message.status != "processed"}

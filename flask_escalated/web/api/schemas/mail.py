@@ -9,7 +9,6 @@ from pydantic import Field, StringConstraints
 from ._base import Id
 from .common import Paged
 
-
 #: The states of a message in the log (``InboundEmail.status``).
 STATUSES = ("received", "processed", "ignored", "duplicate", "failed")
 
