@@ -409,4 +409,4 @@ def ticket_references(rows: list[InboundEmail]) -> dict[int, str]:
     if not ids:
         return {}
     found = session().execute(select(Ticket.id, Ticket.reference).where(Ticket.id.in_(ids)))
-    return {ident: reference for ident, reference in found}
+    return {ident: reference for ident, reference in found if reference}

@@ -164,7 +164,7 @@ def _list(res: Resource) -> tuple[str, int]:
             page = res.rows(query, cursor, PAGE_SIZE)
         except ValidationError as exc:  # filters the service refuses together ('from' > 'to')
             errors = {str(k): str(v) for k, v in (exc.fields or {"query": exc.message}).items()}
-    keep = {"q": q} if q else typed
+    keep: dict[str, Any] = {"q": q} if q else dict(typed)
     nxt = encode_cursor(f"admin-{res.name}", page.next_cursor)
     return render_template(
         "escalated/admin/list.html", res=res, rows=page.rows, q=q or "",

@@ -195,7 +195,7 @@ def _entry(ident: int) -> EntryRow:
     return _with_actors([row])[0]
 
 
-def _filter_link(label: str, **query: str) -> Markup:
+def _filter_link(label: str, **query: Any) -> Markup:
     return Markup('<a href="{}">{}</a>').format(
         url_for(AUDIT_LOGS.endpoint("list"), **query), label)
 
