@@ -12,8 +12,10 @@ session (the generator writes consistent data by construction). Ids are assigned
 denormalized column is written consistently in the same row: ``reference`` is
 ``f"{prefix}-{id:05d}"``, ``status_category`` is the status's category, ``priority_rank`` the
 priority's rank, ``reply_count``/``last_reply_at``/``first_response_at``/``last_agent_reply_at``/
-``last_customer_reply_at`` agree with the public replies, ``version`` is 1 and every datetime is
-aware UTC.
+``last_customer_reply_at`` agree with the public replies, the stored timings
+(``first_response_seconds``, ``resolution_seconds`` and their business-time twins, on the desk's
+default business hours, as the services would have stored them) agree with ``created_at``,
+``first_response_at`` and ``resolved_at``, ``version`` is 1 and every datetime is aware UTC.
 
 Distributions (per ticket): created over the last ``--days`` days with growth toward today;
 status by age (recent tickets mostly in the six open categories, older ones mostly closed or
@@ -39,6 +41,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from flask_escalated.config import DEFAULT_SLA
 from flask_escalated.domain import (
     CLOSED,
     ESCALATED,
@@ -51,6 +54,8 @@ from flask_escalated.domain import (
     WAITING_ON_CUSTOMER,
 )
 from flask_escalated.models import metadata
+from flask_escalated.services.sla import config_schedule
+from flask_escalated.services.timings import BusinessClock
 
 from .host import User
 
@@ -647,7 +652,8 @@ TICKET_COLUMNS = (
     "priority_rank", "ticket_type", "channel", "requester_user_id", "contact_id", "assignee_id",
     "department_id", "reply_count", "first_response_at", "last_reply_at",
     "last_customer_reply_at", "last_agent_reply_at", "resolved_at", "closed_at",
-    "sla_used_seconds", "version", "created_at", "updated_at",
+    "first_response_seconds", "first_response_business_seconds", "resolution_seconds",
+    "resolution_business_seconds", "sla_used_seconds", "version", "created_at", "updated_at",
 )
 REPLY_COLUMNS = (
     "id", "ticket_id", "author_user_id", "author_contact_id", "author_type", "body",
@@ -682,6 +688,20 @@ class TicketFactory:
         self.n_tags = ([0, 1, 2, 3], _cum(TAG_COUNT_WEIGHTS))
         self.n_replies = ([1, 2, 3, 4, 5], _cum(REPLY_COUNT_WEIGHTS))
         self.n_acts = (list(range(2, 9)), _cum(ACTIVITY_COUNT_WEIGHTS))
+        # The tickets have no SLA policy: business time counts on the desk's schedule, which
+        # for the benchmark host is ESCALATED_SLA's default business hours.
+        self.clock = BusinessClock(config_schedule(DEFAULT_SLA["business_hours"]),
+                                   now.timestamp() - self.span - 2 * 86400,
+                                   now.timestamp() + 86400)
+
+    def _timing(self, start: datetime, end: datetime | None) -> tuple[int | None, int | None]:
+        """Calendar and business seconds from ``start`` to ``end`` (as services.timings)."""
+        if end is None:
+            return None, None
+        a, b = start.timestamp(), end.timestamp()
+        if b <= a:
+            return 0, 0
+        return round(b - a), round(self.clock.between(a, b))
 
     def _draw(self, spec: tuple[list[Any], list[float]], k: int) -> list[Any]:
         return self.rng.choices(spec[0], cum_weights=spec[1], k=k)
@@ -846,7 +866,8 @@ class TicketFactory:
                 descriptions[(tid * 7) % len(descriptions)], status, category, priority,
                 PRIORITY_RANK[priority], types[k], channel, requester, contact, assignee, dept_id,
                 reply_count, first_response, last_reply, last_customer, last_agent, resolved_at,
-                closed_at, 0, 1, created, updated,
+                closed_at, *self._timing(created, first_response),
+                *self._timing(created, resolved_at), 0, 1, created, updated,
             ))
         return tickets, replies, acts, links
 

@@ -36,6 +36,7 @@ class Config:
     ENABLE_REALTIME = "ESCALATED_ENABLE_REALTIME"
     SOCKETIO_MESSAGE_QUEUE = "ESCALATED_SOCKETIO_MESSAGE_QUEUE"
     ENABLE_KB = "ESCALATED_ENABLE_KB"
+    SEARCH_LANGUAGE = "ESCALATED_SEARCH_LANGUAGE"
     ENABLE_CSAT = "ESCALATED_ENABLE_CSAT"
     ENABLE_2FA = "ESCALATED_ENABLE_2FA"
     APP_NAME = "ESCALATED_APP_NAME"
@@ -78,6 +79,16 @@ DEFAULT_SLA: dict[str, Any] = {
     },
 }
 
+#: PostgreSQL's built-in text-search configurations (``pg_ts_config``), the values
+#: ``ESCALATED_SEARCH_LANGUAGE`` accepts; ``simple`` lower-cases without stemming. The other
+#: databases stem English (SQLite's porter tokenizer) or not at all (MariaDB).
+SEARCH_LANGUAGES = (
+    "arabic", "armenian", "basque", "catalan", "danish", "dutch", "english", "finnish",
+    "french", "german", "greek", "hindi", "hungarian", "indonesian", "irish", "italian",
+    "lithuanian", "nepali", "norwegian", "portuguese", "romanian", "russian", "serbian",
+    "simple", "spanish", "swedish", "tamil", "turkish", "yiddish",
+)
+
 DEFAULTS: dict[str, Any] = {
     Config.ROUTE_PREFIX: "/support",
     Config.UI_ENABLED: True,
@@ -95,6 +106,7 @@ DEFAULTS: dict[str, Any] = {
     Config.ENABLE_REALTIME: False,
     Config.SOCKETIO_MESSAGE_QUEUE: None,
     Config.ENABLE_KB: True,
+    Config.SEARCH_LANGUAGE: "english",
     Config.ENABLE_CSAT: True,
     Config.ENABLE_2FA: False,
     Config.APP_NAME: "Escalated",
@@ -198,6 +210,9 @@ def validate(config: Mapping[str, Any]) -> None:
     if config[Config.REFERRER_POLICY] not in REFERRER_POLICIES:
         raise ConfigurationError(
             f"{Config.REFERRER_POLICY} must be one of {', '.join(sorted(REFERRER_POLICIES))}")
+    if config[Config.SEARCH_LANGUAGE] not in SEARCH_LANGUAGES:
+        raise ConfigurationError(
+            f"{Config.SEARCH_LANGUAGE} must be one of {', '.join(SEARCH_LANGUAGES)}")
     if config[Config.ENABLE_REALTIME] is True and config[Config.SOCKETIO_MESSAGE_QUEUE] == "":
         raise ConfigurationError(f"{Config.SOCKETIO_MESSAGE_QUEUE} must be a URL or None")
 

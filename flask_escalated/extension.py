@@ -109,6 +109,7 @@ class Escalated:
         from .cli import escalated_cli
         from .services import (  # noqa: F401  (register the before/after-commit handlers)
             mail,
+            ticket_search,
             webhooks,
             workflows,
         )
@@ -123,6 +124,8 @@ class Escalated:
         from .web.live import socket_principal
 
         realtime.install(db.session)
+        # Last of the before-commit listeners: the others' handlers may still add replies.
+        ticket_search.install(db.session)
         realtime.init_app(app, socket_principal, socketio or self._socketio)
         app.cli.add_command(escalated_cli, "escalated")
         app.before_request(_reset_request_caches)

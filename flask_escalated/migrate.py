@@ -15,6 +15,7 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 
 from .models import TABLE_PREFIX
+from .models import search as ticket_search_models
 from .models.kb import FTS_TABLE, SEARCH_INDEXES
 
 VERSION_TABLE = "escalated_alembic_version"
@@ -61,13 +62,19 @@ def include_own_name(name: str | None, type_: str, parent_names: Any) -> bool:
     The knowledge base's full-text structures (the SQLite FTS5 table and its shadow tables, the
     PostgreSQL GIN expression index, the MariaDB FULLTEXT indexes) exist on one database each and
     are built by DDL events and by migration 0008, not described by portable metadata; they are
-    left out of the comparison so autogenerate never proposes to drop them.
+    left out of the comparison so autogenerate never proposes to drop them. So are the ticket
+    search's (see :mod:`flask_escalated.models.search`): its FTS5 table, its PostgreSQL
+    ``tsvector`` columns and GIN indexes, its MariaDB FULLTEXT indexes.
     """
     if type_ == "table":
         return (bool(name) and name.startswith(TABLE_PREFIX)  # type: ignore[union-attr]
-                and name != VERSION_TABLE and not name.startswith(FTS_TABLE))  # type: ignore[union-attr]
+                and name != VERSION_TABLE and not name.startswith(FTS_TABLE)  # type: ignore[union-attr]
+                and not name.startswith(ticket_search_models.TICKET_FTS_TABLE))  # type: ignore[union-attr]
     if type_ == "index":
-        return name not in SEARCH_INDEXES
+        return name not in SEARCH_INDEXES and name not in ticket_search_models.SEARCH_INDEXES
+    if type_ == "column":
+        return not (name in ticket_search_models.PG_VECTOR_COLUMNS
+                    and parent_names.get("table_name") == ticket_search_models.SEARCH_TABLE)
     return True
 
 

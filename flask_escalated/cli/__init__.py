@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (command registration)
     lifecycle,
     openapi,
     rules,
+    search,
     sla,
     users,
     webhooks,

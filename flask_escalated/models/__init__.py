@@ -9,6 +9,7 @@ from .kb import KbArticle, KbCategory, KbFeedback, KbPendingView
 from .people import AgentProfile, Contact, Department, DepartmentMember
 from .roles import Role, RoleGrant
 from .rules import Automation, EscalationRule, Macro, RuleFiring, RuleLog, Workflow
+from .search import TicketSearchDocument
 from .settings import Setting
 from .sla import BusinessSchedule, Holiday, SlaPolicy
 from .statuses import TicketStatus
@@ -52,6 +53,7 @@ __all__ = [
     "Tag",
     "Ticket",
     "TicketFollower",
+    "TicketSearchDocument",
     "TicketStatus",
     "TwoFactorCredential",
     "Webhook",

@@ -62,9 +62,12 @@ class Ticket(TimestampMixin, Base):
         Index(None, "created_at", "id"),
         Index(None, "updated_at", "id"),
         Index(None, "snoozed_until"),
-        # Reports select the tickets answered or resolved in a period.
-        Index(None, "first_response_at"),
-        Index(None, "resolved_at"),
+        # Reports select the tickets answered or resolved in a period, filter them by
+        # department or assignee and read their stored timings: one index-only range scan each.
+        Index("ix_escalated_tickets_report_first_response", "first_response_at", "department_id",
+              "assignee_id", "first_response_seconds", "first_response_business_seconds"),
+        Index("ix_escalated_tickets_report_resolution", "resolved_at", "department_id",
+              "assignee_id", "resolution_seconds", "resolution_business_seconds"),
         # The SLA sweep looks for "not yet recorded, and due": the recorded-at column leads, so
         # rows already recorded are not walked past again on every batch.
         Index("ix_escalated_tickets_sweep_fr_breach", "first_response_breached_at",
@@ -111,6 +114,14 @@ class Ticket(TimestampMixin, Base):
     last_agent_reply_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
+    # Seconds from creation to ``first_response_at`` and to ``resolved_at``: calendar time and
+    # business time (on the schedule of the ticket's SLA policy, else the desk's), stored when
+    # they happen (:mod:`..services.timings`) so reports aggregate them in SQL. A reopen
+    # clears the resolution pair.
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    first_response_business_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_business_seconds: Mapped[int | None] = mapped_column(Integer)
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
 
     # Snooze: the ticket leaves the active queue until ``snoozed_until``.
@@ -175,7 +186,10 @@ class Reply(TimestampMixin, Base):
     __tablename__ = table("replies")
     __table_args__ = (
         Index(None, "ticket_id", "created_at", "id"),
-        Index(None, "created_at"),  # reports: replies written in a period
+        # Reports: public agent replies written in a period, per author (and ticket, for the
+        # filters), read from the index alone.
+        Index("ix_escalated_replies_report", "created_at", "author_type", "is_internal",
+              "author_user_id", "ticket_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

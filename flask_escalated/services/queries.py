@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from ..clock import now
 from ..domain import PRIORITIES, STATUS_CATEGORIES
 from ..models import Activity, Tag, Ticket, ticket_tags
-from . import session
+from . import session, ticket_search
 from .errors import ValidationError
 from .permissions import Principal, visible_tickets
 
@@ -28,6 +28,8 @@ SORTS: dict[str, Any] = {
     "priority": Ticket.priority_rank,
     "id": Ticket.id,
 }
+#: The full-text sort (best match first); the default whenever ``q`` is given.
+RELEVANCE = "relevance"
 MAX_SEARCH = 200
 #: SLA states a queue can be filtered by (see :func:`sla_clause`).
 SLA_STATES = ("ok", "warning", "breached", "paused")
@@ -55,7 +57,15 @@ class TicketFilter:
     snoozed: bool | None = None
     #: One of ``SLA_STATES``: the state of the ticket's running SLA targets.
     sla: str | None = None
-    sort: str = "-updated_at"
+    #: A key of ``SORTS`` or ``relevance`` (prefix ``-`` for descending); ``None``: by relevance
+    #: when searching, else the most recently updated first.
+    sort: str | None = None
+
+    @property
+    def effective_sort(self) -> str:
+        if self.sort:
+            return self.sort
+        return "-" + RELEVANCE if self.q and self.q.strip() else "-updated_at"
 
     def validate(self) -> None:
         errors: dict[str, str] = {}
@@ -64,8 +74,12 @@ class TicketFilter:
             errors["category"] = f"one of {', '.join(STATUS_CATEGORIES)}"
         if any(p not in PRIORITIES for p in self.priority):
             errors["priority"] = f"one of {', '.join(PRIORITIES)}"
-        if self.sort.lstrip("-") not in SORTS:
-            errors["sort"] = f"one of {', '.join(SORTS)} (prefix '-' for descending)"
+        key = self.effective_sort.lstrip("-")
+        if key not in SORTS and key != RELEVANCE:
+            errors["sort"] = (f"one of {', '.join([*SORTS, RELEVANCE])} "
+                              "(prefix '-' for descending)")
+        elif key == RELEVANCE and not (self.q and self.q.strip()):
+            errors["sort"] = "relevance needs a search (q)"
         if self.sla is not None and self.sla not in SLA_STATES:
             errors["sla"] = f"one of {', '.join(SLA_STATES)}"
         if self.q is not None and len(self.q) > MAX_SEARCH:
@@ -110,14 +124,6 @@ def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) 
         query = query.where(Ticket.created_at < flt.created_before)
     if flt.sla:
         query = query.where(sla_clause(flt.sla, now()))
-    if flt.q:
-        term = flt.q.strip()
-        query = query.where(
-            or_(
-                Ticket.subject.icontains(term, autoescape=True),
-                Ticket.reference == term.upper(),
-            )
-        )
     return query
 
 
@@ -215,17 +221,30 @@ def list_tickets(
 ) -> tuple[list[Ticket], list[Any] | None]:
     """One page of tickets and the cursor (``[sort value, id]``) of the next, if any."""
     flt.validate()
-    descending = flt.sort.startswith("-")
-    key = flt.sort.lstrip("-")
-    column = SORTS[key]
+    sort = flt.effective_sort
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
     query = _apply_filters(select(Ticket), flt, principal)
     db = session()
+    dialect = db.get_bind().dialect.name
+    rank = None
+    if flt.q and flt.q.strip():
+        # The search documents of tickets changed in this transaction are brought up to date
+        # first, so the search sees them.
+        ticket_search.bring_current(db)
+        hits, rank = ticket_search.ranked(
+            flt.q, include_notes=principal.is_agent, dialect=dialect,
+            candidates=ticket_search.RANK_CANDIDATES if key == RELEVANCE else None)
+        query = query.join(hits, hits.c.ticket_id == Ticket.id)
+        if key == RELEVANCE:
+            query = query.add_columns(rank.label("relevance"))
+    column: Any = rank if key == RELEVANCE else SORTS[key]
     if cursor is not None:
         try:
             value, last_id = _decode_value(key, cursor[0]), int(cursor[1])
         except (ValueError, TypeError, IndexError):
             raise ValidationError("The cursor is not valid.", {"cursor": "invalid"}) from None
-        query = query.where(_after(column, descending, value, last_id, db.get_bind().dialect.name))
+        query = query.where(_after(column, descending, value, last_id, dialect))
     order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
     query = (
         query.order_by(*order)
@@ -236,12 +255,14 @@ def list_tickets(
             selectinload(Ticket.contact),
         )
     )
-    rows = list(db.execute(query).scalars())
+    result = list(db.execute(query))
+    rows = [r[0] for r in result]
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
-    return rows, [_encode_value(getattr(last, column.key)), last.id]
+    value = int(result[limit - 1][1]) if key == RELEVANCE else getattr(last, column.key)
+    return rows, [_encode_value(value), last.id]
 
 
 #: The activity types a customer's timeline shows: an allow-list, so a type added later (SLA

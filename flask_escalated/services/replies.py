@@ -19,7 +19,7 @@ from ..domain import (
 )
 from ..events import Actor, record
 from ..models import Attachment, Reply, Ticket
-from . import activity, attachments, session, sla, tickets
+from . import activity, attachments, session, sla, tickets, timings
 from .errors import Conflict, NotFound, ValidationError
 from .ids import parse_id
 
@@ -82,6 +82,7 @@ def add_reply(
         ticket.last_agent_reply_at = stamp
         if ticket.first_response_at is None:
             ticket.first_response_at = stamp
+            timings.record_first_response(ticket)
         sla.on_agent_reply(ticket)
     else:
         ticket.last_customer_reply_at = stamp

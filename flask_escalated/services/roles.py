@@ -174,20 +174,28 @@ def set_agent_roles(
     if profile is None:
         raise NotFound(f"User '{user_id[:64]}' is not an agent.")
     old = {"role": profile.role, "grants": _grant_values(grants_of(user_id))}
-    if role is not None:
-        if not isinstance(role, str) or not role_exists(role):
-            raise ValidationError(f"Unknown role '{str(role)[:60]}'.", {"role": "unknown"})
-        profile.role = role
-    if grants is not None:
-        wanted = _clean_grants(grants)
-        db.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id))
-        db.add_all(RoleGrant(user_id=user_id, role_slug=slug, department_id=dept)
-                   for slug, dept in wanted)
-    db.flush()
+    apply_agent_roles(profile, role=role, grants=grants)
     current = grants_of(user_id)
     audit.log(actor, "agent.roles_changed", "agent", user_id, old=old,
               new={"role": profile.role, "grants": _grant_values(current)})
     return profile, current
+
+
+def apply_agent_roles(profile: AgentProfile, *, role: str | None = None,
+                      grants: list[Any] | None = None) -> None:
+    """Check and apply a base role and/or a new set of grants (no audit row: the caller writes
+    the one row that describes its whole change)."""
+    db = session()
+    if role is not None and (not isinstance(role, str) or not role_exists(role)):
+        raise ValidationError(f"Unknown role '{str(role)[:60]}'.", {"role": "unknown"})
+    wanted = _clean_grants(grants) if grants is not None else None
+    if role is not None:
+        profile.role = role
+    if wanted is not None:
+        db.execute(delete(RoleGrant).where(RoleGrant.user_id == profile.user_id))
+        db.add_all(RoleGrant(user_id=profile.user_id, role_slug=slug, department_id=dept)
+                   for slug, dept in wanted)
+    db.flush()
 
 
 def _clean_grants(grants: list[Any]) -> list[tuple[str, int | None]]:

@@ -57,14 +57,31 @@ def active_policies() -> list[SlaPolicy]:
     return cache["policies"]  # type: ignore[no-any-return]
 
 
-def _config_schedule() -> bh.Schedule:
-    """The business hours from ``ESCALATED_SLA`` (used when a policy names no schedule but
-    ``business_hours_only`` is set)."""
-    spec = current_app.config[Config.SLA].get("business_hours", {})
+def config_schedule(spec: dict[str, Any]) -> bh.Schedule:
+    """The schedule of an ``ESCALATED_SLA["business_hours"]`` mapping."""
     days = spec.get("days", [1, 2, 3, 4, 5])
     interval = {"start": spec.get("start", "09:00"), "end": spec.get("end", "17:00")}
     week = {bh.WEEKDAYS[d - 1]: [interval] for d in days if 1 <= int(d) <= 7}
     return bh.build(spec.get("timezone", "UTC"), week)
+
+
+def _config_schedule() -> bh.Schedule:
+    """The business hours from ``ESCALATED_SLA`` (used when a policy names no schedule but
+    ``business_hours_only`` is set, and as the desk's schedule when no schedule is default)."""
+    return config_schedule(current_app.config[Config.SLA].get("business_hours", {}))
+
+
+def desk_schedule() -> bh.Schedule:
+    """The desk's schedule: the default business schedule (``is_default``), else the hours in
+    ``ESCALATED_SLA["business_hours"]``. Reports take their time zone from it, and business
+    time is counted on it for tickets whose policy names no schedule of its own."""
+    cache = _cache()
+    if "desk" not in cache:
+        row = session().execute(
+            select(BusinessSchedule).where(BusinessSchedule.is_default.is_(True))
+            .order_by(BusinessSchedule.id).limit(1)).scalar_one_or_none()
+        cache["desk"] = to_schedule(row) if row is not None else _config_schedule()
+    return cache["desk"]  # type: ignore[no-any-return]
 
 
 def to_schedule(row: BusinessSchedule) -> bh.Schedule:
@@ -154,6 +171,11 @@ def _checkpoint(ticket: Ticket, at: datetime, schedule: bh.Schedule) -> float:
     ticket.sla_used_seconds = round(used)
     ticket.sla_clock_at = at
     return used
+
+
+def policy_of(ticket: Ticket) -> SlaPolicy | None:
+    """The ticket's SLA policy (from the per-request cache when it is active)."""
+    return _policy(ticket)
 
 
 def _policy(ticket: Ticket) -> SlaPolicy | None:

@@ -19,7 +19,12 @@ from typing import Any
 from flask import g
 from sqlalchemy import func, select
 
-from ..domain import DEFAULT_TRANSITIONS, STATUS_CATEGORIES, STATUS_LABELS
+from ..domain import (
+    DEFAULT_TRANSITIONS,
+    STATUS_CATEGORIES,
+    STATUS_LABELS,
+    WAITING_ON_CUSTOMER,
+)
 from ..events import Actor
 from ..models import Ticket, TicketStatus
 from . import audit, session, settings, sla
@@ -38,6 +43,9 @@ class StatusInfo:
     color: str
     builtin: bool
     position: int
+    #: Stops the SLA clock (waiting on the customer, and custom statuses so flagged).
+    pauses_sla: bool = False
+    is_active: bool = True
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -80,7 +88,8 @@ def all_statuses(include_inactive: bool = False) -> list[StatusInfo]:
 
 def _load_statuses(include_inactive: bool) -> list[StatusInfo]:
     items = [
-        StatusInfo(slug, STATUS_LABELS[slug], slug, _BUILTIN_COLORS[slug], True, pos)
+        StatusInfo(slug, STATUS_LABELS[slug], slug, _BUILTIN_COLORS[slug], True, pos,
+                   pauses_sla=slug == WAITING_ON_CUSTOMER)
         for pos, slug in enumerate(STATUS_CATEGORIES)
     ]
     query = select(TicketStatus).order_by(TicketStatus.position, TicketStatus.id)
@@ -88,7 +97,8 @@ def _load_statuses(include_inactive: bool) -> list[StatusInfo]:
         query = query.where(TicketStatus.is_active.is_(True))
     for row in session().execute(query).scalars():
         items.append(
-            StatusInfo(row.slug, row.label, row.category, row.color, False, 100 + row.position)
+            StatusInfo(row.slug, row.label, row.category, row.color, False, 100 + row.position,
+                       pauses_sla=row.pauses_sla, is_active=row.is_active)
         )
     return items
 
@@ -99,6 +109,14 @@ def resolve(slug: str) -> StatusInfo:
         if info.slug == slug:
             return info
     raise ValidationError(f"Unknown status '{slug}'.", {"status": "unknown status"})
+
+
+def get_status(slug: str) -> StatusInfo:
+    """The status named ``slug``, built-in or custom (inactive ones too), or 404."""
+    for info in all_statuses(include_inactive=True):
+        if info.slug == slug:
+            return info
+    raise NotFound(f"No status '{slug[:40]}'.")
 
 
 def category_of(slug: str) -> str:
@@ -240,6 +258,11 @@ def delete_status(actor: Actor, slug: str) -> None:
     audit.log(actor, "status.deleted", "status", row.id, old=_status_values(row))
     session().delete(row)
     _forget()
+
+
+def status_values(slug: str) -> dict[str, object]:
+    """A custom status's stored values (what its edit form starts from)."""
+    return _status_values(_custom(slug))
 
 
 def _custom(slug: str) -> TicketStatus:

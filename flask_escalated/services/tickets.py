@@ -35,7 +35,18 @@ from ..domain import (
 )
 from ..events import Actor, record
 from ..models import Department, Ticket
-from . import activity, attachments, audit, contacts, deletion, session, sla, statuses, storage
+from . import (
+    activity,
+    attachments,
+    audit,
+    contacts,
+    deletion,
+    session,
+    sla,
+    statuses,
+    storage,
+    timings,
+)
 from .errors import NotFound, StaleVersion, ValidationError
 from .ids import parse_id
 
@@ -294,12 +305,16 @@ def change_status(
     stamp = now()
     if info.category == RESOLVED:
         ticket.resolved_at = stamp
+        timings.record_resolution(ticket)
     elif info.category == CLOSED:
         ticket.closed_at = stamp
-        ticket.resolved_at = ticket.resolved_at or stamp
+        if ticket.resolved_at is None or ticket.resolution_seconds is None:
+            ticket.resolved_at = ticket.resolved_at or stamp
+            timings.record_resolution(ticket)
     elif old_category in CLOSED_CATEGORIES:
         ticket.resolved_at = None
         ticket.closed_at = None
+        timings.record_resolution(ticket)  # a reopen clears the resolution timing
     touch(ticket)
     sla.reconsider(ticket)
     props: dict[str, Any] = {"from": old_status, "to": info.slug}

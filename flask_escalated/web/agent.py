@@ -9,7 +9,7 @@ keeps whatever the agent typed. Only agents (and admins) get in; customers get a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -43,6 +43,7 @@ from ..services import (
     snooze,
     statuses,
     tags,
+    ticket_search,
     tickets,
     workspace,
 )
@@ -57,13 +58,33 @@ from ..services.ids import parse_id
 from ..services.permissions import Principal, can_act_on_ticket
 from ..services.queries import SLA_STATES, TicketFilter
 from ..services.sanitize import message_html
+from .api.schemas.pages import (
+    AgentReply,
+    AssigneeChange,
+    BulkChange,
+    DepartmentChange,
+    FollowChange,
+    MacroApply,
+    PinChange,
+    PriorityChange,
+    SnoozeChange,
+    TagRemove,
+    TagsAdd,
+    Versioned,
+)
+from .api.schemas.replies import VISIBILITY_ALIASES
+from .api.schemas.tickets import StatusChange
 from .html import install_html_errors, relative_time, staff_pages
+from .page_forms import by_input, read_page, reads
 from .security import csrf_token, current_principal, load_ticket, requires
 
 PAGE_SIZE = 50
 SORT_COLUMNS = {"updated_at": "Updated", "created_at": "Created", "priority": "Priority",
                 "id": "Reference"}
 CURSOR_KIND = "agent-queue"
+#: How a list field is read from a form: every value of the repeated input.
+LIST = {"widget": "checkboxes"}
+V = TypeVar("V", bound=Versioned | StatusChange | AgentReply)
 
 
 def create_agent_blueprint() -> Blueprint:
@@ -138,9 +159,9 @@ def _queue_filter() -> tuple[TicketFilter, dict[str, str]]:
         "assignee": (args.get("assignee") or "").strip()[:64],
         "tag": (args.get("tag") or "").strip()[:80],
         "q": (args.get("q") or "").strip(),
-        "sort": (args.get("sort") or "-updated_at").strip(),
+        "sort": (args.get("sort") or "").strip(),
     }
-    flt = TicketFilter(sort=form["sort"], q=form["q"] or None, tag=form["tag"] or None,
+    flt = TicketFilter(sort=form["sort"] or None, q=form["q"] or None, tag=form["tag"] or None,
                        sla=form["sla"] or None)
     if form["status"] == "snoozed":
         flt.snoozed = True
@@ -183,16 +204,18 @@ def queue() -> str:
     people = serializers.People([*agent_ids, *(i for t in rows
                                                for i in (t.requester_user_id, t.assignee_id))])
     at = ext().now()
-    args: dict[str, Any] = {k: v for k, v in form.items()
-                            if v and not (k == "sort" and v == "-updated_at")}
+    args: dict[str, Any] = {k: v for k, v in form.items() if v}
+    sort = flt.effective_sort
+    found = (ticket_search.snippets([t.id for t in rows], flt.q, include_notes=True)
+             if flt.q else {})
     return render_template(
         "escalated/agent/queue.html",
         tickets=rows, people=people, form=form, args=args,
         next_url=url_for(".queue", **args, cursor=encode_cursor(CURSOR_KIND, next_cursor))
         if next_cursor else None,
         first_url=url_for(".queue", **args) if request.args.get("cursor") else None,
-        sort_url=lambda key: url_for(".queue", **{**args, "sort": _toggle(form["sort"], key)}),
-        sort_state=lambda key: _sort_state(form["sort"], key),
+        sort_url=lambda key: url_for(".queue", **{**args, "sort": _toggle(sort, key)}),
+        sort_state=lambda key: _sort_state(sort, key), snippets=found,
         sort_columns=SORT_COLUMNS,
         statuses=statuses.all_statuses(), status_labels=_status_labels(),
         priorities=PRIORITIES, sla_states=SLA_STATES,
@@ -225,19 +248,21 @@ def _safe_back(raw: str | None) -> str:
 
 
 @requires("ticket.view")
+@reads(BulkChange)
 def bulk_action() -> Response:
+    """The queue's bulk form (``BulkChange``); each ticket's failure is a message."""
     principal = current_principal()
-    form = request.form
-    action = form.get("action") or ""
-    ids = form.getlist("page_ids") if form.get("all_on_page") else form.getlist("ids")
-    value = {"assign": form.get("assignee"), "status": form.get("status"),
-             "priority": form.get("priority"), "add_tag": form.get("tag"),
-             "department": form.get("department_id")}.get(action)
-    back = _safe_back(form.get("back"))
+    back = _safe_back(request.form.get("back"))
+    # A refused form is the 422 page naming the field; the ticket ids are repeated inputs.
+    data = read_page(BulkChange, ids=LIST, page_ids=LIST)
+    ids = data.page_ids if data.all_on_page else data.ids
+    value = {"assign": data.assignee, "status": data.status,
+             "priority": data.priority, "add_tag": data.tag,
+             "department": data.department_id}[data.action]
     try:
         ticket_ids = bulk.parse_ids(ids)
         with ext().unit_of_work():
-            result = bulk.apply(principal, ticket_ids, action, value)
+            result = bulk.apply(principal, ticket_ids, data.action, value)
     except ServiceError as exc:
         flash(exc.message, "error")
         return redirect(back, 303)
@@ -262,8 +287,8 @@ def _kb_search_url() -> str | None:
 
 
 def _render_ticket(ticket: Ticket, principal: Principal, *, status: int = 200,
-                   error: str | None = None, draft: dict[str, str] | None = None
-                   ) -> tuple[str, int]:
+                   error: str | None = None, draft: dict[str, str] | None = None,
+                   errors: dict[str, Any] | None = None) -> tuple[str, int]:
     history = workspace.timeline(ticket)
     follower_ids = followers.list_followers(ticket)
     agent_ids = [a.user_id for a in agents.list_agents()]
@@ -284,6 +309,7 @@ def _render_ticket(ticket: Ticket, principal: Principal, *, status: int = 200,
         macros=macros.visible(principal) if may("ticket.view")
         and principal.can_anywhere("macro.view") else [],
         snooze_presets=snooze.PRESETS, may=may, error=error, draft=draft or {},
+        errors=by_input(errors),
         kb_search_url=_kb_search_url(), render_body=message_html,
         requester=people.user(ticket.requester_user_id) if ticket.requester_user_id
         else serializers.contact(ticket.contact),
@@ -296,66 +322,66 @@ def show_ticket(ident: str) -> tuple[str, int]:
     return _render_ticket(ticket, principal)
 
 
-def _version() -> int | None:
-    raw = (request.form.get("version") or "").strip()
-    if not raw:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
-        raise ValidationError("version must be a whole number.", {"version": "invalid"})
-    return int(raw)
-
-
 def _after_failure(ident: str, exc: ServiceError, draft: dict[str, str]) -> tuple[str, int]:
-    """Re-render the ticket with the error and the agent's text (the change rolled back)."""
+    """Re-render the ticket with the error, each field at fault named, and the agent's text
+    (the change rolled back)."""
     ticket, principal = load_ticket(ident)
-    return _render_ticket(ticket, principal, status=exc.status, error=exc.message, draft=draft)
+    return _render_ticket(ticket, principal, status=exc.status, error=exc.message, draft=draft,
+                          errors=exc.fields)
 
 
-def _change(ident: str, permission: str, change: Callable[[Ticket, Principal], str],
+def _change(ident: str, permission: str, model: type[V],
+            change: Callable[[Ticket, Principal, V], str], *,
+            only: tuple[str, ...] | None = None, extra: dict[str, Any] | None = None,
             draft: dict[str, str] | None = None) -> Any:
-    """Run one property change under the optimistic lock; PRG on success."""
+    """Read the form through ``model`` (a refused one re-renders the page with 422), then run
+    one property change under the optimistic lock; PRG on success. ``draft`` is the text that
+    comes back when the page is shown again."""
     ticket, principal = load_ticket(ident, permission)
-    draft = draft or {}
+    typed = draft or {}
     try:
-        version = _version()
+        data = read_page(model, only=only, consumed=extra or (), extra=extra)
         with ext().unit_of_work():
-            tickets.check_version(ticket, version)
-            message = change(ticket, principal)
+            tickets.check_version(ticket, data.version)
+            message = change(ticket, principal, data)
     except (StaleVersion, StaleDataError):
         return _after_failure(ident, StaleVersion(
             "Someone changed this ticket while you were looking at it; nothing was saved. "
-            "Here is the current version: check it and submit again."), draft)
+            "Here is the current version: check it and submit again."), typed)
     except ServiceError as exc:
-        return _after_failure(ident, exc, draft)
+        return _after_failure(ident, exc, typed)
     flash(message, "success")
     return redirect(url_for(".ticket", ident=ticket.reference), 303)
 
 
-#: The composer's kinds, spelled exactly: any other value (``Note``, ``NOTE``, ``private``, none)
-#: is refused, never read as a public reply.
-REPLY_KINDS = {"reply": False, "note": True}
+#: The composer's inputs: ``kind`` is one of ``ReplyCreate``'s visibility aliases, spelled
+#: exactly (``Note``, ``NOTE``, ``private`` are refused, never read as a public reply).
+COMPOSER = ("body", "kind", "version")
 
 
 @requires("reply.create")
+@reads(AgentReply)
 def post_reply(ident: str) -> Any:
     kind = request.form.get("kind")
-    body = request.form.get("body") or ""
-    if kind not in REPLY_KINDS:
-        # The typed text comes back with "note" chosen: sent again unchanged, it stays internal.
-        return _after_failure(ident, ValidationError(
-            "Choose whether this is a reply to the customer or an internal note; nothing was "
-            "sent.", {"kind": "reply or note"}), {"body": body, "kind": "note"})
-    internal = REPLY_KINDS[kind]
-    draft = {"body": body, "kind": kind}
-    permission = "reply.create_internal" if internal else "reply.create"
     uploads = [attachments.Upload(f.filename or "", f.stream)
                for f in request.files.getlist("files") if f.filename]
 
-    def add(ticket: Ticket, principal: Principal) -> str:
-        replies.add_reply(ticket, body, principal.actor, internal=internal, uploads=uploads)
+    def add(ticket: Ticket, principal: Principal, data: AgentReply) -> str:
+        if not data.model_fields_set & set(VISIBILITY_ALIASES):
+            raise ValidationError(
+                "Choose whether this is a reply to the customer or an internal note; nothing "
+                "was sent.", {"kind": "reply or note"})
+        internal = data.is_note
+        if internal and not can_act_on_ticket(principal, ticket, "reply.create_internal"):
+            raise PermissionDenied("You need the 'reply.create_internal' permission for this.")
+        replies.add_reply(ticket, data.body, principal.actor, internal=internal,
+                          uploads=uploads)
         return "Internal note added." if internal else "Reply sent."
 
-    return _change(ident, permission, add, draft)
+    # Shown again, the draft has "note" chosen unless the agent chose a reply: sent again
+    # unchanged, a text whose kind was unclear stays internal.
+    draft = {"body": request.form.get("body", ""), "kind": "reply" if kind == "reply" else "note"}
+    return _change(ident, "reply.create", AgentReply, add, only=COMPOSER, draft=draft)
 
 
 def _status_permission() -> str:
@@ -367,95 +393,95 @@ def _status_permission() -> str:
     return "ticket.close" if closing else "ticket.edit"
 
 
+@reads(StatusChange)
 def change_status(ident: str) -> Any:
-    target = request.form.get("status") or ""
-
-    def move(ticket: Ticket, principal: Principal) -> str:
-        tickets.change_status(ticket, target, principal.actor)
+    def move(ticket: Ticket, principal: Principal, data: StatusChange) -> str:
+        tickets.change_status(ticket, data.status, principal.actor)
         return f"Status set to {_status_labels().get(ticket.status, ticket.status)}."
 
-    return _change(ident, _status_permission(), move)
+    return _change(ident, _status_permission(), StatusChange, move)
 
 
+@reads(PriorityChange)
 def change_priority(ident: str) -> Any:
-    def apply(ticket: Ticket, principal: Principal) -> str:
-        tickets.change_priority(ticket, request.form.get("priority"), principal.actor)
+    def apply(ticket: Ticket, principal: Principal, data: PriorityChange) -> str:
+        tickets.change_priority(ticket, data.priority, principal.actor)
         return f"Priority set to {ticket.priority}."
 
-    return _change(ident, "ticket.edit", apply)
+    return _change(ident, "ticket.edit", PriorityChange, apply)
 
 
+@reads(AssigneeChange)
 def change_assignee(ident: str) -> Any:
-    choice = (request.form.get("assignee") or "").strip()
-
-    def apply(ticket: Ticket, principal: Principal) -> str:
-        if choice in ("", "none"):
+    def apply(ticket: Ticket, principal: Principal, data: AssigneeChange) -> str:
+        choice = data.assignee
+        if choice in (None, "none"):
             assignment.unassign(ticket, principal.actor)
             return "The ticket is unassigned."
         uid = principal.user_id if choice == "me" else choice
         assignment.assign(ticket, uid, principal.actor)
         return "Assigned."
 
-    return _change(ident, "ticket.assign", apply)
+    return _change(ident, "ticket.assign", AssigneeChange, apply)
 
 
+@reads(DepartmentChange)
 def change_department(ident: str) -> Any:
-    def apply(ticket: Ticket, principal: Principal) -> str:
-        tickets.change_department(ticket, request.form.get("department_id") or None,
-                                  principal.actor)
+    def apply(ticket: Ticket, principal: Principal, data: DepartmentChange) -> str:
+        tickets.change_department(ticket, data.department_id, principal.actor)
         return "Department changed."
 
-    return _change(ident, "ticket.edit", apply)
+    return _change(ident, "ticket.edit", DepartmentChange, apply)
 
 
+@reads(TagsAdd)
 def add_tags(ident: str) -> Any:
+    """The page's one text input, comma-separated, read as ``TicketTags``' list."""
     raw = request.form.get("tags") or ""
     names = [n.strip() for n in raw.split(",") if n.strip()]
 
-    def apply(ticket: Ticket, principal: Principal) -> str:
-        if not names:
+    def apply(ticket: Ticket, principal: Principal, data: TagsAdd) -> str:
+        if not data.tags:
             raise ValidationError("Type a tag to add.", {"tags": "required"})
-        added = tags.add_tags(ticket, names, principal.actor)
+        added = tags.add_tags(ticket, data.tags, principal.actor)
         return f"Added {len(added)} tag{'s' if len(added) != 1 else ''}."
 
-    return _change(ident, "ticket.edit", apply, {"tags": raw})
+    return _change(ident, "ticket.edit", TagsAdd, apply, only=("version",),
+                   extra={"tags": names}, draft={"tags": raw})
 
 
+@reads(TagRemove)
 def remove_tag(ident: str) -> Any:
-    slug = request.form.get("tag") or ""
-
-    def apply(ticket: Ticket, principal: Principal) -> str:
-        if not tags.remove_tags(ticket, [slug], principal.actor):
-            raise NotFound(f"The ticket has no tag '{slug[:80]}'.")
+    def apply(ticket: Ticket, principal: Principal, data: TagRemove) -> str:
+        if not tags.remove_tags(ticket, [data.tag], principal.actor):
+            raise NotFound(f"The ticket has no tag '{data.tag}'.")
         return "Tag removed."
 
-    return _change(ident, "ticket.edit", apply)
+    return _change(ident, "ticket.edit", TagRemove, apply)
 
 
+@reads(SnoozeChange)
 def snooze_ticket(ident: str) -> Any:
-    preset = request.form.get("preset") or ""
-
-    def apply(ticket: Ticket, principal: Principal) -> str:
-        if preset == "wake":
+    def apply(ticket: Ticket, principal: Principal, data: SnoozeChange) -> str:
+        if data.preset == "wake":
             snooze.unsnooze(ticket, principal.actor)
             return "The ticket is awake."
-        until = snooze.parse_until(preset, None, principal.actor)
+        until = snooze.parse_until(data.preset, None, principal.actor)
         snooze.snooze(ticket, until, principal.actor)
         return f"Snoozed until {until.strftime('%Y-%m-%d %H:%M')} UTC."
 
-    return _change(ident, "ticket.edit", apply)
+    return _change(ident, "ticket.edit", SnoozeChange, apply)
 
 
+@reads(MacroApply)
 def apply_macro(ident: str) -> Any:
-    macro_id = request.form.get("macro_id") or ""
-
-    def apply(ticket: Ticket, principal: Principal) -> str:
+    def apply(ticket: Ticket, principal: Principal, data: MacroApply) -> str:
         if not principal.can_anywhere("macro.view"):
             raise PermissionDenied("You need the 'macro.view' permission for this.")
-        done = macros.apply(principal, macro_id, ticket)
+        done = macros.apply(principal, data.macro_id, ticket)
         return f"Macro applied ({len(done)} action{'s' if len(done) != 1 else ''})."
 
-    return _change(ident, "ticket.view", apply)
+    return _change(ident, "ticket.view", MacroApply, apply)
 
 
 _CHANGES: dict[str, Callable[[str], Any]] = {
@@ -468,25 +494,24 @@ _CHANGES: dict[str, Callable[[str], Any]] = {
 
 
 @requires("ticket.edit")
+@reads(FollowChange)
 def follow(ident: str) -> Any:
-    following = request.form.get("action") != "unfollow"
-
-    def apply(ticket: Ticket, principal: Principal) -> str:
-        if following:
+    def apply(ticket: Ticket, principal: Principal, data: FollowChange) -> str:
+        if data.action == "follow":
             followers.follow(ticket, principal.user_id, principal.actor)
             return "You follow this ticket."
         followers.unfollow(ticket, principal.user_id, principal.actor)
         return "You no longer follow this ticket."
 
-    return _change(ident, "ticket.edit", apply)
+    return _change(ident, "ticket.edit", FollowChange, apply)
 
 
 @requires("reply.create_internal")
+@reads(PinChange)
 def pin(ident: str, reply_id: int) -> Any:
-    pinned = request.form.get("pinned") != "0"
-
-    def apply(ticket: Ticket, principal: Principal) -> str:
+    def apply(ticket: Ticket, principal: Principal, data: PinChange) -> str:
+        pinned = data.pinned == "1"
         replies.set_pinned(ticket, reply_id, pinned, principal.actor)
         return "Note pinned." if pinned else "Note unpinned."
 
-    return _change(ident, "reply.create_internal", apply)
+    return _change(ident, "reply.create_internal", PinChange, apply)

@@ -28,7 +28,10 @@ from ..config import Config
 from ..services import ext, two_factor
 from ..services.errors import PermissionDenied, ServiceError
 from ..services.permissions import Principal
+from .api.schemas import Empty
+from .api.schemas.pages import TwoFactorCode
 from .html import install_html_errors, signed_in_forms
+from .page_forms import FormRefused, read_page, reads
 from .security import csrf_token, current_principal, requires, via_token
 
 VERIFIED_KEY = "_escalated_2fa_user"
@@ -113,9 +116,11 @@ def settings() -> str:
 
 
 @requires()
+@reads(Empty)
 def setup() -> tuple[str, int] | str:
     principal = _agent()
     account, issuer = _account(principal)
+    read_page(Empty)
     with ext().unit_of_work():
         enrolment = two_factor.begin(str(principal.user_id), account, issuer)
     return _setup_page(enrolment)
@@ -128,12 +133,14 @@ def _setup_page(enrolment: two_factor.Enrolment, error: str | None = None,
 
 
 @requires()
+@reads(TwoFactorCode)
 def confirm() -> Any:
     principal = _agent()
     uid = str(principal.user_id)
     try:
+        code = read_page(TwoFactorCode).code
         with ext().unit_of_work():
-            codes = two_factor.confirm(uid, request.form.get("code", ""), principal.actor)
+            codes = two_factor.confirm(uid, code, principal.actor)
     except ServiceError as exc:
         account, issuer = _account(principal)
         enrolment = two_factor.pending_uri(uid, account, issuer)
@@ -145,6 +152,7 @@ def confirm() -> Any:
 
 
 @requires()
+@reads(TwoFactorCode)
 def verify() -> Any:
     principal = _agent()
     uid = str(principal.user_id)
@@ -152,33 +160,41 @@ def verify() -> Any:
         return redirect(url_for("escalated.auth.settings"))
     error = None
     if request.method == "POST":
-        with ext().unit_of_work():
-            ok = two_factor.verify(uid, request.form.get("code", ""), principal.actor)
-        if ok:
-            session[VERIFIED_KEY] = principal.user_id
-            return redirect(_safe_next())
-        error = "That code is not right, or it was already used. Wait for the next one."
+        try:
+            code = read_page(TwoFactorCode).code
+        except FormRefused as exc:
+            error = exc.message
+        else:
+            with ext().unit_of_work():
+                ok = two_factor.verify(uid, code, principal.actor)
+            if ok:
+                session[VERIFIED_KEY] = principal.user_id
+                return redirect(_safe_next())
+            error = "That code is not right, or it was already used. Wait for the next one."
     return render_template("escalated/auth/verify.html", error=error,
                            next=request.args.get("next", "")), 422 if error else 200
 
 
 @requires()
+@reads(TwoFactorCode)
 def disable() -> Any:
     principal = _agent()
     if current_app.config[Config.REQUIRE_2FA]:
         raise PermissionDenied("Two-factor sign-in is required for agents here.")
+    code = read_page(TwoFactorCode).code
     with ext().unit_of_work():
-        two_factor.disable(str(principal.user_id), request.form.get("code", ""),
-                           principal.actor)
+        two_factor.disable(str(principal.user_id), code, principal.actor)
     session.pop(VERIFIED_KEY, None)
     flash("Two-factor sign-in is off.", "success")
     return redirect(url_for("escalated.auth.settings"))
 
 
 @requires()
+@reads(TwoFactorCode)
 def recovery_codes() -> Any:
     principal = _agent()
+    code = read_page(TwoFactorCode).code
     with ext().unit_of_work():
-        codes = two_factor.regenerate_recovery_codes(
-            str(principal.user_id), request.form.get("code", ""), principal.actor)
+        codes = two_factor.regenerate_recovery_codes(str(principal.user_id), code,
+                                                     principal.actor)
     return render_template("escalated/auth/recovery_codes.html", codes=codes, fresh=False)

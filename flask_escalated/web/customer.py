@@ -7,7 +7,8 @@ and agent-only fields never reach these templates.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -18,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from pydantic import BaseModel
 from werkzeug.wrappers import Response
 
 from ..config import Config
@@ -30,20 +32,27 @@ from ..services import (
     queries,
     replies,
     serializers,
+    ticket_search,
     tickets,
 )
 from ..services.errors import NotFound, PermissionDenied, ServiceError
 from ..services.permissions import can_view_ticket
 from ..services.queries import TicketFilter
 from .api.base import decode_cursor, encode_cursor
+from .api.schemas import Empty
+from .api.schemas.feedback import RatingIn
+from .api.schemas.pages import PortalTicket
+from .api.schemas.replies import ReplyCreate
 from .downloads import send_attachment, visible_attachment
 from .html import install_html_errors, relative_time, signed_in_forms
+from .page_forms import by_input, read_page, reads
 from .security import csrf_token, current_principal, requires
 
 #: Tickets per page of "My tickets" (keyset paging: "Older tickets" follows a signed cursor).
 PAGE_SIZE = 20
 CURSOR_KIND = "portal-tickets"
 NO_TICKET = "We could not find that ticket among yours."
+M = TypeVar("M", bound=BaseModel)
 
 
 def create_customer_blueprint() -> Blueprint:
@@ -79,36 +88,40 @@ def home() -> Response:
 def my_tickets() -> str:
     principal = current_principal()
     q = (request.args.get("q") or "").strip()[:200] or None
-    flt = TicketFilter(q=q, sort="-updated_at", snoozed=False)
+    flt = TicketFilter(q=q, snoozed=False)
     if principal.is_agent:
         flt.requester_user_id = principal.user_id
     cursor = decode_cursor(CURSOR_KIND)
     if cursor is not None and not isinstance(cursor, list):
         cursor = None
     rows, next_cursor = queries.list_tickets(principal, flt, limit=PAGE_SIZE, cursor=cursor)
+    # A customer's search never looks at internal notes (nor do its snippets).
+    found = (ticket_search.snippets([t.id for t in rows], q, include_notes=False) if q else {})
     return render_template(
-        "escalated/customer/tickets.html", tickets=rows, q=q or "",
+        "escalated/customer/tickets.html", tickets=rows, q=q or "", snippets=found,
         older=encode_cursor(CURSOR_KIND, next_cursor), paged=cursor is not None,
     )
 
 
 @requires("ticket.create")
+@reads(PortalTicket)
 def new_ticket() -> Any:
     principal = current_principal()
     form: dict[str, str] = {}
     errors: dict[str, Any] = {}
     if request.method == "POST":
         form = request.form.to_dict()
-        new = tickets.NewTicket(
-            subject=form.get("subject"),
-            description=form.get("description"),
-            priority=form.get("priority") or None,
-            department_id=form.get("department_id") or None,
-            requester_user_id=principal.user_id,
-            channel="web",
-            uploads=_uploads(),
-        )
         try:
+            data = read_page(PortalTicket)
+            new = tickets.NewTicket(
+                subject=data.subject,
+                description=data.description,
+                priority=data.priority,
+                department_id=data.department_id,
+                requester_user_id=principal.user_id,
+                channel="web",
+                uploads=_uploads(),
+            )
             with ext().unit_of_work():
                 ticket = tickets.create_ticket(new, principal.actor)
         except ServiceError as exc:
@@ -144,6 +157,11 @@ def _load(ident: str) -> Any:
 @requires("ticket.view")
 def show_ticket(ident: str) -> str:
     ticket, principal = _load(ident)
+    return _ticket_page(ticket, principal)
+
+
+def _ticket_page(ticket: Any, principal: Any, *, draft: dict[str, str] | None = None,
+                 errors: dict[str, Any] | None = None) -> str:
     rows = replies.list_replies(ticket, include_internal=False)
     files = attachments.list_for_ticket(ticket, include_internal=False)
     people = serializers.People([ticket.requester_user_id, ticket.assignee_id,
@@ -167,6 +185,8 @@ def show_ticket(ident: str) -> str:
         rating_labels=csat.LABELS,
         max_files=cfg[Config.MAX_ATTACHMENTS],
         max_size=cfg[Config.MAX_ATTACHMENT_SIZE],
+        draft=draft or {},
+        errors=by_input(errors),
     )
 
 
@@ -178,50 +198,66 @@ def _by_reply(files: list[Any]) -> dict[int, list[Any]]:
     return found
 
 
-def _act(ident: str, action: Any, done: str) -> Response:
-    """Run ``action(ticket, principal)`` in one unit of work; problems become a message."""
+def _act(ident: str, model: type[M], action: Callable[[Any, Any, M], object], done: str, *,
+         only: tuple[str, ...] | None = None, draft: tuple[str, ...] = ()) -> Any:
+    """Read the form through ``model`` and run ``action(ticket, principal, data)`` in one unit
+    of work. A refused form (422) shows the ticket again with each field named and the text
+    in ``draft`` kept; other problems become a message on the ticket."""
     ticket, principal = _load(ident)
     try:
+        data = read_page(model, only=only)
         with ext().unit_of_work():
-            action(ticket, principal)
+            action(ticket, principal, data)
     except ServiceError as exc:
         flash(exc.message, "error")
+        if exc.status == 422:
+            ticket, principal = _load(ident)
+            typed = {name: request.form.get(name, "") for name in draft}
+            return _ticket_page(ticket, principal, draft=typed, errors=exc.fields), 422
     else:
         flash(done, "success")
     return redirect(url_for(".ticket", ident=ticket.reference))
 
 
+def _reply(ticket: Any, principal: Any, data: ReplyCreate) -> None:
+    if data.is_note:  # the API's answer to a visibility alias without the note permission
+        raise PermissionDenied("You need the 'reply.create_internal' permission for this.")
+    replies.add_reply(ticket, data.body, principal.actor, uploads=_uploads())
+
+
 @requires("reply.create")
-def post_reply(ident: str) -> Response:
-    uploads = _uploads()
-    return _act(ident, lambda t, p: replies.add_reply(
-        t, request.form.get("body"), p.actor, uploads=uploads), "Your reply was sent.")
+@reads(ReplyCreate)
+def post_reply(ident: str) -> Any:
+    return _act(ident, ReplyCreate, _reply, "Your reply was sent.", only=("body",),
+                draft=("body",))
 
 
 @requires("ticket.close")
-def close_ticket(ident: str) -> Response:
+@reads(Empty)
+def close_ticket(ident: str) -> Any:
     if not current_app.config[Config.ALLOW_CUSTOMER_CLOSE]:
         raise PermissionDenied("Tickets are closed by the support team here.")
-    return _act(ident, lambda t, p: tickets.change_status(t, "closed", p.actor),
+    return _act(ident, Empty, lambda t, p, _: tickets.change_status(t, "closed", p.actor),
                 "The ticket is closed.")
 
 
 @requires("ticket.close")
-def reopen_ticket(ident: str) -> Response:
-    return _act(ident, lambda t, p: tickets.change_status(t, "reopened", p.actor),
+@reads(Empty)
+def reopen_ticket(ident: str) -> Any:
+    return _act(ident, Empty, lambda t, p, _: tickets.change_status(t, "reopened", p.actor),
                 "The ticket is open again.")
 
 
 @requires("ticket.view")
-def rate_ticket(ident: str) -> Response:
+@reads(RatingIn)
+def rate_ticket(ident: str) -> Any:
     if not current_app.config[Config.ENABLE_CSAT]:
         raise NotFound("Ratings are not collected here.")
     ticket, principal = _load(ident)
     if ticket.requester_user_id != principal.user_id:
         raise PermissionDenied("Only the person who asked can rate the answer.")
-    return _act(ident, lambda t, p: csat.submit_for_ticket(
-        t, request.form.get("rating"), request.form.get("comment")),
-        "Thank you for your rating!")
+    return _act(ident, RatingIn, lambda t, p, data: csat.submit_for_ticket(
+        t, data.rating, data.comment), "Thank you for your rating!", draft=("rating", "comment"))
 
 
 @requires("ticket.view")

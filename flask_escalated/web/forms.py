@@ -192,7 +192,8 @@ def _derive(model: type[BaseModel], name: str) -> FieldSpec:
     annotation = info.annotation
     nullable = _nullable(annotation)
     core = _strip(annotation)
-    bounds = {k: v for m in info.metadata for k, v in _bounds(m).items()}
+    bounds = {k: v for m in (*_nested_metadata(annotation), *info.metadata)
+              for k, v in _bounds(m).items()}
     label = info.title or name.replace("_", " ").capitalize().replace(" id", "").replace(
         " ids", "s")
     base = FieldSpec(name=name, label=label, required=info.is_required(), help=info.description,
@@ -201,6 +202,7 @@ def _derive(model: type[BaseModel], name: str) -> FieldSpec:
     choices = _choices(core)
     if get_origin(core) is list:
         item_choices = _choices(_strip(get_args(core)[0])) if get_args(core) else ()
+        base = replace(base, max_length=None)  # a count of items, not of characters
         if item_choices:
             return replace(base, widget="checkboxes", choices=item_choices)
         return replace(base, widget="json", help=base.help or "A JSON list.")
@@ -245,6 +247,18 @@ def _choices(core: Any) -> tuple[tuple[str, str], ...]:
     if isinstance(core, type) and issubclass(core, Enum):
         return tuple((str(m.value), m.name.replace("_", " ").capitalize()) for m in core)
     return ()
+
+
+def _nested_metadata(annotation: Any) -> list[Any]:
+    """The constraints of an optional annotated type (``Annotated[str, Field(...)] | None``):
+    pydantic keeps them inside the union, not in the field's own metadata, and without them a
+    one-line input such as a slug would read as unbounded text."""
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        return [*get_args(annotation)[1:], *_nested_metadata(get_args(annotation)[0])]
+    if origin in (Union, types.UnionType):
+        return [m for arg in get_args(annotation) for m in _nested_metadata(arg)]
+    return []
 
 
 def _bounds(meta: Any) -> dict[str, int]:

@@ -6,17 +6,22 @@ token; every failure to open a token reads the same. Rate-limited per address (`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
+from pydantic import BaseModel
 
 from ..config import Config
 from ..models import Ticket
 from ..services import attachments, csat, ext, guest_access, replies
-from ..services.errors import ServiceError
+from ..services.errors import PermissionDenied, ServiceError
+from .api.schemas.feedback import RatingIn
+from .api.schemas.replies import ReplyCreate
 from .html import install_html_errors
+from .page_forms import by_input, read_page, reads
 from .security import csrf_token, protect_form, public
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def create_guest_blueprint() -> Blueprint:
@@ -34,61 +39,86 @@ def create_guest_blueprint() -> Blueprint:
 @public
 def guest_ticket(token: str) -> tuple[str, int]:
     ticket = guest_access.resolve(token)
-    rows = replies.list_replies(ticket, include_internal=False)
-    files = attachments.list_for_ticket(ticket, include_internal=False)
-    rating = csat.for_ticket(ticket.id)
-    page = render_template(
-        "escalated/guest/ticket.html", ticket=ticket, replies=rows, files=files, token=token,
-        rating=rating, can_reply=ticket.status_category != "closed",
-        can_rate=rating is None and current_app.config[Config.ENABLE_CSAT]
-        and ticket.status_category in ("resolved", "closed"))
+    page = _ticket_page(ticket, token)
     ext().session.commit()  # last_used_at
     return page, 200
 
 
-def _act_on(token: str, action: Callable[[Ticket], object], done: str) -> Response:
-    """Run ``action`` on the token's ticket; a bad token is a 404, other problems a message."""
+def _ticket_page(ticket: Ticket, token: str, *, draft: dict[str, str] | None = None,
+                 errors: dict[str, Any] | None = None) -> str:
+    rows = replies.list_replies(ticket, include_internal=False)
+    files = attachments.list_for_ticket(ticket, include_internal=False)
+    rating = csat.for_ticket(ticket.id)
+    return render_template(
+        "escalated/guest/ticket.html", ticket=ticket, replies=rows, files=files, token=token,
+        rating=rating, can_reply=ticket.status_category != "closed",
+        can_rate=rating is None and current_app.config[Config.ENABLE_CSAT]
+        and ticket.status_category in ("resolved", "closed"),
+        draft=draft or {}, errors=by_input(errors))
+
+
+def _act_on(token: str, model: type[M], action: Callable[[Ticket, M], object], done: str, *,
+            only: tuple[str, ...] | None = None, draft: tuple[str, ...] = ()) -> Any:
+    """Read the form through ``model`` and run ``action`` on the token's ticket. A bad token
+    is a 404; a refused form (422) shows the ticket again with the fields named and the text
+    kept; other problems become a message."""
     try:
+        data = read_page(model, only=only)
         with ext().unit_of_work():
-            action(guest_access.resolve(token))
+            action(guest_access.resolve(token), data)
     except ServiceError as exc:
         if exc.status == 404:
             raise
         flash(exc.message, "error")
+        if exc.status == 422:
+            typed = {name: request.form.get(name, "") for name in draft}
+            page = _ticket_page(guest_access.resolve(token), token, draft=typed,
+                                errors=exc.fields)
+            return page, 422
     else:
         flash(done, "success")
     return redirect(url_for(".ticket", token=token))
 
 
-@public
-def guest_reply(token: str) -> Response:
-    return _act_on(token, lambda t: replies.add_reply(
-        t, request.form.get("body"), guest_access.actor_for(t), channel="web"),
-        "Your reply was sent.")
+def _reply(ticket: Ticket, data: ReplyCreate) -> None:
+    if data.is_note:
+        raise PermissionDenied("You need the 'reply.create_internal' permission for this.")
+    replies.add_reply(ticket, data.body, guest_access.actor_for(ticket), channel="web")
 
 
 @public
-def guest_rate(token: str) -> Response:
-    return _act_on(token, lambda t: csat.submit_for_ticket(
-        t, request.form.get("rating"), request.form.get("comment")),
-        "Thank you for your rating!")
+@reads(ReplyCreate)
+def guest_reply(token: str) -> Any:
+    return _act_on(token, ReplyCreate, _reply, "Your reply was sent.", only=("body",),
+                   draft=("body",))
 
 
 @public
+@reads(RatingIn)
+def guest_rate(token: str) -> Any:
+    return _act_on(token, RatingIn, lambda t, data: csat.submit_for_ticket(
+        t, data.rating, data.comment), "Thank you for your rating!",
+        draft=("rating", "comment"))
+
+
+@public
+@reads(RatingIn)
 def survey(token: str) -> Any:
     row = csat.pending_for_token(token)
     errors: dict[str, Any] = {}
     if request.method == "POST":
         try:
+            data = read_page(RatingIn)
             with ext().unit_of_work():
-                csat.submit_with_token(token, request.form.get("rating"),
-                                       request.form.get("comment"))
+                csat.submit_with_token(token, data.rating, data.comment)
         except ServiceError as exc:
             if exc.status == 404:
                 raise
             errors = exc.fields or {"form": exc.message}
+            flash(exc.message, "error")
         else:
             return render_template("escalated/guest/rated.html"), 200
     chosen = request.form.get("rating") or request.args.get("rating") or ""
     return render_template("escalated/guest/survey.html", rating=row, chosen=chosen,
-                           errors=errors, labels=csat.LABELS), 422 if errors else 200
+                           comment=request.form.get("comment", ""), errors=by_input(errors),
+                           labels=csat.LABELS), 422 if errors else 200

@@ -18,7 +18,9 @@ from werkzeug.wrappers import Response
 from ..services import ext, kb, kb_search, kb_views
 from ..services.errors import ServiceError
 from . import ratelimits
+from .api.schemas.feedback import ArticleVote
 from .html import install_html_errors
+from .page_forms import read_page, reads
 from .security import client_ip, csrf_token, current_principal, protect_form, public
 
 VISITOR_KEY = "_escalated_kb_visitor"
@@ -79,9 +81,10 @@ def article(slug: str) -> str:
 
 
 @public
+@reads(ArticleVote)
 def feedback(slug: str) -> Response:
     ratelimits.hit("guest", "kb-vote:" + (client_ip() or "?"))
-    choice = request.form.get("helpful")
+    choice = read_page(ArticleVote).helpful  # a refused form is the 422 page naming the field
     principal = current_principal()
     visitor = session.get(VISITOR_KEY)
     if visitor is None:
@@ -89,12 +92,11 @@ def feedback(slug: str) -> Response:
     voter = kb.voter_key(user_id=principal.user_id, ip=client_ip(), cookie=visitor)
     try:
         with ext().unit_of_work():
-            row = kb.vote(slug, voter, {"yes": True, "no": False}.get(choice or "", choice),
-                          principal)
+            row = kb.vote(slug, voter, choice == "yes", principal)
     except ServiceError as exc:
         if exc.status == 404:
             raise
-        flash("Choose yes or no.", "error")
+        flash(exc.message, "error")
     else:
         session[f"{VISITOR_KEY}:{row.id}"] = choice
         flash("Thank you for your feedback!", "success")

@@ -13,16 +13,22 @@ A submission answers with a guest token; the token is the only key to that ticke
 ``POST /widget/kb/articles/<id>/feedback`` serve the knowledge-base tab (public articles only,
 while the knowledge base is switched on). ``GET /widget/embed.js`` is the script a host page
 embeds with one tag.
+
+Input: every view reads its JSON body and its query string through the strict models listed in
+``api/schemas/widget.py`` (``WIDGET_INPUTS``), with the API's field types and error envelope: an
+unknown key is a 422 ``unknown_field`` naming it, a wrong type, an over-long text or a bad
+e-mail address a 422 naming the field, and nothing is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
 from ..config import Config, ConfigurationError
@@ -43,9 +49,21 @@ from ..services.errors import NotFound, PermissionDenied, ServiceError, Validati
 from ..services.serializers import iso
 from . import ratelimits
 from .api.errors import http_error_response, service_error_response
+from .api.schemas import EmptyQuery, parse_query, validate
+from .api.schemas.widget import (
+    WIDGET_INPUTS,
+    WidgetArticleVote,
+    WidgetKbSearch,
+    WidgetRating,
+    WidgetReply,
+    WidgetTicketCreate,
+    WidgetVerify,
+)
 from .chrome import offsite_message
 from .inputs import json_payload
 from .security import client_ip, public
+
+M = TypeVar("M", bound=BaseModel)
 
 EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "escalated" / "widget.js"
 
@@ -143,8 +161,31 @@ def _body() -> dict[str, Any]:
     return data
 
 
-def _per_email(email: Any) -> None:
-    if isinstance(email, str) and email.strip():
+def _declared() -> tuple[type[BaseModel] | None, type[BaseModel]]:
+    """The body and query models this view is listed with in ``WIDGET_INPUTS``."""
+    return WIDGET_INPUTS[(request.endpoint or "").rpartition(".")[2]]
+
+
+def _query(model: type[M]) -> M:
+    """The query string, validated strictly by ``model`` (the one the view is listed with)."""
+    if _declared()[1] is not model:
+        raise RuntimeError(f"{request.endpoint} reads its query with {model!r}, not as listed")
+    return parse_query(model)
+
+
+def _read(model: type[M]) -> M:
+    """The JSON body, validated strictly by ``model``, the same way the API reads its bodies
+    (unknown keys: 422 ``unknown_field``; bad values: 422 naming each field); the query string
+    is checked too (these routes take none)."""
+    body, query = _declared()
+    if body is not model:
+        raise RuntimeError(f"{request.endpoint} reads its body with {model!r}, not as listed")
+    parse_query(query)
+    return validate(model, _body())
+
+
+def _per_email(email: str) -> None:
+    if email.strip():
         key = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
         ratelimits.hit("widget", "email:" + key)
 
@@ -165,30 +206,27 @@ def widget_config() -> Response:
 
 @public
 def send_code() -> tuple[Response, int]:
-    data = _body()
-    _per_email(data.get("email"))
+    data = _read(WidgetVerify)
+    _per_email(data.email)
     with ext().unit_of_work():
-        ident = guest_access.challenge(str(data.get("email") or ""))
+        ident = guest_access.challenge(data.email)
     mail.send_queued()
     return jsonify({"verification_id": ident}), 202
 
 
 @public
 def create_ticket() -> tuple[Response, int]:
-    data = _body()
-    email = data.get("email")
-    _per_email(email)
+    data = _read(WidgetTicketCreate)
+    _per_email(data.email)
     if guest_access.proof_required():
         with ext().unit_of_work():  # commits, so a wrong code counts as a try
-            ok = guest_access.verify(data.get("verification_id"),
-                                     data.get("verification_code"), str(email or ""))
+            ok = guest_access.verify(data.verification_id, data.verification_code, data.email)
         if not ok:
             raise guest_access.WRONG_CODE
     with ext().unit_of_work():
         ticket, _mode = guests.open_ticket(
-            channel="widget", name=data.get("name"), email=email,
-            subject=data.get("subject"), description=data.get("description"),
-            department_id=data.get("department_id"))
+            channel="widget", name=data.name, email=data.email, subject=data.subject,
+            description=data.description, department_id=data.department_id)
         token = guest_access.issue_token(ticket)
         body = _ticket(ticket)
     return jsonify({"data": body, "token": token}), 201
@@ -218,6 +256,7 @@ def _reply(r: Reply, ticket: Ticket) -> dict[str, Any]:
 
 @public
 def show_ticket(token: str) -> Response:
+    _query(EmptyQuery)
     ticket = guest_access.resolve(token)
     body = _ticket(ticket)
     ext().session.commit()  # last_used_at
@@ -226,10 +265,10 @@ def show_ticket(token: str) -> Response:
 
 @public
 def reply(token: str) -> tuple[Response, int]:
-    data = _body()
+    data = _read(WidgetReply)
     with ext().unit_of_work():
         ticket = guest_access.resolve(token)
-        row = replies.add_reply(ticket, data.get("body"), guest_access.actor_for(ticket),
+        row = replies.add_reply(ticket, data.body, guest_access.actor_for(ticket),
                                 channel="widget")
         body = _reply(row, ticket)
     return jsonify({"data": body}), 201
@@ -237,12 +276,12 @@ def reply(token: str) -> tuple[Response, int]:
 
 @public
 def rate(token: str) -> tuple[Response, int]:
-    data = _body()
+    data = _read(WidgetRating)
     if not current_app.config[Config.ENABLE_CSAT]:
         raise ValidationError("Ratings are switched off here.", {"rating": "disabled"})
     with ext().unit_of_work():
         ticket = guest_access.resolve(token)
-        row = csat.submit_for_ticket(ticket, data.get("rating"), data.get("comment"))
+        row = csat.submit_for_ticket(ticket, data.rating, data.comment)
         body = {"rating": row.rating, "comment": row.comment}
     return jsonify({"data": body}), 201
 
@@ -256,7 +295,8 @@ def _kb_open() -> None:
 def kb_search_view() -> Response:
     """Published public articles for the widget's search tab (absolute links)."""
     _kb_open()
-    hits = kb_search.search(request.args.get("q"), include_internal=False, limit=8)
+    query = _query(WidgetKbSearch)
+    hits = kb_search.search(query.q, include_internal=False, limit=8)
     return jsonify({"data": [{"title": h.title, "url": h.url, "snippet": h.snippet}
                              for h in hits]})
 
@@ -266,13 +306,10 @@ def kb_feedback(article_id: int) -> Response:
     """``{"helpful": true|false}`` (and an optional ``email``): one vote per address and
     e-mail; voting again changes the vote."""
     _kb_open()
-    data = _body()
-    email = data.get("email")
-    if email is not None and (not isinstance(email, str) or len(email) > 320):
-        raise ValidationError("email must be an e-mail address.", {"email": "invalid"})
-    voter = kb.voter_key(ip=client_ip(), email=email)
+    data = _read(WidgetArticleVote)
+    voter = kb.voter_key(ip=client_ip(), email=data.email)
     with ext().unit_of_work():
-        row = kb.vote(article_id, voter, data.get("helpful"))
+        row = kb.vote(article_id, voter, data.helpful)
         body = {"id": row.id, "helpful_count": row.helpful_count,
                 "not_helpful_count": row.not_helpful_count}
     return jsonify({"data": body})

@@ -3,12 +3,17 @@ schema's refusals shown on the page, and access."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from flask_escalated.models import AuditLog, Department, Tag
 from flask_escalated.services import session
+from flask_escalated.web.api.schemas.departments import DepartmentCreate
+from flask_escalated.web.forms import specs_for
 
 from .conftest import field_error
+from .test_builder import browser_form
 
 pytestmark = pytest.mark.all_databases
 
@@ -92,3 +97,28 @@ def test_a_post_without_the_csrf_token_is_refused(client_as, users, ext):
     assert r.status_code in (400, 403)
     ext.session.rollback()
     assert session().query(Tag).count() == 0
+
+
+def test_an_optional_bounded_text_is_a_one_line_input_with_its_limit(admin):
+    """``slug: Annotated[str, Field(max_length=80)] | None``: the bound sits inside the
+    union; the page still shows one line that stops at 80 characters, not a textarea."""
+    html = admin.get("/departments/new")
+    assert '<input type="text" id="f-slug" name="slug"' in html
+    assert re.search(r'<input type="text" id="f-slug"[^>]*maxlength="80"', html)
+    assert re.search(r'<textarea id="f-description"[^>]*maxlength="2000"', html)
+    # a list's bound counts items, so it never becomes a character limit
+    spec = next(s for s in specs_for(DepartmentCreate) if s.name == "agent_ids")
+    assert spec.max_length is None
+
+
+def test_a_department_made_from_the_untouched_new_page_is_active(admin, ext):
+    """A new department starts active, as the API's create does: one saved without a look
+    at the checkbox is offered to customers."""
+    html = admin.get("/departments/new")
+    assert re.search(r'<input type="checkbox" id="f-is_active" name="is_active" value="true" '
+                     r'checked', html)
+    pairs = [(k, "Field service" if k == "name" else v)
+             for k, v in browser_form(html)]
+    admin.post("/departments/new", pairs, status=302)
+    ext.session.rollback()
+    assert session().query(Department).filter_by(name="Field service").one().is_active

@@ -20,9 +20,14 @@ def unique(text: str) -> str:
     return f"{text} {uuid.uuid4().hex[:8]}"
 
 
-def open_ticket(page, subject: str, description: str, files=None) -> str:
+def open_ticket(page, subject: str, description: str, files=None, *, priority=None,
+                department=None) -> str:
     """Fill in the new-ticket form and submit it; returns the ticket's reference."""
     page.goto("/support/tickets/new")
+    if priority is not None:
+        page.get_by_label("Priority").select_option(priority)
+    if department is not None:
+        page.get_by_label("Department").select_option(label=department)
     page.get_by_label("Subject").fill(subject)
     page.get_by_label("How can we help?").fill(description)
     if files:

@@ -60,7 +60,7 @@ def test_validation_errors_keep_the_input(client_as, users):
         "subject": "", "description": "My long story", "csrf_token": token})
     assert r.status_code == 422
     html = r.get_data(as_text=True)
-    assert "My long story" in html and "Subject: required" in html
+    assert "My long story" in html and "Subject: Field required" in html
     r = client.post("/support/tickets/new", data={
         "subject": "x", "description": "y", "priority": "critical", "csrf_token": token})
     assert r.status_code == 422

@@ -272,8 +272,8 @@ def test_reply_with_an_attachment(client_as, users, app):
     assert "photo.png" in article[:article.index("</article>")]
     r = client.post(f"/support/tickets/{t.reference}/reply", data={"body": "   ",
                                                                    "csrf_token": token})
-    assert r.status_code == 302
-    assert 'role="alert"' in page(client, f"/support/tickets/{t.reference}")
+    assert r.status_code == 422  # shown again with the message, not a redirect
+    assert 'role="alert"' in r.get_data(as_text=True)
 
 
 def test_close_is_hidden_and_refused_when_customers_may_not_close(make_app, users_for):
@@ -318,9 +318,10 @@ def test_csat_prompt_after_resolution_once_only(client_as, users, app, signal_lo
     html = page(client, f"/support/tickets/{t.reference}")
     assert "How did we do?" in html and 'name="rating" value="5"' in html
     for bad in ("0", "9", "x", ""):
-        client.post(f"/support/tickets/{t.reference}/rate",
-                    data={"csrf_token": token, "rating": bad})
-        assert "Choose a rating" in page(client, f"/support/tickets/{t.reference}")
+        r = client.post(f"/support/tickets/{t.reference}/rate",
+                        data={"csrf_token": token, "rating": bad, "comment": "Kept"})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422 and 'id="rating-error"' in html and ">\nKept</textarea>" in html
     r = client.post(f"/support/tickets/{t.reference}/rate",
                     data={"csrf_token": token, "rating": "4", "comment": "Quick " + PAYLOADS[1]})
     assert r.status_code == 302

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -11,7 +10,6 @@ from flask_escalated.events import Actor
 from flask_escalated.services import business_hours as bh
 from flask_escalated.services import reports, sla_admin
 from flask_escalated.services.errors import ValidationError
-from flask_escalated.services.reports import stats
 from flask_escalated.services.reports.window import Window
 
 pytestmark = pytest.mark.all_databases  # grouped SQL and date bucketing per dialect
@@ -169,30 +167,3 @@ def test_dst_offsets_bucket_both_sides_of_the_change():
     assert [off for _, off in segments] == [3600, 7200]
     assert segments[1][0] == datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc)
     assert window.end == datetime(2026, 3, 30, 22, 0, tzinfo=timezone.utc)
-
-
-def test_business_clock_agrees_with_the_business_hours_service():
-    schedule = bh.build(
-        "America/New_York",
-        {"monday": [{"start": "08:00", "end": "12:00"}, {"start": "13:00", "end": "17:30"}],
-         "tuesday": [{"start": "22:00", "end": "06:00"}],
-         "wednesday": [{"start": "09:00", "end": "17:00"}],
-         "friday": [{"start": "00:00", "end": "24:00"}]},
-        holidays=[date(2026, 3, 11)], recurring=[(3, 20)])
-    rng = random.Random(7)
-    base = datetime(2026, 3, 1, tzinfo=timezone.utc)
-    pairs = []
-    for _ in range(300):
-        a = base + timedelta(minutes=rng.randrange(0, 60 * 24 * 40))
-        b = a + timedelta(minutes=rng.randrange(0, 60 * 24 * 12))
-        pairs.append((a, b))
-    _, business = stats.durations([(a.timestamp(), b.timestamp()) for a, b in pairs], schedule)
-    expected = [bh.between(schedule, a, b).total_seconds() for a, b in pairs]
-    assert business == pytest.approx(expected)
-
-
-def test_percentiles_interpolate_like_percentile_cont():
-    assert stats.percentile([], 0.5) is None
-    assert stats.percentile([5.0], 0.9) == 5.0
-    assert stats.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
-    assert stats.percentile([10.0, 20.0], 0.9) == pytest.approx(19.0)

@@ -21,6 +21,7 @@ time); each request is judged on its own row counts, so what earlier cases store
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -37,6 +38,7 @@ from werkzeug.routing import FloatConverter, IntegerConverter, Rule
 
 from flask_escalated.models import metadata as escalated_metadata
 from flask_escalated.web.api.base import ROUTES
+from flask_escalated.web.api.schemas.widget import WIDGET_INPUTS
 
 from ..conftest import _empty_tables, _make_people
 from ..hosts import intid
@@ -109,7 +111,9 @@ IDS = [
     Case("id_nul", "1\x00", True),
 ]
 
-#: Body fields tried where a route declares none (forms, the widget, undocumented JSON).
+#: Body fields tried where a route declares none (undocumented JSON); a page form gets the
+#: free-text fields of the model it declares, the widget those of its strict models (any other
+#: key is refused as unknown before a value is looked at).
 FORM_FIELDS = ("body", "subject", "description", "name", "email", "comment", "rating",
                "status", "priority", "department_id", "assignee", "kind", "tags", "tag",
                "preset", "macro_id", "action", "pinned", "version", "ids", "code", "helpful",
@@ -121,11 +125,36 @@ QUERY_FIELDS = ("q", "status", "priority", "department_id", "department", "assig
 
 
 # ---------------------------------------------------------------------------- the routes
+@functools.cache
+def _map_app() -> Flask:
+    return intid.create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", **CONFIG})
+
+
 def _rules() -> list[Rule]:
     """Every Escalated rule of an app built with the corpus config (walks the URL map)."""
-    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", **CONFIG})
+    app = _map_app()
     return sorted((r for r in app.url_map.iter_rules() if r.endpoint.startswith("escalated.")),
                   key=lambda r: (r.rule, r.endpoint))
+
+
+def _page_text_fields(endpoint: str) -> tuple[str, ...] | None:
+    """The free-text fields of the model a page form declares (``web/page_forms.reads``),
+    None for a route that declares none. Only those get the hostile text, so that it reaches
+    the view instead of being refused beside a wrong value in a choice or number field."""
+    view = _map_app().view_functions.get(endpoint)
+    model = getattr(view, "escalated_form", None)
+    if model is None:
+        return None
+    props = model.model_json_schema().get("properties", {})
+
+    def free_text(prop: dict[str, Any]) -> bool:
+        parts = [prop, *prop.get("anyOf", [])]
+        return any(p.get("type") == "string" and not ({"enum", "const", "pattern"} & set(p))
+                   for p in parts)
+
+    # A form with no text field gets it in every field (choices, numbers), and a form with
+    # no field at all in the usual names (each then an unknown input).
+    return tuple(name for name, prop in props.items() if free_text(prop)) or tuple(props)
 
 
 def _route_params() -> list[Any]:
@@ -262,14 +291,30 @@ def _names(model: Any) -> tuple[str, ...]:
     return tuple(f.alias or name for name, f in fields.items())
 
 
+def _widget_models(endpoint: str) -> tuple[Any, Any] | None:
+    if _area(endpoint) != "widget":
+        return None
+    return WIDGET_INPUTS[endpoint.rpartition(".")[2]]
+
+
 def _fields(endpoint: str) -> tuple[str, ...]:
     doc = API_DOCS.get(endpoint)
     names = _names(doc.body) if doc is not None else ()
+    widget = _widget_models(endpoint)
+    if widget is not None:
+        names = _names(widget[0])
+    if not names:
+        page = _page_text_fields(endpoint)
+        if page:
+            return page
     return names or FORM_FIELDS
 
 
 def _query_fields(endpoint: str) -> tuple[str, ...]:
     doc = API_DOCS.get(endpoint)
+    widget = _widget_models(endpoint)
+    if widget is not None:
+        return _names(widget[1]) or QUERY_FIELDS
     return tuple(dict.fromkeys([*(_names(doc.query) if doc else ()), *QUERY_FIELDS]))
 
 

@@ -230,3 +230,44 @@ def test_paged_reads_share_one_description(app):
         refs = [p.get("$ref") for p in op["parameters"]]
         assert "#/components/parameters/limit" in refs and \
             "#/components/parameters/cursor" in refs, route.rule
+
+
+def test_every_json_operation_declares_its_response():
+    """Without a response model the suite-wide check would let that operation drift."""
+    missing = [_id(op) for op in _ops(("GET", "POST", "PUT", "PATCH", "DELETE"))
+               if op[0].status != 204 and not op[0].binary and op[0].response is None
+               and op[0].endpoint != "openapi_json"]
+    assert missing == []
+
+
+def test_a_drifting_serializer_fails_the_response_check(api, users, world, monkeypatch):
+    """The check the whole suite runs under: an undeclared key, or a missing one, turns the
+    answer into a 500 naming it; so does an error body that leaves the envelope."""
+    from flask_escalated.services import serializers
+    from flask_escalated.web.api import errors
+
+    assert api(users.admin).get("/tags").status_code == 200
+    real = serializers.tag
+    monkeypatch.setattr(serializers, "tag", lambda row: {**real(row), "colour": row.color})
+    r = api(users.admin).get("/tags")
+    assert r.status_code == 500
+    assert r.get_json()["error"]["code"] == "response_contract"
+    assert r.get_json()["error"]["fields"] == {"data.0.colour": "Extra inputs are not permitted"}
+    monkeypatch.setattr(serializers, "tag", lambda row: {
+        k: v for k, v in real(row).items() if k != "slug"})
+    r = api(users.admin).get("/tags")
+    assert r.status_code == 500 and "data.0.slug" in r.get_json()["error"]["fields"]
+    monkeypatch.undo()
+
+    real_error = errors.jsonify
+    monkeypatch.setattr(errors, "jsonify", lambda body: real_error(
+        {"error": {**body["error"], "hint": "x"}} if "error" in body else body))
+    r = api(users.admin).get("/departments/999999")
+    assert r.status_code == 500, r.get_json()
+    assert r.get_json()["error"]["fields"] == {"error.hint": "Extra inputs are not permitted"}
+
+
+def test_unknown_fields_are_listed(api, users, world):
+    r = api(users.admin).patch(f"/tickets/{world['t']}", json={"statuss": "closed", "zz": 1})
+    assert r.status_code == 422
+    assert r.get_json()["error"]["unknown_fields"] == ["statuss", "zz"]

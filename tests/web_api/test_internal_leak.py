@@ -172,7 +172,8 @@ def test_the_agent_form_takes_the_kind_exactly(client_as, users, make_ticket, ap
     r = client.post(f"/support/agent/tickets/{reference}/reply", data=data)
     assert r.status_code == 422
     html = r.get_data(as_text=True)
-    assert "typed &amp; kept &lt;text&gt;" in html and "nothing was sent" in html
+    # Refused as the API refuses it, the field named beside the composer.
+    assert "typed &amp; kept &lt;text&gt;" in html and 'id="composer-kind-error"' in html
     # Sent again unchanged, the kept draft is a note, never a public reply.
     assert re.search(r'value="note"\s+checked', html)
     before = _reply_count(api, users, tid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +12,7 @@ from ...domain import CLOSED_CATEGORIES, PRIORITIES, STATUS_CATEGORIES, STATUS_L
 from ...models import Activity, Reply, SatisfactionRating, SlaPolicy, Tag, Ticket, ticket_tags
 from .. import session
 from ..serializers import People
-from . import stats
+from . import sql
 from .core import Context, Params, Report, as_iso, bucket_dates
 
 Builder = Callable[[Context], Report]
@@ -104,27 +103,45 @@ def backlog(ctx: Context) -> Report:
 
 
 # ---------------------------------------------------------------------------- response times
-def _histogram(values: list[float]) -> list[dict[str, Any]]:
-    counts = [0] * len(BUCKETS)
-    bounds = [bound for bound, _ in BUCKETS]
-    for v in values:
-        counts[bisect_right(bounds, v)] += 1
-    return [{"bucket": label, "count": n} for (_, label), n in zip(BUCKETS, counts, strict=True)]
+def _summary(spread: sql.Spread | None, column: int) -> dict[str, int | None]:
+    """Count, median and 90th percentile of one timing column, in whole seconds."""
+    if spread is None:
+        return {"count": 0, "median": None, "p90": None}
+    values = spread.quantiles[column]
+    return {"count": spread.count, "median": round(values[0.5]), "p90": round(values[0.9])}
 
 
-def _timing(ctx: Context, pairs: list[tuple[Any, ...]]) -> dict[str, Any]:
-    calendar, business = stats.durations([(float(a), float(b)) for a, b, *_ in pairs],
-                                         ctx.schedule)
-    return {"calendar": stats.summary(calendar), "business": stats.summary(business),
-            "histogram": _histogram(calendar)}
+def _bucketed(column: Any) -> list[Any]:
+    """One condition per :data:`BUCKETS` entry: ``lower <= column < upper``."""
+    out, lower = [], 0.0
+    for upper, _ in BUCKETS:
+        bounds = [column >= lower] if lower else []
+        if upper != float("inf"):
+            bounds.append(column < upper)
+        out.append(and_(*bounds) if len(bounds) > 1 else bounds[0])
+        lower = upper
+    return out
+
+
+def _timing(ctx: Context, at: Any, calendar: Any, business: Any) -> dict[str, Any]:
+    """The stored timings of the tickets whose ``at`` falls in the period."""
+    found = sql.spread([*ctx.in_window(at), *ctx.ticket_filters()], [calendar, business],
+                       counts=_bucketed(calendar)).get(None)
+    counts = found.counts if found is not None else [0] * len(BUCKETS)
+    return {"calendar": _summary(found, 0), "business": _summary(found, 1),
+            "histogram": [{"bucket": label, "count": n}
+                          for (_, label), n in zip(BUCKETS, counts, strict=True)]}
 
 
 @report("response-times", "First response and resolution times")
 def response_times(ctx: Context) -> Report:
-    """Over tickets first answered (resolved) inside the period; seconds, calendar and in the
-    desk's business hours."""
-    first = _timing(ctx, ctx.pairs(Ticket.created_at, Ticket.first_response_at))
-    resolution = _timing(ctx, ctx.pairs(Ticket.created_at, Ticket.resolved_at))
+    """Over tickets first answered (resolved) inside the period; seconds from creation,
+    calendar and business time, as stored on each ticket when it happened (business time on
+    its SLA policy's schedule, else the desk's; see :mod:`..timings`)."""
+    t = Ticket
+    first = _timing(ctx, t.first_response_at, t.first_response_seconds,
+                    t.first_response_business_seconds)
+    resolution = _timing(ctx, t.resolved_at, t.resolution_seconds, t.resolution_business_seconds)
     rows = [[metric, clock, part[clock]["count"], part[clock]["median"], part[clock]["p90"]]
             for metric, part in (("first_response", first), ("resolution", resolution))
             for clock in ("calendar", "business")]
@@ -302,15 +319,13 @@ def agents(ctx: Context) -> Report:
     for uid, n in db.execute(stmt):
         table[str(uid)]["replies"] = int(n)
 
-    grouped: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for a, b, uid in ctx.pairs(Ticket.created_at, Ticket.first_response_at, Ticket.assignee_id):
-        if uid is not None:
-            grouped[uid].append((float(a), float(b)))
-    clock = stats.clock_for([p for pairs in grouped.values() for p in pairs], ctx.schedule)
-    for uid, pairs in grouped.items():
-        calendar, business = stats.durations(pairs, ctx.schedule, clock)
-        table[uid]["median_first_response"] = stats.summary(calendar)["median"]
-        table[uid]["median_first_response_business"] = stats.summary(business)["median"]
+    for uid, found in sql.spread(
+            [*ctx.in_window(Ticket.first_response_at), Ticket.assignee_id.is_not(None),
+             *ctx.ticket_filters()],
+            [Ticket.first_response_seconds, Ticket.first_response_business_seconds],
+            group=Ticket.assignee_id).items():
+        table[str(uid)]["median_first_response"] = _summary(found, 0)["median"]
+        table[str(uid)]["median_first_response_business"] = _summary(found, 1)["median"]
 
     for row in _csat_by_agent(ctx):
         if row["agent_id"] is not None:

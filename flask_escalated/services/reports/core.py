@@ -151,14 +151,6 @@ class Context:
                 reopened[d] += n
         return resolved, reopened
 
-    def pairs(self, start: Any, end: Any, *extra: Any) -> list[tuple[Any, ...]]:
-        """``(epoch start, epoch end, *extra)`` for tickets whose ``end`` falls in the window."""
-        stmt = (select(sql.epoch(start), sql.epoch(end), *extra)
-                .where(*self.in_window(end), start.is_not(None), *self.ticket_filters()))
-        # Through the connection: plain tuples, without the ORM's per-row result handling
-        # (which costs more than the query itself for tens of thousands of rows).
-        return list(session().connection().execute(stmt).fetchall())
-
     def opening_category(self) -> str:
         return self.category.get(OPEN, OPEN)
 

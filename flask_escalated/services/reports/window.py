@@ -12,35 +12,15 @@ from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import select
-
-from ...config import Config
-from ...models import BusinessSchedule
-from .. import business_hours as bh
-from .. import session
 from ..errors import ValidationError
+from ..sla import desk_schedule
+
+__all__ = ["DEFAULT_DAYS", "MAX_DAYS", "Window", "desk_schedule"]
 
 #: The longest period one report covers (a year and a day: "last year" with a leap day).
 MAX_DAYS = 366
 #: The default period: the last 30 days, today included.
 DEFAULT_DAYS = 30
-
-
-def desk_schedule() -> bh.Schedule:
-    """The schedule business time is counted on and whose time zone reports use."""
-    from .. import sla
-
-    row = session().execute(
-        select(BusinessSchedule).where(BusinessSchedule.is_default.is_(True))
-        .order_by(BusinessSchedule.id).limit(1)).scalar_one_or_none()
-    if row is not None:
-        return sla.to_schedule(row)
-    spec = current_app.config[Config.SLA].get("business_hours", {})
-    days = spec.get("days", [1, 2, 3, 4, 5])
-    interval = {"start": spec.get("start", "09:00"), "end": spec.get("end", "17:00")}
-    week = {bh.WEEKDAYS[d - 1]: [interval] for d in days if 1 <= int(d) <= 7}
-    return bh.build(spec.get("timezone", "UTC"), week)
 
 
 @dataclass(frozen=True)

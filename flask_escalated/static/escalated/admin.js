@@ -48,7 +48,7 @@
     });
   });
 
-  /* ---- rule builder: narrow choices to the row's field / type, add rows (escalation_builder.py) ---- */
+  /* ---- rule builder: narrow choices to the row's field / type, add rows (escalation_builder.py: builder_macros.html, table layout) ---- */
   function json(el, attr) {
     try { return JSON.parse(el.getAttribute(attr) || "{}"); } catch (e) { return {}; }
   }

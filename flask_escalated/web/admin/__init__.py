@@ -57,7 +57,7 @@ def may_enter(principal: Principal) -> bool:
 
 
 def create_admin_blueprint() -> Blueprint:
-    from . import kb, logs, people, reports, rules, sla, tokens, webhooks
+    from . import access, kb, lifecycle, logs, people, reports, rules, sla, tokens, webhooks
     from . import settings as settings_page
 
     bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -66,6 +66,8 @@ def create_admin_blueprint() -> Blueprint:
     bp.add_url_rule("", "overview", overview)
     bp.add_url_rule("/reports", "reports", reports.reports_page)
     people.register_all(bp)
+    access.register_all(bp)
+    lifecycle.register_all(bp)
     sla.register_all(bp)
     rules.register_all(bp)
     kb.register_all(bp)

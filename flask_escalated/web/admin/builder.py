@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Union
 
-from flask import request
+from flask import g, request
 from werkzeug.datastructures import MultiDict
 
 from ...domain import PRIORITIES
@@ -58,8 +58,28 @@ OPERATOR_LABELS = {
     "is_null": "is empty", "is_not_null": "is set", "gt": "more than", "gte": "at least",
     "lt": "less than", "lte": "at most",
 }
-_FIELD_LABELS = {"assignee_id": "Assignee", "department_id": "Department",
-                 "sla_due_within_minutes": "SLA due within (minutes)"}
+FIELD_LABELS = {
+    "status": "Status", "status_category": "Status category", "priority": "Priority",
+    "channel": "Channel", "ticket_type": "Ticket type", "assignee_id": "Assignee",
+    "department_id": "Department", "tag": "Tag", "requester_type": "Requester type",
+    "unassigned": "Unassigned", "sla_breached": "Any SLA target breached",
+    "first_response_breached": "First response breached",
+    "next_response_breached": "Next response breached",
+    "resolution_breached": "Resolution breached",
+    "sla_due_within_minutes": "An SLA target due within (minutes)",
+    "hours_since_created": "Hours since created", "hours_since_updated": "Hours since updated",
+    "hours_since_last_reply": "Hours since the last reply",
+    "hours_since_last_customer_reply": "Hours since the customer's last reply",
+    "hours_since_last_agent_reply": "Hours since an agent's last reply",
+    "hours_since_resolved": "Hours since resolved",
+}
+ACTION_LABELS = {
+    "set_status": "Set the status", "escalate": "Escalate", "set_priority": "Set the priority",
+    "assign_agent": "Assign to an agent", "assign_department": "Move to a department",
+    "add_tag": "Add a tag", "remove_tag": "Remove a tag", "add_note": "Add an internal note",
+    "send_reply": "Send a public reply", "close": "Close",
+    "notify_email": "Send an e-mail", "notify_webhook": "Call a webhook",
+}
 #: What each action's value is: which input it gets, which suggestions, how its text is read.
 #: ``none``: no value; ``text``: free text (a textarea); ``object``: a JSON object; the others
 #: one word, suggested from the list of that name.
@@ -82,9 +102,11 @@ _VALUE_HELP = {
     "tag": "A tag's slug (a new one is created).",
 }
 #: Condition fields whose values are suggested from a list (the others are numbers or take
-#: the field's own choices).
+#: the field's own choices, listed as ``field-<name>``).
 _FIELD_LISTS = {"status": "status", "assignee_id": "agent", "department_id": "department",
                 "tag": "tag"}
+#: How a field's fixed choices read where the value alone says little.
+_CHOICE_LABELS = {"requester_type": {"user": "Signed-in user", "contact": "Guest"}}
 _LIST_CAP = 500
 _PATH = re.compile(r"^cond((?:\.[0-9]{1,3}){0,6})\.(match|field|operator|value|was)$")
 _ACTION = re.compile(r"^act\.([0-9]{1,3})\.(type|value|was)$")
@@ -94,12 +116,12 @@ _ACTION_KEY = re.compile(r"^actions\[([0-9]{1,4})\](?:\.([a-z_]{1,20}))?$")
 
 
 def _label(name: str) -> str:
-    return _FIELD_LABELS.get(name) or name.replace("_", " ").capitalize()
+    return FIELD_LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
 def action_label(name: object) -> str:
-    """An action type as a person reads it ("Add tag")."""
-    return _label(str(name))
+    """An action type as a person reads it ("Add a tag")."""
+    return ACTION_LABELS.get(str(name)) or _label(str(name))
 
 
 # ---------------------------------------------------------------------------- catalogue
@@ -135,41 +157,61 @@ def catalogue(kind: str) -> Catalogue:
     fields: tuple[Option, ...] = ()
     if kind != "macro":
         fields = tuple(
-            Option(name, _label(name), OPERATORS[spec.kind], _suggestion(name, spec.kind))
+            Option(name, _label(name), OPERATORS[spec.kind], suggestion_key(name))
             for name, spec in FIELDS.items() if kind != "workflow" or name not in TIME_FIELDS)
     operators = tuple(Option(op, OPERATOR_LABELS.get(op, op)) for op in
                       dict.fromkeys(op for ops in OPERATORS.values() for op in ops))
-    actions = tuple(Option(name, _label(name), suggest=ACTION_VALUES.get(name, "word"),
+    actions = tuple(Option(name, action_label(name), suggest=ACTION_VALUES.get(name, "word"),
                            hint=ACTION_HINTS.get(name)) for name in actions_for(kind))
     return Catalogue(kind, fields, operators, actions)
 
 
-def _suggestion(name: str, kind: str) -> str | None:
+def suggestion_key(name: str) -> str | None:
+    """The name of the list a condition field's values come from (:func:`desk_lists`), or
+    None for a number or an unknown field."""
+    spec = FIELDS.get(name)
+    if spec is None:
+        return None
     if name in _FIELD_LISTS:
         return _FIELD_LISTS[name]
-    if kind == "bool":
+    if spec.kind == "bool":
         return "bool"
-    return f"field-{name}" if FIELDS[name].choices else None
+    return f"field-{name}" if spec.choices else None
 
 
-def suggestions() -> dict[str, list[tuple[str, str]]]:
-    """The ``<datalist>`` of each suggestion name: values the desk knows (statuses, agents,
-    departments, tags) and each field's fixed choices. Suggestions only: the service decides."""
+def desk_lists() -> dict[str, tuple[Option, ...]]:
+    """The values a rule's rows are offered, by list name (read once a request): what the
+    desk knows (statuses, agents, departments, tags), priorities, yes / no, and each
+    condition field's fixed choices as ``field-<name>``. Offers only: the service decides."""
+    cached: dict[str, tuple[Option, ...]] | None = g.get("_escalated_desk_lists")
+    if cached is not None:
+        return cached
     agent_rows = agents.list_agents()[:_LIST_CAP]
     people = serializers.People([a.user_id for a in agent_rows])
-    out: dict[str, list[tuple[str, str]]] = {
-        "status": [(s.slug, s.label) for s in statuses.all_statuses()],
-        "priority": [(p, p.capitalize()) for p in PRIORITIES],
-        "agent": [(a.user_id, _person(people.user(a.user_id)) or a.user_id)
-                  for a in agent_rows],
-        "department": [(str(d.id), d.name) for d in departments.list_departments()[:_LIST_CAP]],
-        "tag": [(t.slug, t.name) for t in tags.list_tags()[:_LIST_CAP]],
-        "bool": [("true", "yes"), ("false", "no")],
+    out: dict[str, tuple[Option, ...]] = {
+        "status": tuple(Option(s.slug, s.label) for s in statuses.all_statuses()),
+        "priority": tuple(Option(p, p.capitalize()) for p in PRIORITIES),
+        "agent": tuple(Option(str(a.user_id), _person(people.user(a.user_id)) or a.user_id)
+                       for a in agent_rows),
+        "department": tuple(Option(str(d.id), d.name)
+                            for d in departments.list_departments()[:_LIST_CAP]),
+        "tag": tuple(Option(t.slug, t.name) for t in tags.list_tags()[:_LIST_CAP]),
+        "bool": (Option("true", "Yes"), Option("false", "No")),
     }
     for name, spec in FIELDS.items():
         if spec.choices:
-            out[f"field-{name}"] = [(c, c.replace("_", " ")) for c in spec.choices]
+            labels = _CHOICE_LABELS.get(name, {})
+            out[f"field-{name}"] = tuple(
+                Option(c, labels.get(c) or c.replace("_", " ").capitalize())
+                for c in spec.choices)
+    g._escalated_desk_lists = out
     return out
+
+
+def suggestions() -> dict[str, list[tuple[str, str]]]:
+    """The ``<datalist>`` of each list name (:func:`desk_lists`)."""
+    return {name: [(o.value, o.label) for o in options]
+            for name, options in desk_lists().items()}
 
 
 def _person(user: Mapping[str, Any] | None) -> str | None:
@@ -319,14 +361,16 @@ def _condition_value(name: str, operator: str, text: str) -> Any:
     """Typed text as the JSON the API takes: a list for ``in``/``not_in``, numbers for
     elapsed-time fields, ``true``/``false`` for yes-no fields. Text that does not read as
     its field's type is passed on as text, and the service says why it is wrong."""
-    kind = FIELDS[name].kind if name in FIELDS else "enum"
     text = text.strip()
     if operator in ("in", "not_in"):
-        return [_scalar(name, kind, part.strip()) for part in text.split(",") if part.strip()]
-    return None if text == "" else _scalar(name, kind, text)
+        return [scalar(name, part.strip()) for part in text.split(",") if part.strip()]
+    return None if text == "" else scalar(name, text)
 
 
-def _scalar(name: str, kind: str, text: str) -> Any:
+def scalar(name: str, text: str) -> Any:
+    """One value of field ``name`` as the condition's JSON carries it (a number, a yes / no);
+    text that is not the field's type stays text, for the service to refuse by name."""
+    kind = FIELDS[name].kind if name in FIELDS else "enum"
     if kind == "bool":
         return {"true": True, "false": False, "yes": True, "no": False}.get(text.lower(), text)
     if kind in ("hours", "minutes"):
@@ -509,6 +553,9 @@ class Builder:
     #: Refusals that name no row (e.g. "at least one action"), per part.
     condition_errors: list[str] = field(default_factory=list)
     action_errors: list[str] = field(default_factory=list)
+
+    #: How ``admin/builder_form.html`` draws it (the escalation rules' rows are a "table").
+    layout = "tree"
 
     @classmethod
     def for_page(cls, kind: str, stored: Mapping[str, Any] | None,

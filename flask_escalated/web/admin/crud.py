@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 
 from ...events import Actor
 from ...services import ext
-from ...services.errors import Conflict, PermissionDenied, ServiceError, ValidationError
+from ...services.errors import PermissionDenied, ServiceError, ValidationError
 from ..forms import FieldSpec, FormData, initial_values, read_form, specs_for
 from ..security import current_principal, requires
 
@@ -59,7 +59,7 @@ class Resource:
     singular: str
     #: The permission to see the list (and the edit page, read-only without ``edit``).
     view: str
-    load: Callable[[int], Any]
+    load: Callable[[Any], Any]
     #: A row as the API serializes it: the edit form's starting values.
     serialize: Callable[[Any], dict[str, Any]]
     columns: Sequence[Column]
@@ -70,8 +70,8 @@ class Resource:
     create_model: type[BaseModel] | None = None
     update_model: type[BaseModel] | None = None
     create: Callable[[Actor, dict[str, Any]], Any] | None = None
-    update: Callable[[Actor, int, dict[str, Any]], Any] | None = None
-    delete: Callable[[Actor, int], Any] | None = None
+    update: Callable[[Actor, Any, dict[str, Any]], Any] | None = None
+    delete: Callable[[Actor, Any], Any] | None = None
     create_permission: str | None = None
     edit_permission: str | None = None
     delete_permission: str | None = None
@@ -93,7 +93,8 @@ class Resource:
     filter_specs: Callable[[], list[FieldSpec]] | None = None
     #: What the delete step is called (verb, past tense): a token is revoked, not deleted.
     delete_words: tuple[str, str] = ("delete", "deleted")
-    #: Whether a row offers the delete step at all (a revoked token does not).
+    #: Whether a row offers the delete step at all (a revoked token does not): like a
+    #: locked row it has no delete link and its delete page answers 409, but it stays editable.
     deletable: Callable[[Any], bool] = lambda row: True
     #: A sentence under the heading: what this section is for.
     intro: str | None = None
@@ -110,6 +111,11 @@ class Resource:
     #: user id; everything else by its numeric id).
     key_rule: str = "escalated_id"
     key: Callable[[Any], Any] = lambda row: row.id
+    #: Why a row can be neither changed nor deleted (built-in roles and statuses), or
+    #: ``None``: its edit page is read-only, it has no delete link, and posting answers 409.
+    locked: Callable[[Any], str | None] | None = None
+    #: What the delete page says will happen (default: it cannot be undone).
+    delete_note: str = "This cannot be undone."
     _nav: bool = field(default=True, repr=False)
 
     # -- derived --
@@ -121,6 +127,17 @@ class Resource:
 
     def may(self, permission: str | None) -> bool:
         return permission is not None and current_principal().can_anywhere(permission)
+
+    def lock_reason(self, row: Any) -> str | None:
+        return self.locked(row) if self.locked is not None and row is not None else None
+
+    def delete_refusal(self, row: Any) -> str | None:
+        """Why ``row`` has no delete step (it is locked, or already removed), or ``None``."""
+        if (reason := self.lock_reason(row)) is not None:
+            return reason
+        if row is not None and not self.deletable(row):
+            return f"The {self.singular} “{self.title(row)}” is already {self.delete_words[1]}."
+        return None
 
 
 def simple_rows(listing: Callable[[], Sequence[Any]]) -> Callable[[str | None, Any, int], Page]:
@@ -219,10 +236,14 @@ def _new(res: Resource) -> Any:
     return _form_page(res, None, specs, form)
 
 
-def _edit(res: Resource, ident: int) -> Any:
+def _edit(res: Resource, ident: Any) -> Any:
     row = res.load(ident)
     model = res.update_model
     editable = model is not None and res.update is not None and res.may(res.edit_permission)
+    if (reason := res.lock_reason(row)) is not None:
+        if request.method == "POST":
+            return _locked_page(res, row, reason)
+        editable = False
     specs = res.inputs(model) if model is not None else []
     values = res.form_values(row) if res.form_values else res.serialize(row)
     form: FormData[Any] = FormData(values=initial_values(values, specs))
@@ -247,23 +268,67 @@ def _edit(res: Resource, ident: int) -> Any:
     return _form_page(res, row, specs, form, editable=editable)
 
 
-def _delete(res: Resource, ident: int) -> Any:
+@dataclass(frozen=True)
+class Confirmation:
+    """What a removal's confirmation step says (``admin/delete.html``): a section's row by
+    default (:meth:`for_row`), or a part of a row in the section's own words (a schedule's
+    holiday)."""
+
+    title: str
+    question: str
+    consequence: str
+    #: Where the button posts, and where "Keep it" goes back to.
+    action: str
+    back: str
+    button: str = "Delete"
+    #: The row a part belongs to, as a crumb after the section: ``(title, URL)``.
+    parent: tuple[str, str] | None = None
+
+    @classmethod
+    def for_row(cls, res: Resource, row: Any) -> Confirmation:
+        """A row's removal, in the section's words (``Resource.delete_words``)."""
+        verb = res.delete_words[0].capitalize()
+        return cls(title=f"{verb} {res.singular}",
+                   question=f"{verb} the {res.singular} “{res.title(row)}”?",
+                   consequence=res.delete_note,
+                   action=url_for(res.endpoint("delete"), ident=res.key(row)),
+                   back=url_for(res.endpoint("edit"), ident=res.key(row)), button=verb)
+
+
+def confirmation_page(res: Resource, confirm: Confirmation,
+                      error: ServiceError | None = None) -> tuple[str, int]:
+    """The confirmation step, or the same page again with the service's refusal."""
+    return (render_template("escalated/admin/delete.html", res=res, confirm=confirm,
+                            error=error.message if error is not None else None),
+            error.status if error is not None else 200)
+
+
+def _delete(res: Resource, ident: Any) -> Any:
     assert res.delete is not None
     row = res.load(ident)
-    done = res.delete_words[1]
-    if not res.deletable(row):
-        raise Conflict(f"The {res.singular} “{res.title(row)}” is already {done}.")
+    if (reason := res.delete_refusal(row)) is not None:
+        return _locked_page(res, row, reason)
+    confirm = Confirmation.for_row(res, row)
     if request.method == "POST":
         delete, title = res.delete, res.title(row)
         try:
             with ext().unit_of_work():
                 delete(current_principal().actor, res.key(row))
         except ServiceError as exc:
-            return render_template("escalated/admin/delete.html", res=res, row=row,
-                                   error=exc.message), exc.status
-        flash(f"The {res.singular} “{title}” was {done}.", "success")
+            return confirmation_page(res, confirm, exc)
+        flash(f"The {res.singular} “{title}” was {res.delete_words[1]}.", "success")
         return redirect(url_for(res.endpoint("list")))
-    return render_template("escalated/admin/delete.html", res=res, row=row, error=None)
+    return confirmation_page(res, confirm)
+
+
+def _locked_page(res: Resource, row: Any, reason: str) -> tuple[str, int]:
+    """409: a locked row cannot be changed or deleted; a not-deletable one (a revoked token)
+    cannot be removed again."""
+    what = ("changed or deleted" if res.lock_reason(row) is not None
+            else res.delete_words[1])
+    heading = f"The {res.singular} “{res.title(row)}” cannot be {what}"
+    return render_template("escalated/admin/delete.html", res=res, row=row, error=reason,
+                           locked=True, heading=heading), 409
 
 
 def _read(res: Resource, model: type[BaseModel], specs: list[FieldSpec]) -> FormData[Any]:

@@ -17,13 +17,17 @@ Blank rows are unused, so a page renders a few spare ones; the optional ``admin.
 more and hides the inputs a row's field or type does not use. The rows read back into the
 same JSON the API takes and go through the same schema and services; the service's error
 names the item (``.all[1].any[0]``, ``actions[2]``), which :func:`editors` maps back to the
-row that holds it. It takes any rule kind; the escalation rules' pages use it.
+row that holds it.
+
+This is the escalation rules' layout of the rule editor (a :class:`.rules.RuleEditor`); what
+it offers comes from :mod:`.builder`, as for the other kinds: the fields, operators and action
+types of :func:`.builder.catalogue`, their labels, the desk's lists
+(:func:`.builder.desk_lists`) and how typed text reads as a value (:func:`.builder.scalar`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +36,18 @@ from typing import Any
 from flask import g, request
 from werkzeug.datastructures import MultiDict
 
-from ...domain import CHANNELS, PRIORITIES, STATUS_CATEGORIES, TICKET_TYPES
-from ...services import agents, conditions, departments, serializers, statuses, tags
-from ...services.ids import parse_id
+from ...services import conditions
 from ...services.rules import ACTION_TYPES
+from .builder import (
+    FIELD_LABELS,
+    OPERATOR_LABELS,
+    Option,
+    catalogue,
+    condition_text,
+    desk_lists,
+    scalar,
+    suggestion_key,
+)
 
 #: Blank rows a page offers below the ones in use.
 SPARE_CONDITIONS = 3
@@ -50,34 +62,8 @@ _COND_GROUP = re.compile(r"^cond-group-(\d{1,3})-match$")
 _ACT_ROW = re.compile(r"^act-(\d{1,3})-(type|choice|tag|text|to|subject|url)$")
 _COND_CHROME = frozenset({"cond-match", "cond-json"})
 _ERROR_PATH = re.compile(r"^(\S*?): (.*)$", re.S)
-_NUMBER = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,12})?$")
 _STASH = "_escalated_builder"
 
-OPERATOR_LABELS = {"eq": "is", "neq": "is not", "in": "is one of", "not_in": "is none of",
-                   "is_null": "is empty", "is_not_null": "is set", "gt": "more than",
-                   "gte": "at least", "lt": "less than", "lte": "at most"}
-FIELD_LABELS = {
-    "status": "Status", "status_category": "Status category", "priority": "Priority",
-    "channel": "Channel", "ticket_type": "Ticket type", "assignee_id": "Assignee",
-    "department_id": "Department", "tag": "Tag", "requester_type": "Requester type",
-    "unassigned": "Unassigned", "sla_breached": "Any SLA target breached",
-    "first_response_breached": "First response breached",
-    "next_response_breached": "Next response breached",
-    "resolution_breached": "Resolution breached",
-    "sla_due_within_minutes": "An SLA target due within (minutes)",
-    "hours_since_created": "Hours since created", "hours_since_updated": "Hours since updated",
-    "hours_since_last_reply": "Hours since the last reply",
-    "hours_since_last_customer_reply": "Hours since the customer's last reply",
-    "hours_since_last_agent_reply": "Hours since an agent's last reply",
-    "hours_since_resolved": "Hours since resolved",
-}
-ACTION_LABELS = {
-    "set_status": "Set the status", "escalate": "Escalate", "set_priority": "Set the priority",
-    "assign_agent": "Assign to an agent", "assign_department": "Move to a department",
-    "add_tag": "Add a tag", "remove_tag": "Remove a tag", "add_note": "Add an internal note",
-    "send_reply": "Send a public reply", "close": "Close",
-    "notify_email": "Send an e-mail", "notify_webhook": "Call a webhook",
-}
 #: Action types whose value is picked from a list (the choice select), and the list.
 CHOICE_ACTIONS = {"set_status": "status", "set_priority": "priority",
                   "assign_agent": "agent", "assign_department": "department"}
@@ -87,12 +73,6 @@ TEXT_ACTIONS = frozenset({"add_note", "send_reply"})
 ACTION_USES = {**{t: "choice" for t in CHOICE_ACTIONS}, **{t: "tag" for t in TAG_ACTIONS},
                **{t: "text" for t in TEXT_ACTIONS}, "notify_email": "email text",
                "notify_webhook": "url", "escalate": "", "close": ""}
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
 
 
 @dataclass(frozen=True)
@@ -163,66 +143,16 @@ class ActionEditor:
 
 
 # ---------------------------------------------------------------------------- choices
-def _options(values: Sequence[str]) -> tuple[Option, ...]:
-    return tuple(Option(v, v.replace("_", " ").capitalize()) for v in values)
-
-
-def _agent_options() -> tuple[Option, ...]:
-    rows = agents.list_agents()
-    people = serializers.People([a.user_id for a in rows])
-    out = []
-    for a in rows:
-        user = people.user(a.user_id) or {}
-        out.append(Option(str(a.user_id), user.get("name") or user.get("email") or a.user_id))
-    return tuple(out)
-
-
-def _lists() -> dict[str, tuple[Option, ...]]:
-    """The desk's lists a row picks from (read once a request)."""
-    cached: dict[str, tuple[Option, ...]] | None = g.get("_escalated_builder_lists")
-    if cached is None:
-        cached = {
-            "status": tuple(Option(s.slug, s.label) for s in statuses.all_statuses()),
-            "status_category": _options(STATUS_CATEGORIES),
-            "priority": _options(PRIORITIES),
-            "channel": _options(CHANNELS),
-            "ticket_type": _options(TICKET_TYPES),
-            "requester_type": (Option("user", "Signed-in user"), Option("contact", "Guest")),
-            "department": tuple(Option(str(d.id), d.name)
-                                for d in departments.list_departments()),
-            "agent": _agent_options(),
-            "tag": tuple(Option(t.slug, t.name) for t in tags.list_tags()),
-            "bool": (Option("true", "Yes"), Option("false", "No")),
-        }
-        g._escalated_builder_lists = cached
-    return cached
-
-
-#: The list each condition field's choice comes from.
-_FIELD_LIST = {"status": "status", "status_category": "status_category",
-               "priority": "priority", "channel": "channel", "ticket_type": "ticket_type",
-               "requester_type": "requester_type", "department_id": "department",
-               "assignee_id": "agent", "tag": "tag"}
-
-
-def _field_list(name: str) -> str | None:
-    spec = conditions.FIELDS.get(name)
-    if spec is None:
-        return None
-    return "bool" if spec.kind == "bool" else _FIELD_LIST.get(name)
-
-
 def _condition_choices(fields: Sequence[str]) -> list[OptionGroup]:
-    lists = _lists()
-    seen: list[str] = []
+    """One option group per list the fields pick from (:func:`.builder.desk_lists`), named
+    after the first field that uses it."""
+    lists = desk_lists()
+    seen: dict[str, str] = {}
     for name in fields:
-        key = _field_list(name)
+        key = suggestion_key(name)
         if key is not None and key not in seen:
-            seen.append(key)
-    labels = {"bool": "Yes / no", "department": "Department", "agent": "Assignee",
-              "tag": "Tag"}
-    return [OptionGroup(key, labels.get(key) or FIELD_LABELS.get(key, key), lists[key])
-            for key in seen]
+            seen[key] = "Yes / no" if key == "bool" else FIELD_LABELS.get(name, name)
+    return [OptionGroup(key, label, lists[key]) for key, label in seen.items()]
 
 
 def _indices(form: Mapping[str, Any], pattern: re.Pattern[str]) -> list[int]:
@@ -244,21 +174,6 @@ class _Absent:
 ABSENT = _Absent()
 
 
-def _typed(name: str, text: str) -> Any:
-    """One value as the condition's JSON carries it."""
-    spec = conditions.FIELDS.get(name)
-    kind = spec.kind if spec is not None else ""
-    if kind == "bool":
-        return {"true": True, "false": False}.get(text, text)
-    if kind in ("hours", "minutes") and _NUMBER.match(text):
-        number = float(text) if "." in text else int(text)
-        return number if not isinstance(number, float) or math.isfinite(number) else text
-    if name == "department_id":
-        ident = parse_id(text)
-        return ident if ident is not None else text
-    return text
-
-
 def _read_value(name: str, operator: str, choice: str, text: str) -> Any:
     if operator in ("is_null", "is_not_null"):
         return ABSENT
@@ -268,9 +183,9 @@ def _read_value(name: str, operator: str, choice: str, text: str) -> Any:
             part = part.strip()
             if part and part not in items:
                 items.append(part)
-        return [_typed(name, v) for v in items]
+        return [scalar(name, v) for v in items]
     raw = text.strip() or choice
-    return None if raw == "" else _typed(name, raw)
+    return None if raw == "" else scalar(name, raw)
 
 
 def read_conditions(form: MultiDict[str, str]) -> tuple[Any, list[str], dict[str, int],
@@ -318,20 +233,12 @@ def read_conditions(form: MultiDict[str, str]) -> tuple[Any, list[str], dict[str
 def _value_inputs(name: str, value: Any) -> tuple[str, str]:
     """``(choice, text)`` showing ``value``."""
     if isinstance(value, list):
-        return "", ", ".join(_text(v) for v in value)
-    key = _field_list(name)
-    text = _text(value)
-    if key is not None and any(o.value == text for o in _lists()[key]):
+        return "", condition_text(value)
+    key = suggestion_key(name)
+    text = condition_text(value)
+    if key is not None and any(o.value == text for o in desk_lists()[key]):
         return text, ""
     return "", text
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _rows_of(group: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]],
@@ -449,16 +356,16 @@ def _action_row(index: int, action: Any) -> ActionRow:
     kind, value = str(action.get("type") or ""), action.get("value")
     row = ActionRow(index, kind)
     if kind in CHOICE_ACTIONS:
-        text = _text(value)
-        if any(o.value == text for o in _lists()[CHOICE_ACTIONS[kind]]):
+        text = condition_text(value)
+        if any(o.value == text for o in desk_lists()[CHOICE_ACTIONS[kind]]):
             row.choice = text
         else:
             row.text = text
     elif kind == "notify_email" and isinstance(value, Mapping):
-        row.to, row.subject = _text(value.get("to")), _text(value.get("subject"))
-        row.text = _text(value.get("body"))
+        row.to, row.subject = condition_text(value.get("to")), condition_text(value.get("subject"))
+        row.text = condition_text(value.get("body"))
     elif kind == "notify_webhook" and isinstance(value, Mapping):
-        row.url = _text(value.get("url"))
+        row.url = condition_text(value.get("url"))
     elif kind in TAG_ACTIONS and isinstance(value, str):
         row.tag = value
     elif value is not None:
@@ -484,19 +391,6 @@ def read() -> tuple[dict[str, Any], list[str]]:
     g._escalated_builder = {"conditions": cond_paths, "actions": act_paths,
                             "json_error": json_error}
     return {"conditions": group, "actions": actions}, used + act_used
-
-
-def action_types(kind: str) -> list[Option]:
-    return [Option(t, ACTION_LABELS.get(t, t)) for t, (_, kinds) in ACTION_TYPES.items()
-            if kind in kinds]
-
-
-def condition_fields(kind: str) -> list[str]:
-    from ...services.rules import TIME_FIELDS
-
-    names = list(FIELD_LABELS) + sorted(set(conditions.FIELDS) - set(FIELD_LABELS))
-    return [n for n in names if n in conditions.FIELDS
-            and not (kind == "workflow" and n in TIME_FIELDS)]
 
 
 def _split_error(message: str | None) -> tuple[str | None, str | None]:
@@ -540,6 +434,9 @@ class Editors:
     #: The form's errors for its summary, the builder's named by row ("Condition 2").
     errors: dict[str, str]
 
+    #: How ``admin/builder_form.html`` draws it (``builder.Builder`` is the "tree").
+    layout = "table"
+
 
 def _summary(errors: Mapping[str, str], condition: ConditionEditor,
              action: ActionEditor) -> dict[str, str]:
@@ -559,7 +456,8 @@ def editors(kind: str, stored: Mapping[str, Any] | None,
     """The condition and action editors of a rule's page: the stored rule (or a blank one)
     with a few blank rows, or, after a refused post, the rows as typed with each error beside
     its row."""
-    fields = condition_fields(kind)
+    cat = catalogue(kind)
+    fields = [o.value for o in cat.fields]
     posted = request.method == "POST" and ("cond-match" in request.form
                                            or "cond-json" in request.form)
     stash: dict[str, Any] = g.get(_STASH) or {}
@@ -598,15 +496,14 @@ def editors(kind: str, stored: Mapping[str, Any] | None,
     kinds = {n: conditions.FIELDS[n].kind for n in fields}
     condition = ConditionEditor(
         match=match, groups=groups, rows=rows, json=text or "", as_json=as_json,
-        fields=[Option(n, FIELD_LABELS.get(n, n.replace("_", " ").capitalize()))
-                for n in fields],
-        operators=[Option(o, OPERATOR_LABELS.get(o, o)) for o in OPERATOR_LABELS],
+        fields=list(cat.fields),
+        operators=[Option(o, label) for o, label in OPERATOR_LABELS.items()],
         kinds=kinds, operator_kinds={k: list(ops) for k, ops in conditions.OPERATORS.items()},
-        list_keys={n: key for n in fields if (key := _field_list(n)) is not None},
+        list_keys={n: key for n in fields if (key := suggestion_key(n)) is not None},
         choices=_condition_choices(fields), error=cond_loose)
-    lists = _lists()
+    lists = desk_lists()
     action = ActionEditor(
-        rows=act_rows, types=action_types(kind),
+        rows=act_rows, types=list(cat.actions),
         choices=[OptionGroup(key, label, lists[key]) for key, label in
                  (("status", "Status"), ("priority", "Priority"), ("agent", "Agent"),
                   ("department", "Department"))],
@@ -627,6 +524,19 @@ def describe(group: Any) -> str:
         label = FIELD_LABELS.get(str(item.get("field")), str(item.get("field")))
         op = OPERATOR_LABELS.get(str(item.get("operator")), str(item.get("operator")))
         value = item.get("value")
-        shown = ", ".join(_text(v) for v in value) if isinstance(value, list) else _text(value)
+        shown = condition_text(value)
         return f"{label} {op} {shown}".strip()
     return f"{key} of {count} conditions"
+
+
+def page_context(kind: str, stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The form page's ``builder`` and ``builder_summary`` (see :class:`.rules.RuleEditor`):
+    both read the one :class:`Editors` made for the page's errors."""
+    made: dict[str, Editors] = {}
+
+    def page(errors: Mapping[str, str]) -> Editors:
+        if "editors" not in made:
+            made["editors"] = editors(kind, stored, errors)
+        return made["editors"]
+
+    return {"builder": page, "builder_summary": lambda errors: page(errors).errors}

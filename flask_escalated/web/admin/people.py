@@ -26,6 +26,8 @@ def _name(user: dict[str, Any] | None) -> str | None:
 
 def _department_specs(model: Any) -> list[FieldSpec]:
     return specs_for(model, description={"widget": "textarea"},
+                     is_active={"label": "Active",
+                                "help": "Customers pick only active departments."},
                      agent_ids={"widget": "checkboxes", "choices": _agent_choices(),
                                 "label": "Agents", "help": None},
                      assignment_strategy={"help": "How new tickets are assigned: by hand, "
@@ -45,6 +47,7 @@ DEPARTMENTS = Resource(
     create_model=DepartmentCreate, update_model=DepartmentUpdate,
     create=departments.create_department, update=departments.update_department,
     delete=departments.delete_department, specs=_department_specs,
+    initial=lambda: {"is_active": True},  # as the API's create: a new department is open
     intro="Departments group agents; tickets in a department go to its agents by its "
           "assignment strategy.")
 

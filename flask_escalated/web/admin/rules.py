@@ -7,13 +7,14 @@ one-field update through the same service) and, on their edit page, the evaluati
 time the rule acted on a ticket, what it did and what failed (``RuleLog``, the rows the API's
 ``/<resource>/<id>/logs`` pages through).
 
-:func:`rule_resource` builds the section of any kind of rule, so escalation rules take one
-call too.
+:func:`rule_resource` builds the section of any kind of rule; escalation rules
+(:mod:`.escalation`) take one call too, with their own row editor and log as parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -50,16 +51,34 @@ def _when(value: datetime | None) -> str:
 EMPTY_NOTES = {"workflow": "With no conditions, it acts on every event it runs on."}
 
 
-def _page_context(kind: str, serialize: Callable[[Any], dict[str, Any]]
-                  ) -> Callable[[Any], dict[str, Any]]:
-    """The builder of a form page (and :func:`builder.summary_errors` for its summary)."""
+@dataclass(frozen=True)
+class RuleEditor:
+    """How a form page edits a rule's conditions and actions (``admin/builder_form.html``).
 
-    def context(row: Any) -> dict[str, Any]:
-        stored = serialize(row) if row is not None else None
-        return {"builder": lambda errors: builder.Builder.for_page(kind, stored, errors),
-                "builder_summary": builder.summary_errors, "empty_note": EMPTY_NOTES.get(kind)}
+    ``read`` is the :attr:`.crud.Resource.extra_input` that turns the posted inputs into the
+    API's ``conditions`` and ``actions``; ``context(kind, stored rule or None)`` gives the
+    template ``builder(errors)`` (the editor to draw, with the refusals on their rows) and
+    ``builder_summary(errors)`` (the refusals for the summary at the top);
+    ``refresh_inputs`` are its submits that re-render the form instead of saving it."""
 
-    return context
+    read: Callable[[], tuple[dict[str, Any], Sequence[str]]]
+    context: Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
+    refresh_inputs: Sequence[str] = ()
+
+
+def _tree_context(kind: str, stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"builder": lambda errors: builder.Builder.for_page(kind, stored, errors),
+            "builder_summary": builder.summary_errors, "empty_note": EMPTY_NOTES.get(kind)}
+
+
+#: The builder of :mod:`.builder`: nested groups of rows and "Add rows" buttons.
+TREE = RuleEditor(builder.read_input, _tree_context, builder.REFRESH_INPUTS)
+
+
+def _page_context(kind: str, serialize: Callable[[Any], dict[str, Any]],
+                  editor: RuleEditor = TREE) -> Callable[[Any], dict[str, Any]]:
+    """A form page's context: ``editor``'s, for the row (serialized) or a new one."""
+    return lambda row: editor.context(kind, serialize(row) if row is not None else None)
 
 
 # ---------------------------------------------------------------------------- rules
@@ -99,53 +118,68 @@ def _active_cell(name: str, permission: str) -> Callable[[Any], Any]:
     return cell
 
 
-def _log_context(kind: str) -> Callable[[Any], dict[str, Any]]:
+@dataclass(frozen=True)
+class LogPanel:
+    """A rule's evaluation log on its edit page: the panel's template, and its context for
+    ``(kind, row)``."""
+
+    template: str
+    context: Callable[[str, Any], dict[str, Any]]
+
+
+def _log_context(kind: str, row: Any) -> dict[str, Any]:
     """The edit page's evaluation log: newest first, keyset paged (``?cursor=``)."""
     from ..api.base import decode_cursor, encode_cursor
 
-    def context(row: Any) -> dict[str, Any]:
-        if row is None:
-            return {}
-        before = decode_cursor(f"{kind}-logs")
-        if isinstance(before, bool) or not isinstance(before, int):
-            before = None
-        entries = rules.logs_with_tickets(kind, row.id, limit=LOG_PAGE + 1, before=before)
-        more = len(entries) > LOG_PAGE
-        entries = entries[:LOG_PAGE]
-        return {"rule_log": {
-            "entries": entries, "paged": before is not None,
-            "next": encode_cursor(f"{kind}-logs", entries[-1][0].id) if more else None}}
+    before = decode_cursor(f"{kind}-logs")
+    if isinstance(before, bool) or not isinstance(before, int):
+        before = None
+    entries = rules.logs_with_tickets(kind, row.id, limit=LOG_PAGE + 1, before=before)
+    more = len(entries) > LOG_PAGE
+    entries = entries[:LOG_PAGE]
+    return {"rule_log": {
+        "entries": entries, "paged": before is not None,
+        "next": encode_cursor(f"{kind}-logs", entries[-1][0].id) if more else None}}
 
-    return context
+
+RULE_LOG = LogPanel("escalated/admin/rules_log.html", _log_context)
 
 
 def rule_resource(kind: str, *, name: str, label: str, singular: str, permission: str,
-                  intro: str) -> Resource:
+                  intro: str, editor: RuleEditor = TREE, log: LogPanel = RULE_LOG,
+                  columns: Sequence[Column] = (), switch: bool = True) -> Resource:
     """The console section of one kind of rule (``escalation``, ``automation`` or
-    ``workflow``): the API's schemas and service, the builder, the log, the switch."""
+    ``workflow``): the API's schemas and service, the rule editor, the log, the switch.
+
+    ``columns`` go after the list's name column (what the rule runs on, or when it acts);
+    ``switch`` makes the Active column an on/off button (its route: :func:`register_switch`),
+    else it only says On or Off."""
     create_model, update_model = ((WorkflowCreate, WorkflowUpdate) if kind == "workflow"
                                   else (RuleCreate, RuleUpdate))
     manage = f"{permission}.manage"
-    columns = [Column("Name", link(name, lambda r: r.name))]
-    if kind == "workflow":
-        columns.append(Column("Runs on", lambda r: ", ".join(r.trigger_events or [])))
-    columns += [Column("Actions", _actions), Column("Active", _active_cell(name, manage)),
-                Column("Last run", lambda r: _when(r.last_run_at)),
-                Column("Order", lambda r: r.position)]
-    page, log = _page_context(kind, rules.serialize), _log_context(kind)
+    active = _active_cell(name, manage) if switch else \
+        (lambda r: "On" if r.is_active else "Off")
+    listed = [Column("Name", link(name, lambda r: r.name)), *columns,
+              Column("Actions", _actions), Column("Active", active),
+              Column("Last run", lambda r: _when(r.last_run_at)),
+              Column("Order", lambda r: r.position)]
+    page = _page_context(kind, rules.serialize, editor)
+
+    def context(row: Any) -> dict[str, Any]:
+        return {**page(row), **(log.context(kind, row) if row is not None else {})}
+
     return Resource(
         name=name, label=label, singular=singular, view=manage, create_permission=manage,
         edit_permission=manage, delete_permission=manage,
         load=lambda ident: rules.get(kind, ident), serialize=rules.serialize,
-        rows=simple_rows(lambda: rules.list_rules(kind)), columns=columns,
+        rows=simple_rows(lambda: rules.list_rules(kind)), columns=listed,
         create_model=create_model, update_model=update_model,
         create=lambda actor, data: rules.create(kind, actor, data),
         update=lambda actor, ident, data: rules.update(kind, actor, ident, data),
         delete=lambda actor, ident: rules.remove(kind, actor, ident),
-        specs=_rule_specs, extra_input=builder.read_input,
-        refresh_inputs=builder.REFRESH_INPUTS, initial=lambda: {"is_active": True},
-        intro=intro, edit_panels=("escalated/admin/rules_log.html",),
-        context=lambda row: {**page(row), **log(row)}, form_template=FORM_TEMPLATE)
+        specs=_rule_specs, extra_input=editor.read, refresh_inputs=editor.refresh_inputs,
+        initial=lambda: {"is_active": True}, intro=intro, edit_panels=(log.template,),
+        context=context, form_template=FORM_TEMPLATE)
 
 
 def register_switch(bp: Blueprint, res: Resource, kind: str) -> None:
@@ -185,7 +219,8 @@ AUTOMATIONS = rule_resource(
 WORKFLOWS = rule_resource(
     "workflow", name="workflows", label="Workflows", singular="workflow",
     permission="workflow", intro="Workflows run when an event they name happens to a "
-    "ticket, inside the same change, if their conditions hold for it.")
+    "ticket, inside the same change, if their conditions hold for it.",
+    columns=[Column("Runs on", lambda r: ", ".join(r.trigger_events or []))])
 
 
 # ---------------------------------------------------------------------------- macros

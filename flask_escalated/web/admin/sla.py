@@ -47,7 +47,15 @@ from ..api.schemas.sla import (
 from ..api.sla import REPROJECT_IN_REQUEST
 from ..forms import FieldSpec, FormData, initial_values, read_form, specs_for
 from ..security import current_principal, requires
-from .crud import Column, Resource, link, register, simple_rows
+from .crud import (
+    Column,
+    Confirmation,
+    Resource,
+    confirmation_page,
+    link,
+    register,
+    simple_rows,
+)
 
 PERMISSION = "sla.manage"
 TARGET_LABELS = {"first_response": "First response", "next_response": "Next response",
@@ -529,20 +537,25 @@ def delete_holiday(ident: int, holiday_id: int) -> Response | tuple[str, int] | 
     holiday = next((h for h in schedule.holidays if h.id == holiday_id), None)
     if holiday is None:
         raise NotFound("No such holiday.")
+    edit = url_for(BUSINESS_SCHEDULES.endpoint("edit"), ident=schedule.id)
+    confirm = Confirmation(
+        title="Remove holiday",
+        question=f"Remove the holiday “{holiday.name}” ({holiday.date.isoformat()}"
+                 f"{', every year' if holiday.recurring else ''})?",
+        consequence="Business time will be counted on that day again.",
+        action=url_for("escalated.admin.business_schedules_holiday_delete", ident=schedule.id,
+                       holiday_id=holiday.id),
+        back=f"{edit}#holidays", button="Remove", parent=(schedule.name, edit))
     if request.method == "POST":
         name = holiday.name
         try:
             with ext().unit_of_work():
                 sla_admin.delete_holiday(current_principal().actor, schedule.id, holiday_id)
         except ServiceError as exc:
-            return render_template("escalated/admin/schedule_holiday_delete.html",
-                                   res=BUSINESS_SCHEDULES, row=schedule, holiday=holiday,
-                                   error=exc.message), exc.status
+            return confirmation_page(BUSINESS_SCHEDULES, confirm, exc)
         flash(f"The holiday “{name}” was removed.", "success")
-        return redirect(url_for(BUSINESS_SCHEDULES.endpoint("edit"), ident=schedule.id)
-                        + "#holidays")
-    return render_template("escalated/admin/schedule_holiday_delete.html",
-                           res=BUSINESS_SCHEDULES, row=schedule, holiday=holiday, error=None)
+        return redirect(f"{edit}#holidays")
+    return confirmation_page(BUSINESS_SCHEDULES, confirm)
 
 
 def register_all(bp: Blueprint) -> None:

@@ -12,6 +12,7 @@ from ..auth import second_factor_gate
 from ..security import protect_api
 from . import (  # noqa: F401  (route registration)
     admin,
+    agents,
     kb,
     macros,
     mail,

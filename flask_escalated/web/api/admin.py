@@ -13,12 +13,12 @@ from ..security import current_principal
 from .base import keyset_page, route
 from .commit import committed
 from .schemas import parse_body, parse_query
-from .schemas.audit import AuditList
-from .schemas.settings import SettingsUpdate
+from .schemas.audit import AuditList, AuditPage
+from .schemas.settings import SettingsEnvelope, SettingsUpdate
 
 
 @route("/settings", ["GET"], summary="Run-time settings (stored values over the config)",
-       tag="Settings", permission="settings.view")
+       tag="Settings", permission="settings.view", response=SettingsEnvelope)
 def show_settings() -> Response:
     return jsonify({"data": settings.effective(),
                     "help": {key: spec.help for key, spec in settings.SETTINGS.items()}})
@@ -26,7 +26,7 @@ def show_settings() -> Response:
 
 @route("/settings", ["PATCH"], summary="Change run-time settings (all or nothing)",
        tag="Settings", permission="settings.manage",
-       body=SettingsUpdate)
+       body=SettingsUpdate, response=SettingsEnvelope)
 def update_settings() -> Response:
     data = parse_body(SettingsUpdate).changes()
     with committed():
@@ -44,7 +44,7 @@ def _entry(row: AuditLog) -> dict[str, Any]:
 
 @route("/audit-logs", ["GET"], summary="The audit log, newest first (keyset paged)",
        tag="Audit", permission="audit.view", paged=True,
-       query=AuditList)
+       query=AuditList, response=AuditPage)
 def list_audit_logs() -> Response:
     args = parse_query(AuditList)
     return keyset_page("audit", lambda before, limit: audit.list_entries(

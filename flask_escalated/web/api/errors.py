@@ -28,15 +28,20 @@ _HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, message: str, fields: dict[str, Any] | None = None
+    status: int, code: str, message: str, fields: dict[str, Any] | None = None,
+    unknown_fields: list[str] | None = None,
 ) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    error: dict[str, Any] = {"code": code, "message": message, "fields": fields or {}}
+    if unknown_fields is not None:
+        error["unknown_fields"] = unknown_fields
+    response = jsonify({"error": error})
     response.status_code = status
     return response
 
 
 def service_error_response(exc: ServiceError) -> Response:
-    response = error_response(exc.status, exc.code, exc.message, exc.fields)
+    response = error_response(exc.status, exc.code, exc.message, exc.fields,
+                              getattr(exc, "names", None))
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="escalated"'
     return response

@@ -18,11 +18,16 @@ from .commit import committed
 from .schemas import parse_body, parse_query
 from .schemas.kb import (
     ArticleCreate,
+    ArticleEnvelope,
     ArticleList,
+    ArticlePage,
     ArticleUpdate,
     CategoryCreate,
+    CategoryEnvelope,
+    CategoryList,
     CategoryUpdate,
     KbSearch,
+    SearchResults,
 )
 
 
@@ -36,14 +41,14 @@ def _reader() -> Principal:
 
 # ---------------------------------------------------------------------------- categories
 @route("/kb/categories", ["GET"], summary="Knowledge-base categories", tag="Knowledge base",
-       anonymous=True)
+       anonymous=True, response=CategoryList)
 def list_kb_categories() -> Response:
     _reader()
     return jsonify({"data": [kb.serialize_category(c) for c in kb.list_categories()]})
 
 
 @route("/kb/categories", ["POST"], summary="Create a category", tag="Knowledge base",
-       permission="kb.create", body=CategoryCreate, status=201)
+       permission="kb.create", body=CategoryCreate, status=201, response=CategoryEnvelope)
 def create_kb_category() -> tuple[Response, int]:
     data = parse_body(CategoryCreate).changes()
     with committed():
@@ -52,14 +57,15 @@ def create_kb_category() -> tuple[Response, int]:
 
 
 @route("/kb/categories/<int:category_id>", ["GET"], summary="Show a category",
-       tag="Knowledge base", anonymous=True)
+       tag="Knowledge base", anonymous=True, response=CategoryEnvelope)
 def show_kb_category(category_id: int) -> Response:
     _reader()
     return jsonify({"data": kb.serialize_category(kb.get_category(category_id))})
 
 
 @route("/kb/categories/<int:category_id>", ["PATCH"], summary="Update a category",
-       tag="Knowledge base", permission="kb.edit", body=CategoryUpdate)
+       tag="Knowledge base", permission="kb.edit", body=CategoryUpdate,
+       response=CategoryEnvelope)
 def update_kb_category(category_id: int) -> Response:
     data = parse_body(CategoryUpdate).changes()
     with committed():
@@ -78,7 +84,7 @@ def delete_kb_category(category_id: int) -> tuple[str, int]:
 
 # ---------------------------------------------------------------------------- articles
 @route("/kb/articles", ["GET"], summary="Articles, newest first", tag="Knowledge base",
-       anonymous=True, paged=True, query=ArticleList)
+       anonymous=True, paged=True, query=ArticleList, response=ArticlePage)
 def list_kb_articles() -> Response:
     principal = _reader()
     args = parse_query(ArticleList)
@@ -93,7 +99,7 @@ def list_kb_articles() -> Response:
 
 
 @route("/kb/articles", ["POST"], summary="Create an article", tag="Knowledge base",
-       permission="kb.create", body=ArticleCreate, status=201)
+       permission="kb.create", body=ArticleCreate, status=201, response=ArticleEnvelope)
 def create_kb_article() -> tuple[Response, int]:
     data = parse_body(ArticleCreate).changes()
     with committed():
@@ -102,7 +108,7 @@ def create_kb_article() -> tuple[Response, int]:
 
 
 @route("/kb/articles/<int:article_id>", ["GET"], summary="Show an article",
-       tag="Knowledge base", anonymous=True)
+       tag="Knowledge base", anonymous=True, response=ArticleEnvelope)
 def show_kb_article(article_id: int) -> Response:
     principal = _reader()
     return jsonify({"data": kb.serialize_article(kb.get_article(principal, article_id),
@@ -111,7 +117,7 @@ def show_kb_article(article_id: int) -> Response:
 
 @route("/kb/articles/<int:article_id>", ["PATCH"],
        summary="Update an article (changing status needs kb.publish)", tag="Knowledge base",
-       permission="kb.edit", body=ArticleUpdate)
+       permission="kb.edit", body=ArticleUpdate, response=ArticleEnvelope)
 def update_kb_article(article_id: int) -> Response:
     data = parse_body(ArticleUpdate).changes()
     with committed():
@@ -129,7 +135,8 @@ def delete_kb_article(article_id: int) -> tuple[str, int]:
 
 # ---------------------------------------------------------------------------- search
 @route("/kb/search", ["GET"], summary="Search published articles, best match first",
-       tag="Knowledge base", anonymous=True, query=KbSearch)
+       tag="Knowledge base", anonymous=True, query=KbSearch,
+       response=SearchResults)
 def search_kb() -> Response:
     principal = _reader()
     args = parse_query(KbSearch)

@@ -9,19 +9,19 @@ from ..security import current_principal, load_ticket
 from .base import route
 from .commit import committed
 from .schemas import parse_body
-from .schemas.macros import MacroCreate, MacroUpdate
+from .schemas.macros import MacroCreate, MacroEnvelope, MacroList, MacroUpdate
 from .schemas.tickets import TicketEnvelope
 from .tickets import detail_payload
 
 
 @route("/macros", ["GET"], summary="Your macros and the shared ones", tag="Macros",
-       permission="macro.view")
+       permission="macro.view", response=MacroList)
 def list_macros() -> Response:
     return jsonify({"data": [macros.serialize(m) for m in macros.visible(current_principal())]})
 
 
 @route("/macros", ["POST"], summary="Create a macro", tag="Macros", permission="macro.create",
-       body=MacroCreate, status=201)
+       body=MacroCreate, status=201, response=MacroEnvelope)
 def create_macro() -> tuple[Response, int]:
     data = parse_body(MacroCreate).changes()
     with committed():
@@ -30,13 +30,13 @@ def create_macro() -> tuple[Response, int]:
 
 
 @route("/macros/<int:macro_id>", ["GET"], summary="Show a macro", tag="Macros",
-       permission="macro.view")
+       permission="macro.view", response=MacroEnvelope)
 def show_macro(macro_id: int) -> Response:
     return jsonify({"data": macros.serialize(macros.get(current_principal(), macro_id))})
 
 
 @route("/macros/<int:macro_id>", ["PATCH"], summary="Update a macro", tag="Macros",
-       permission="macro.create", body=MacroUpdate)
+       permission="macro.create", body=MacroUpdate, response=MacroEnvelope)
 def update_macro(macro_id: int) -> Response:
     data = parse_body(MacroUpdate).changes()
     with committed():

@@ -12,7 +12,7 @@ from ...services.serializers import iso
 from ..security import current_principal
 from .base import keyset_page, route
 from .schemas import parse_query
-from .schemas.mail import InboundList
+from .schemas.mail import InboundEnvelope, InboundList, InboundPage, ReprocessEnvelope
 
 
 def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
 
 @route("/inbound-emails", ["GET"], summary="The inbound mail log, newest first", tag="E-mail",
        permission="inbound_email.view", paged=True,
-       query=InboundList)
+       query=InboundList, response=InboundPage)
 def list_inbound() -> Response:
     args = parse_query(InboundList)
     return keyset_page("inbound", lambda before, limit: inbound.list_messages(
@@ -38,14 +38,15 @@ def list_inbound() -> Response:
 
 
 @route("/inbound-emails/<int:inbound_id>", ["GET"], summary="One inbound message, with the raw "
-       "text", tag="E-mail", permission="inbound_email.view")
+       "text", tag="E-mail", permission="inbound_email.view",
+       response=InboundEnvelope)
 def show_inbound(inbound_id: int) -> Response:
     return jsonify({"data": _row(inbound.get(inbound_id), raw=True)})
 
 
 @route("/inbound-emails/<int:inbound_id>/reprocess", ["POST"],
        summary="Parse and apply a stored message again", tag="E-mail",
-       permission="inbound_email.manage")
+       permission="inbound_email.manage", response=ReprocessEnvelope)
 def reprocess_inbound(inbound_id: int) -> tuple[Response, int]:
     status, body = inbound_pipeline.reprocess(current_principal().actor, inbound_id)
     if status >= 400:

@@ -16,7 +16,7 @@ from ...services.reports.export import filename, to_csv
 from ..security import current_principal
 from .base import route
 from .schemas import parse_query
-from .schemas.reports import ReportQuery
+from .schemas.reports import ReportOut, ReportQuery
 
 
 def answer(name: str, query: ReportQuery) -> Response:
@@ -41,4 +41,5 @@ def _view(name: str) -> Callable[[], Response]:
 
 for _name in reports.REPORTS:
     route(f"/reports/{_name}", ["GET"], summary=f"Report: {reports.REPORTS[_name][0]}",
-          tag="Reports", permission="report.view", query=ReportQuery, csv=True)(_view(_name))
+          tag="Reports", permission="report.view", query=ReportQuery, csv=True,
+          response=ReportOut)(_view(_name))

@@ -9,17 +9,26 @@ from ..security import current_principal
 from .base import route
 from .commit import committed
 from .schemas import parse_body
+from .schemas.common import AgentList, MeEnvelope
 from .schemas.departments import (
     DepartmentCreate,
     DepartmentEnvelope,
     DepartmentList,
     DepartmentUpdate,
 )
-from .schemas.statuses import StatusCreate, StatusUpdate, TransitionTable
+from .schemas.statuses import (
+    StatusCreate,
+    StatusEnvelope,
+    StatusList,
+    StatusUpdate,
+    TransitionsEnvelope,
+    TransitionTable,
+)
 from .schemas.tags import TagCreate, TagEnvelope, TagList, TagUpdate
 
 
-@route("/me", ["GET"], summary="Who the API thinks you are", tag="Account")
+@route("/me", ["GET"], summary="Who the API thinks you are", tag="Account",
+       response=MeEnvelope)
 def me() -> Response:
     principal = current_principal()
     people = serializers.People([principal.user_id])
@@ -111,13 +120,14 @@ def delete_tag(tag_id: int) -> tuple[str, int]:
 
 # ---------------------------------------------------------------------------- statuses
 @route("/statuses", ["GET"], summary="List statuses (built-in and custom)", tag="Statuses",
-       permission="status.view")
+       permission="status.view", response=StatusList)
 def list_statuses() -> Response:
     return jsonify({"data": [s.as_dict() for s in statuses.all_statuses(include_inactive=True)]})
 
 
 @route("/statuses", ["POST"], summary="Create a custom status", tag="Statuses",
-       permission="status.manage", status=201, body=StatusCreate)
+       permission="status.manage", status=201, body=StatusCreate,
+       response=StatusEnvelope)
 def create_status() -> tuple[Response, int]:
     data = parse_body(StatusCreate)
     with committed():
@@ -130,7 +140,7 @@ def create_status() -> tuple[Response, int]:
 
 
 @route("/statuses/<slug>", ["PATCH"], summary="Update a custom status", tag="Statuses",
-       permission="status.manage", body=StatusUpdate)
+       permission="status.manage", body=StatusUpdate, response=StatusEnvelope)
 def update_status(slug: str) -> Response:
     data = parse_body(StatusUpdate).changes()
     with committed():
@@ -150,14 +160,14 @@ def delete_status(slug: str) -> tuple[str, int]:
 
 
 @route("/status-transitions", ["GET"], summary="The transition table", tag="Statuses",
-       permission="status.view")
+       permission="status.view", response=TransitionsEnvelope)
 def get_transitions() -> Response:
     return jsonify({"data": statuses.transition_table()})
 
 
 @route("/status-transitions", ["PUT"], summary="Replace the transition table",
        tag="Statuses", permission="status.manage",
-       body=TransitionTable)
+       body=TransitionTable, response=TransitionsEnvelope)
 def put_transitions() -> Response:
     data = parse_body(TransitionTable).root
     with committed():
@@ -167,12 +177,13 @@ def put_transitions() -> Response:
 
 # ---------------------------------------------------------------------------- agents
 @route("/agents", ["GET"], summary="List agents (for assignment)", tag="Agents",
-       permission="ticket.assign")
+       permission="ticket.assign", response=AgentList)
 def list_agents() -> Response:
     rows = agents.list_agents()
     people = serializers.People(a.user_id for a in rows)
     return jsonify({"data": [
-        {**(people.user(a.user_id) or {}), "role": a.role,
+        {**(people.user(a.user_id) or {"type": "user", "id": a.user_id, "name": None,
+                                        "email": None}), "role": a.role,
          "max_open_tickets": a.max_open_tickets}
         for a in rows
     ]})

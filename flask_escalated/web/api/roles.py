@@ -13,11 +13,19 @@ from ..security import current_principal
 from .base import route
 from .commit import committed
 from .schemas import parse_body
-from .schemas.roles import AgentRoles, RoleCreate, RoleUpdate
+from .schemas.roles import (
+    AgentRoles,
+    AgentRolesEnvelope,
+    CatalogueEnvelope,
+    RoleCreate,
+    RoleEnvelope,
+    RoleList,
+    RoleUpdate,
+)
 
 
 @route("/permissions", ["GET"], summary="The permission catalogue and token abilities",
-       tag="Roles", permission="role.view")
+       tag="Roles", permission="role.view", response=CatalogueEnvelope)
 def permission_catalogue() -> Response:
     return jsonify({"data": {
         "groups": {group: [f"{group}.{a}" for a in actions]
@@ -27,13 +35,13 @@ def permission_catalogue() -> Response:
 
 
 @route("/roles", ["GET"], summary="List roles (system and custom)", tag="Roles",
-       permission="role.view")
+       permission="role.view", response=RoleList)
 def list_roles() -> Response:
     return jsonify({"data": [r.as_dict() for r in roles.list_roles()]})
 
 
 @route("/roles", ["POST"], summary="Create a custom role", tag="Roles",
-       permission="role.manage", body=RoleCreate, status=201)
+       permission="role.manage", body=RoleCreate, status=201, response=RoleEnvelope)
 def create_role() -> tuple[Response, int]:
     data = parse_body(RoleCreate).changes()
     with committed():
@@ -41,13 +49,14 @@ def create_role() -> tuple[Response, int]:
     return jsonify({"data": role.as_dict()}), 201
 
 
-@route("/roles/<slug>", ["GET"], summary="Show a role", tag="Roles", permission="role.view")
+@route("/roles/<slug>", ["GET"], summary="Show a role", tag="Roles", permission="role.view",
+       response=RoleEnvelope)
 def show_role(slug: str) -> Response:
     return jsonify({"data": roles.get_role(slug).as_dict()})
 
 
 @route("/roles/<slug>", ["PATCH"], summary="Update a custom role", tag="Roles",
-       permission="role.manage", body=RoleUpdate)
+       permission="role.manage", body=RoleUpdate, response=RoleEnvelope)
 def update_role(slug: str) -> Response:
     data = parse_body(RoleUpdate).changes()
     with committed():
@@ -77,7 +86,7 @@ def _agent_roles(user_id: str, base: str) -> dict[str, Any]:
 
 
 @route("/agents/<user_id>/roles", ["GET"], summary="An agent's role, grants and permissions",
-       tag="Roles", permission="role.view")
+       tag="Roles", permission="role.view", response=AgentRolesEnvelope)
 def show_agent_roles(user_id: str) -> Response:
     profile = ext().agent_profile(user_id)
     if profile is None:
@@ -87,7 +96,7 @@ def show_agent_roles(user_id: str) -> Response:
 
 @route("/agents/<user_id>/roles", ["PUT"], summary="Set an agent's base role and grants",
        tag="Roles", permission="role.manage",
-       body=AgentRoles)
+       body=AgentRoles, response=AgentRolesEnvelope)
 def set_agent_roles(user_id: str) -> Response:
     data = parse_body(AgentRoles).changes()
     with committed():

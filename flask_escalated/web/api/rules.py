@@ -10,7 +10,15 @@ from ..security import current_principal
 from .base import decode_cursor, encode_cursor, page_limit, route
 from .commit import committed
 from .schemas import Body, parse_body
-from .schemas.rules import RuleCreate, RuleUpdate, WorkflowCreate, WorkflowUpdate
+from .schemas.rules import (
+    RuleCreate,
+    RuleEnvelope,
+    RuleList,
+    RuleLogPage,
+    RuleUpdate,
+    WorkflowCreate,
+    WorkflowUpdate,
+)
 
 #: The body models of each kind: workflows also take their trigger events.
 MODELS: dict[str, tuple[type[Body], type[Body]]] = {
@@ -63,17 +71,18 @@ def _crud(kind: str, path: str, perm: str, tag: str) -> None:
     for fn, name in ((list_, "list"), (create, "create"), (show, "show"), (update, "update"),
                      (delete, "delete"), (logs, "logs")):
         fn.__name__ = f"{name}_{kind}_rule"
-    route(path, ["GET"], summary=f"List {tag.lower()}", tag=tag, permission=f"{perm}.view")(list_)
+    route(path, ["GET"], summary=f"List {tag.lower()}", tag=tag, permission=f"{perm}.view",
+          response=RuleList)(list_)
     route(path, ["POST"], summary=f"Create ({tag.lower()})", tag=tag, permission=f"{perm}.manage",
-          body=create_model, status=201)(create)
+          body=create_model, status=201, response=RuleEnvelope)(create)
     route(f"{path}/<int:rule_id>", ["GET"], summary="Show one", tag=tag,
-          permission=f"{perm}.view")(show)
+          permission=f"{perm}.view", response=RuleEnvelope)(show)
     route(f"{path}/<int:rule_id>", ["PATCH"], summary="Update one", tag=tag,
-          permission=f"{perm}.manage", body=update_model)(update)
+          permission=f"{perm}.manage", body=update_model, response=RuleEnvelope)(update)
     route(f"{path}/<int:rule_id>", ["DELETE"], summary="Delete one", tag=tag,
           permission=f"{perm}.manage", status=204)(delete)
     route(f"{path}/<int:rule_id>/logs", ["GET"], summary="What the rule did (paged)", tag=tag,
-          permission=f"{perm}.view", paged=True)(logs)
+          permission=f"{perm}.view", paged=True, response=RuleLogPage)(logs)
 
 
 _crud("escalation", "/escalation-rules", "escalation", "Escalation rules")

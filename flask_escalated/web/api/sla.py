@@ -15,9 +15,14 @@ from .commit import committed
 from .schemas import parse_body
 from .schemas.sla import (
     HolidayCreate,
+    HolidayEnvelope,
     PolicyCreate,
+    PolicyEnvelope,
+    PolicyList,
     PolicyUpdate,
     ScheduleCreate,
+    ScheduleEnvelope,
+    ScheduleList,
     ScheduleUpdate,
 )
 
@@ -40,13 +45,14 @@ def _schedule(s: BusinessSchedule) -> dict[str, Any]:
             "holidays": [_holiday(h) for h in s.holidays]}
 
 
-@route("/sla-policies", ["GET"], summary="List SLA policies", tag="SLA", permission="sla.view")
+@route("/sla-policies", ["GET"], summary="List SLA policies", tag="SLA", permission="sla.view",
+       response=PolicyList)
 def list_policies() -> Response:
     return jsonify({"data": [_policy(p) for p in sla_admin.list_policies()]})
 
 
 @route("/sla-policies", ["POST"], summary="Create an SLA policy", tag="SLA",
-       permission="sla.manage", body=PolicyCreate, status=201)
+       permission="sla.manage", body=PolicyCreate, status=201, response=PolicyEnvelope)
 def create_policy() -> tuple[Response, int]:
     data = parse_body(PolicyCreate).changes()
     with committed():
@@ -55,14 +61,14 @@ def create_policy() -> tuple[Response, int]:
 
 
 @route("/sla-policies/<int:policy_id>", ["GET"], summary="Show an SLA policy", tag="SLA",
-       permission="sla.view")
+       permission="sla.view", response=PolicyEnvelope)
 def show_policy(policy_id: int) -> Response:
     return jsonify({"data": _policy(sla_admin.get_policy(policy_id))})
 
 
 @route("/sla-policies/<int:policy_id>", ["PATCH"], summary="Update an SLA policy (open "
        "tickets on it are re-projected, keeping used time)", tag="SLA",
-       permission="sla.manage", body=PolicyUpdate)
+       permission="sla.manage", body=PolicyUpdate, response=PolicyEnvelope)
 def update_policy(policy_id: int) -> Response:
     data = parse_body(PolicyUpdate).changes()
     with committed():
@@ -82,13 +88,13 @@ def delete_policy(policy_id: int) -> tuple[str, int]:
 
 
 @route("/business-schedules", ["GET"], summary="List business schedules", tag="SLA",
-       permission="sla.view")
+       permission="sla.view", response=ScheduleList)
 def list_schedules() -> Response:
     return jsonify({"data": [_schedule(s) for s in sla_admin.list_schedules()]})
 
 
 @route("/business-schedules", ["POST"], summary="Create a business schedule", tag="SLA",
-       permission="sla.manage", body=ScheduleCreate, status=201)
+       permission="sla.manage", body=ScheduleCreate, status=201, response=ScheduleEnvelope)
 def create_schedule() -> tuple[Response, int]:
     data = parse_body(ScheduleCreate).changes()
     with committed():
@@ -97,13 +103,14 @@ def create_schedule() -> tuple[Response, int]:
 
 
 @route("/business-schedules/<int:schedule_id>", ["GET"], summary="Show a schedule", tag="SLA",
-       permission="sla.view")
+       permission="sla.view", response=ScheduleEnvelope)
 def show_schedule(schedule_id: int) -> Response:
     return jsonify({"data": _schedule(sla_admin.get_schedule(schedule_id))})
 
 
 @route("/business-schedules/<int:schedule_id>", ["PATCH"], summary="Update a schedule",
-       tag="SLA", permission="sla.manage", body=ScheduleUpdate)
+       tag="SLA", permission="sla.manage", body=ScheduleUpdate,
+       response=ScheduleEnvelope)
 def update_schedule(schedule_id: int) -> Response:
     data = parse_body(ScheduleUpdate).changes()
     with committed():
@@ -121,7 +128,7 @@ def delete_schedule(schedule_id: int) -> tuple[str, int]:
 
 @route("/business-schedules/<int:schedule_id>/holidays", ["POST"], summary="Add a holiday",
        tag="SLA", permission="sla.manage", status=201,
-       body=HolidayCreate)
+       body=HolidayCreate, response=HolidayEnvelope)
 def add_holiday(schedule_id: int) -> tuple[Response, int]:
     data = parse_body(HolidayCreate).model_dump()
     with committed():

@@ -17,6 +17,7 @@ from ...services import (
     snooze,
     statuses,
     tags,
+    ticket_search,
     tickets,
 )
 from ...services.errors import NotFound, PermissionDenied, ValidationError
@@ -68,7 +69,7 @@ def _filters(principal: Principal) -> TicketFilter:
         q=args.q or None,
         created_after=args.created_after,
         created_before=args.created_before,
-        sort=args.sort or "-updated_at",
+        sort=args.sort or None,
         snoozed={None: None, "false": None, "true": True, "any": False}[args.snoozed],
     )
     if args.department_id == "none":
@@ -94,10 +95,13 @@ def list_tickets() -> Response:
         principal, flt, limit=page_limit(), cursor=decode_cursor("tickets")
     )
     people = serializers.people_for(rows)
-    return jsonify({
-        "data": [serializers.ticket(t, people, for_agent=principal.is_agent) for t in rows],
-        "next_cursor": encode_cursor("tickets", next_cursor),
-    })
+    data = [serializers.ticket(t, people, for_agent=principal.is_agent) for t in rows]
+    if flt.q:
+        found = ticket_search.snippets([t.id for t in rows], flt.q,
+                                       include_notes=principal.is_agent)
+        for item in data:
+            item["search_snippet"] = found.get(item["id"])
+    return jsonify({"data": data, "next_cursor": encode_cursor("tickets", next_cursor)})
 
 
 @route("/tickets", ["POST"], summary="Open a ticket", tag="Tickets",

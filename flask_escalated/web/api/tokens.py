@@ -17,7 +17,7 @@ from ..security import current_principal, via_token
 from .base import keyset_page, route
 from .commit import committed
 from .schemas import parse_body, parse_query
-from .schemas.tokens import TokenCreate, TokenList
+from .schemas.tokens import NewTokenEnvelope, TokenCreate, TokenList, TokenPage
 
 
 def _token(t: ApiToken) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def _token(t: ApiToken) -> dict[str, Any]:
 
 
 @route("/api-tokens", ["GET"], summary="Your API tokens (admins: everyone's), newest first",
-       tag="API tokens", paged=True, query=TokenList)
+       tag="API tokens", paged=True, query=TokenList, response=TokenPage)
 def list_tokens() -> Response:
     principal = current_principal()
     owner = parse_query(TokenList).user_id
@@ -42,7 +42,7 @@ def list_tokens() -> Response:
 
 @route("/api-tokens", ["POST"], summary="Create a token; the plain token is shown once",
        tag="API tokens", status=201,
-       body=TokenCreate)
+       body=TokenCreate, response=NewTokenEnvelope)
 def create_token() -> tuple[Response, int]:
     principal = current_principal()
     if via_token():

@@ -13,7 +13,14 @@ from ..security import current_principal
 from .base import decode_cursor, encode_cursor, page_limit, route
 from .commit import committed
 from .schemas import parse_body
-from .schemas.webhooks import WebhookCreate, WebhookUpdate
+from .schemas.webhooks import (
+    DeliveryPage,
+    RedeliveryEnvelope,
+    WebhookCreate,
+    WebhookEnvelope,
+    WebhookList,
+    WebhookUpdate,
+)
 
 
 def _hook(h: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
@@ -40,14 +47,16 @@ def _delivery(d: WebhookDelivery, attempts: list[WebhookAttempt]) -> dict[str, A
             "attempt_log": [_attempt(a) for a in attempts]}
 
 
-@route("/webhooks", ["GET"], summary="List webhooks", tag="Webhooks", permission="webhook.view")
+@route("/webhooks", ["GET"], summary="List webhooks", tag="Webhooks", permission="webhook.view",
+       response=WebhookList)
 def list_webhooks() -> Response:
     return jsonify({"data": [_hook(h) for h in webhooks.list_webhooks()],
                     "events": list(webhooks.EVENTS)})
 
 
 @route("/webhooks", ["POST"], summary="Register a webhook (the secret is shown once)",
-       tag="Webhooks", permission="webhook.manage", body=WebhookCreate, status=201)
+       tag="Webhooks", permission="webhook.manage", body=WebhookCreate, status=201,
+       response=WebhookEnvelope)
 def create_webhook() -> tuple[Response, int]:
     data = parse_body(WebhookCreate).changes()
     with committed():
@@ -56,13 +65,13 @@ def create_webhook() -> tuple[Response, int]:
 
 
 @route("/webhooks/<int:webhook_id>", ["GET"], summary="Show a webhook", tag="Webhooks",
-       permission="webhook.view")
+       permission="webhook.view", response=WebhookEnvelope)
 def show_webhook(webhook_id: int) -> Response:
     return jsonify({"data": _hook(webhooks.get_webhook(webhook_id))})
 
 
 @route("/webhooks/<int:webhook_id>", ["PATCH"], summary="Update a webhook", tag="Webhooks",
-       permission="webhook.manage", body=WebhookUpdate)
+       permission="webhook.manage", body=WebhookUpdate, response=WebhookEnvelope)
 def update_webhook(webhook_id: int) -> Response:
     data = parse_body(WebhookUpdate).changes()
     with committed():
@@ -79,7 +88,7 @@ def delete_webhook(webhook_id: int) -> tuple[str, int]:
 
 
 @route("/webhooks/<int:webhook_id>/deliveries", ["GET"], summary="Deliveries, newest first",
-       tag="Webhooks", permission="webhook.view", paged=True)
+       tag="Webhooks", permission="webhook.view", paged=True, response=DeliveryPage)
 def list_deliveries(webhook_id: int) -> Response:
     webhooks.get_webhook(webhook_id)
     before = decode_cursor("deliveries")
@@ -96,7 +105,7 @@ def list_deliveries(webhook_id: int) -> Response:
 
 @route("/webhooks/<int:webhook_id>/rotate-secret", ["POST"],
        summary="Give a webhook a new signing secret (shown once)", tag="Webhooks",
-       permission="webhook.manage")
+       permission="webhook.manage", response=WebhookEnvelope)
 def rotate_webhook_secret(webhook_id: int) -> Response:
     with committed():
         hook, _secret = webhooks.rotate_secret(current_principal().actor, webhook_id)
@@ -118,7 +127,7 @@ def send_again(webhook_id: object, delivery_id: object) -> WebhookDelivery:
 
 @route("/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver", ["POST"],
        summary="Send a delivery again", tag="Webhooks", permission="webhook.manage",
-       status=202)
+       status=202, response=RedeliveryEnvelope)
 def redeliver(webhook_id: int, delivery_id: int) -> tuple[Response, int]:
     row = send_again(webhook_id, delivery_id)
     return jsonify({"data": {"id": row.id, "status": "queued"}}), 202

@@ -13,10 +13,12 @@ API's error envelope: 422 ``unknown_field`` naming every unknown key when there 
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
@@ -51,6 +53,11 @@ class UnknownField(ServiceError):
 
     status = 422
     code = "unknown_field"
+
+    def __init__(self, message: str, names: list[str]) -> None:
+        super().__init__(message, {name: "unknown field" for name in names})
+        #: Every unknown key, in the order sent (``error.unknown_fields`` in the answer).
+        self.names = names
 
 
 class Body(BaseModel):
@@ -177,8 +184,7 @@ def raise_for(exc: PydanticError, model: type[BaseModel]) -> typing.NoReturn:
     if unknown:
         raise UnknownField(
             f"Unknown field(s): {', '.join(unknown)}. This operation does not take them; "
-            "see openapi.json for the fields it does.",
-            {name: "unknown field" for name in unknown})
+            "see openapi.json for the fields it does.", unknown)
     names = ", ".join(f"{k} ({v})" for k, v in bad.items())
     raise ValidationError(f"Some fields are not valid: {names}."[:1000], bad)
 
@@ -239,14 +245,42 @@ def _is(annotation: Any, kind: type) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _TextKind:
+    """How a field reads text: a list or one value, a boolean, a number."""
+
+    is_list: bool = False
+    is_bool: bool = False
+    is_int: bool = False
+
+    @classmethod
+    def of(cls, annotation: Any) -> _TextKind:
+        return cls(_is_list(annotation), _is(annotation, bool),
+                   _is(annotation, int) and not _is(annotation, str))
+
+    def read(self, value: str) -> Any:
+        if self.is_bool and value in ("true", "false"):
+            return value == "true"
+        if self.is_int:
+            return _ascii_int(value)
+        return value
+
+
+_TEXT = _TextKind()
+
+
+@functools.cache
+def _text_kinds(model: type[BaseModel]) -> dict[str, _TextKind]:
+    """Each declared field's kind, worked out once per model (walking the annotations on every
+    request cost more than the validation itself). Keyed by the model's own field names only,
+    so what a caller sends never grows it."""
+    return {name: _TextKind.of(field.annotation) for name, field in model.model_fields.items()}
+
+
 def _read_text(value: str, annotation: Any) -> Any:
     """One text value as the field's type would have it in JSON: ``true``/``false`` for a
     boolean, ASCII digits for a number; anything else stays text (and fails if wrong)."""
-    if _is(annotation, bool) and value in ("true", "false"):
-        return value == "true"
-    if _is(annotation, int) and not _is(annotation, str):
-        return _ascii_int(value)
-    return value
+    return _TextKind.of(annotation).read(value)
 
 
 def from_text(model: type[BaseModel], values: MultiDict[str, str] | Mapping[str, Any],
@@ -255,21 +289,21 @@ def from_text(model: type[BaseModel], values: MultiDict[str, str] | Mapping[str,
     (and, for queries, comma-separated ones), booleans are exactly ``true`` or ``false`` (any
     other spelling stays text and fails), a repeated single-valued key is an error."""
     out: dict[str, Any] = {}
+    kinds = _text_kinds(model)
     getlist = values.getlist if isinstance(values, MultiDict) else (
         lambda k: [values[k]])
     for key in values:
         if key in skip:
             continue
         raw = getlist(key)
-        field = model.model_fields.get(key)
-        annotation = field.annotation if field is not None else str
-        if _is_list(annotation):
-            out[key] = [_read_text(v, annotation) for r in raw
+        kind = kinds.get(key, _TEXT)
+        if kind.is_list:
+            out[key] = [kind.read(v) for r in raw
                         for v in (r.split(",") if csv else [r]) if v != ""]
         elif len(raw) > 1:
             out[key] = raw  # a list where one value is expected: refused by the model
         else:
-            out[key] = _read_text(raw[0], annotation)
+            out[key] = kind.read(raw[0])
     return out
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from ....services import audit
-from .common import Paged
+from ._base import Out
+from .common import Paged, Timestamp
 from .reports import LocalDate
 
 Filter = Annotated[str, Field(max_length=100)]
@@ -29,3 +30,22 @@ class AuditList(Paged):
                              actor_user_id=self.actor_user_id, action=self.action,
                              first=self.first, last=self.last)
 
+
+# ---------------------------------------------------------------------------- responses
+class AuditEntryOut(Out):
+    id: int
+    action: str
+    entity_type: str
+    entity_id: str | None
+    actor_type: str
+    actor_user_id: str | None
+    old_values: dict[str, Any] | None
+    new_values: dict[str, Any] | None
+    ip_address: str | None
+    user_agent: str | None
+    created_at: Timestamp
+
+
+class AuditPage(Out):
+    data: list[AuditEntryOut]
+    next_cursor: str | None

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._base import Out, Query
+from ._base import Out, Query, absent
 
 #: An e-mail address. The contacts service normalises and fully checks it (one rule for the
 #: API, the portal, the widget and inbound mail); here it is bounded and has no white space,
@@ -32,7 +32,7 @@ class Paged(Query):
 
 
 class ErrorDetail(BaseModel):
-    model_config = ConfigDict(title="ErrorDetail")
+    model_config = ConfigDict(title="ErrorDetail", extra="forbid")
 
     code: str = Field(examples=["unknown_field"], description="validation_error, "
                       "unknown_field, not_found, forbidden, conflict, stale_version, "
@@ -40,10 +40,16 @@ class ErrorDetail(BaseModel):
     message: str = Field(examples=["Unknown field(s): statuss."])
     fields: dict[str, Any] = Field(description="Each field at fault and why.",
                                    examples=[{"statuss": "unknown field"}])
+    unknown_fields: list[str] = absent(description="unknown_field only: every key the "
+                                       "operation does not take, as sent (nested: "
+                                       "conditions.zz, grants[0].zz).",
+                                       examples=[["statuss"]])
 
 
 class Error(BaseModel):
     """Every error the API answers: ``{"error": {"code", "message", "fields"}}``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     error: ErrorDetail
 
@@ -68,3 +74,27 @@ class ContactOut(Out):
 
 
 Timestamp = datetime | None
+
+
+class AgentOut(UserOut):
+    role: str
+    max_open_tickets: int | None
+
+
+class AgentList(Out):
+    data: list[AgentOut]
+
+
+class Me(Out):
+    user: UserOut | None
+    is_agent: bool
+    is_admin: bool
+    role: str | None
+    permissions: list[str]
+    department_permissions: dict[str, list[str]] = Field(
+        description="Permissions held in one department only, by department id.")
+    abilities: list[str] | None = Field(description="A token's abilities (null: a session).")
+
+
+class MeEnvelope(Out):
+    data: Me

@@ -9,8 +9,8 @@ from pydantic import Field
 from ....models.kb import KB_STATUSES, KB_VISIBILITIES
 from ....services.kb import MAX_BODY, MAX_TAGS, MAX_TITLE_FILTER
 from ....services.kb_search import MAX_QUERY_LENGTH
-from ._base import Body, Id, Position, Query, absent
-from .common import Paged
+from ._base import Body, Id, Out, Position, Query, absent
+from .common import Paged, Timestamp
 
 KbStatus = Literal[KB_STATUSES]  # type: ignore[valid-type]
 KbVisibility = Literal[KB_VISIBILITIES]  # type: ignore[valid-type]
@@ -64,3 +64,68 @@ class KbSearch(Query):
     q: Annotated[str, Field(max_length=MAX_QUERY_LENGTH)] | None = Field(
         None, description="Words to look for (required).")
     limit: Annotated[int, Field(ge=1, le=50)] = 10
+
+
+# ---------------------------------------------------------------------------- responses
+class CategoryOut(Out):
+    id: int
+    name: str
+    slug: str
+    description: str | None
+    parent_id: int | None
+    position: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CategoryEnvelope(Out):
+    data: CategoryOut
+
+
+class CategoryList(Out):
+    data: list[CategoryOut]
+
+
+class ArticleOut(Out):
+    """An article in a list; one article also carries its body."""
+
+    id: int
+    title: str
+    slug: str
+    category_id: int | None
+    status: KbStatus
+    visibility: KbVisibility
+    tags: list[str]
+    url: str = Field(json_schema_extra={"format": "uri-reference"},
+                     description="The article's public page.")
+    view_count: int
+    helpful_count: int
+    not_helpful_count: int
+    author_user_id: str | None
+    published_at: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
+    body: str = absent(description="One article only: the Markdown.")
+    body_html: str = absent(description="One article only: the rendered, cleaned HTML.")
+
+
+class ArticleEnvelope(Out):
+    data: ArticleOut
+
+
+class ArticlePage(Out):
+    data: list[ArticleOut]
+    next_cursor: str | None
+
+
+class SearchHitOut(Out):
+    id: int
+    title: str
+    slug: str
+    url: str = Field(json_schema_extra={"format": "uri-reference"})
+    snippet: str
+    visibility: KbVisibility
+
+
+class SearchResults(Out):
+    data: list[SearchHitOut]

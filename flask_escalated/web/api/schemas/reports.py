@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from ....domain import CHANNELS
 from ....services import reports
-from ._base import Id, Query, from_text, validate
+from ._base import Id, Out, Query, from_text, validate
 
 
 def _local_date(value: Any) -> Any:
@@ -63,3 +63,11 @@ class ReportQuery(Query):
         return reports.Params(first=self.first, last=self.last,
                               department_id=self.department_id, agent=self.agent,
                               channel=self.channel, tag=self.tag)
+
+
+# ---------------------------------------------------------------------------- responses
+class ReportOut(Out):
+    data: dict[str, Any] = Field(description="The report's figures: each report its own "
+                                 "shape, with from, to, timezone and filters.")
+    report: Literal[tuple(reports.REPORTS)]  # type: ignore[valid-type]
+    title: str

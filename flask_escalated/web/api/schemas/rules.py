@@ -8,7 +8,8 @@ from pydantic import Field
 
 from ....services.rules import ACTION_TYPES
 from ....services.webhooks import EVENTS
-from ._base import Body, Position, absent
+from ._base import Body, Out, Position, absent
+from .common import Timestamp
 
 RuleName = Annotated[str, Field(min_length=1, max_length=120, examples=["Escalate urgent"])]
 Description = Annotated[str, Field(max_length=2000)]
@@ -61,3 +62,46 @@ class WorkflowCreate(RuleCreate):
 
 class WorkflowUpdate(RuleUpdate):
     trigger_events: TriggerEvents = absent()
+
+
+# ---------------------------------------------------------------------------- responses
+class ActionOut(Out):
+    type: str
+    value: Any = None
+
+
+class RuleOut(Out):
+    """An escalation rule, an automation or a workflow (``trigger_events``: workflows)."""
+
+    id: int
+    name: str
+    description: str | None
+    is_active: bool
+    position: int
+    conditions: dict[str, Any]
+    actions: list[ActionOut]
+    trigger_events: list[str] = absent(description="Workflows only.")
+    last_run_at: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class RuleEnvelope(Out):
+    data: RuleOut
+
+
+class RuleList(Out):
+    data: list[RuleOut]
+
+
+class RuleLogOut(Out):
+    id: int
+    ticket_id: int | None
+    actions: Any = Field(description="What the rule did to the ticket.")
+    error: str | None
+    created_at: Timestamp
+
+
+class RuleLogPage(Out):
+    data: list[RuleLogOut]
+    next_cursor: str | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, create_model
 
@@ -14,7 +14,7 @@ from ....services.settings import (
     MAX_WIDGET_ORIGINS,
     SETTINGS,
 )
-from ._base import Body, Color, UserRef, absent
+from ._base import Body, Color, Out, UserRef, absent
 
 _ = BRANDING_KEYS  # the Branding model below names each of them
 
@@ -51,3 +51,18 @@ _TYPES = {
 SettingsUpdate = create_model(  # type: ignore[call-overload]
     "SettingsUpdate", __base__=Body,
     **{key: (_TYPES[key], absent(description=spec.help)) for key, spec in SETTINGS.items()})
+
+
+# ---------------------------------------------------------------------------- responses
+_VALUE_TYPES = {key: dict[str, Any] if key in ("branding", "mail_notifications") else typ
+                for key, typ in _TYPES.items()}
+
+#: Every setting's current value.
+SettingsValues = create_model(  # type: ignore[call-overload]
+    "SettingsValues", __base__=Out,
+    **{key: (_VALUE_TYPES[key] | None, ...) for key in SETTINGS})
+
+
+class SettingsEnvelope(Out):
+    data: SettingsValues  # type: ignore[valid-type]
+    help: dict[str, str] = absent(description="Each setting's help text (GET).")

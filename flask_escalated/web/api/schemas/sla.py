@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from ....domain import PRIORITIES
 from ....services.sla import TARGETS
 from ....services.sla_admin import REQUESTER_TYPES
-from ._base import Body, Id, Position, absent
+from ._base import Body, Id, Out, Position, absent
+from .common import Timestamp
 from .rules import Description
 
 PolicyName = Annotated[str, Field(min_length=1, max_length=120, examples=["Standard"])]
@@ -78,3 +79,55 @@ class HolidayCreate(Body):
                                json_schema_extra={"format": "date"},
                                examples=["2026-12-25"])]
     recurring: bool = False
+
+
+# ---------------------------------------------------------------------------- responses
+class PolicyOut(Out):
+    id: int
+    name: str
+    description: str | None
+    is_active: bool
+    position: int
+    warning_minutes: int
+    conditions: dict[str, list[Any]] = Field(description="Which tickets it covers (see "
+                                             "PolicyConditions); {} covers all.")
+    targets: dict[Priority, dict[Target, int | None]]
+    schedule_id: int | None
+    created_at: Timestamp
+
+
+class PolicyEnvelope(Out):
+    data: PolicyOut
+
+
+class PolicyList(Out):
+    data: list[PolicyOut]
+
+
+class HolidayOut(Out):
+    id: int
+    name: str
+    date: str = Field(json_schema_extra={"format": "date"}, examples=["2026-12-25"])
+    recurring: bool
+
+
+class HolidayEnvelope(Out):
+    data: HolidayOut
+
+
+class ScheduleOut(Out):
+    id: int
+    name: str
+    timezone: str = Field(examples=["Europe/Paris"])
+    hours: dict[Weekday, list[dict[Literal["start", "end"], str]] | dict[
+        Literal["start", "end"], str] | None]
+    is_default: bool
+    holidays: list[HolidayOut]
+
+
+class ScheduleEnvelope(Out):
+    data: ScheduleOut
+
+
+class ScheduleList(Out):
+    data: list[ScheduleOut]

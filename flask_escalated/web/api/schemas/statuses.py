@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, RootModel
 
 from ....domain import STATUS_CATEGORIES
-from ._base import Body, Color, Position, absent
+from ._base import Body, Color, Out, Position, absent
 from .tickets import StatusSlug
 
 Label = Annotated[str, Field(min_length=1, max_length=80, examples=["Parked"])]
@@ -36,3 +36,27 @@ class TransitionTable(RootModel[dict[StatusSlug, Annotated[list[StatusSlug],
     """Every status and the statuses it may move to."""
 
     model_config = {"strict": True}
+
+
+# ---------------------------------------------------------------------------- responses
+class StatusOut(Out):
+    slug: str
+    label: str
+    category: Literal[STATUS_CATEGORIES]  # type: ignore[valid-type]
+    color: str
+    builtin: bool
+    position: int
+    is_active: bool = absent(description="After an update.")
+    pauses_sla: bool = absent(description="After an update.")
+
+
+class StatusEnvelope(Out):
+    data: StatusOut
+
+
+class StatusList(Out):
+    data: list[StatusOut]
+
+
+class TransitionsEnvelope(Out):
+    data: dict[str, list[str]] = Field(description="Every status and where it may move.")

@@ -97,15 +97,18 @@ class TicketList(Paged):
         None, description="A department id or 'none'.")
     tag: TagName | None = None
     q: Annotated[str, Field(max_length=200)] | None = Field(
-        None, description="Text in the subject, or a reference.")
+        None, description="Full-text search: words in the subject, description, replies, "
+        "requester name or e-mail and reference; agents also match internal notes. Hits "
+        "carry search_snippet and sort by relevance unless sort says otherwise.")
     requester_user_id: UserRef | None = Field(None, description="Host user id (agents).")
     created_after: IsoDateTime | None = None
     created_before: IsoDateTime | None = None
     snoozed: Literal["false", "true", "any"] | None = Field(
         None, description="false (default: hide snoozed), true (only snoozed) or any.")
     sort: Literal["created_at", "-created_at", "updated_at", "-updated_at", "priority",
-                  "-priority", "id", "-id"] | None = Field(
-        None, description="'-' prefix for descending (default -updated_at).")
+                  "-priority", "id", "-id", "relevance", "-relevance"] | None = Field(
+        None, description="'-' prefix for descending (default -relevance with q, else "
+        "-updated_at); relevance needs q.")
 
 
 # ---------------------------------------------------------------------------- responses
@@ -152,6 +155,9 @@ class TicketOut(Out):
     metadata: dict[str, Any] = absent(description="Agents only.")
     last_customer_reply_at: datetime | None = absent(description="Agents only.")
     last_agent_reply_at: datetime | None = absent(description="Agents only.")
+    search_snippet: str | None = absent(
+        description="With q only: HTML, the matched text escaped with the matched words in "
+        "<mark>; null when the match is in no text shown (a stemmed form, say).")
 
 
 class TicketDetailOut(TicketOut):

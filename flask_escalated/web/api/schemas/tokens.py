@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ....services.permissions import ABILITIES
-from ._base import Body, UserRef
-from .common import Paged
+from ._base import Body, Out, UserRef
+from .common import Paged, Timestamp
 
 ABILITY_NAMES = tuple(ABILITIES)
 
@@ -27,3 +27,30 @@ class TokenList(Paged):
 
     user_id: UserRef | None = Field(None, description="Only this owner's tokens (admins: "
                                     "anyone's; others: their own).")
+
+
+# ---------------------------------------------------------------------------- responses
+class TokenOut(Out):
+    id: int
+    name: str
+    user_id: str
+    prefix: str = Field(description="The token's first characters, to recognise it.")
+    abilities: list[str]
+    expires_at: Timestamp
+    last_used_at: Timestamp
+    revoked_at: Timestamp
+    created_at: Timestamp
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="The plain token: shown this once, stored only hashed.")
+
+
+class TokenPage(Out):
+    data: list[TokenOut]
+    next_cursor: str | None
+    abilities: list[str] = Field(description="Every ability a token may be given.")
+
+
+class NewTokenEnvelope(Out):
+    data: NewTokenOut

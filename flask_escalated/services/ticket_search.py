@@ -1,0 +1,467 @@
+"""Full-text ticket search: keeping each ticket's search document current, matching and
+ranking a query on each database's own engine, and highlighting the matched words.
+
+**Currency.** A session hook (:func:`install`, attached by the extension) notes after every
+flush which tickets had their searchable text change (a ticket's subject, description,
+reference or requester; a reply or note added, edited, deleted or made internal; a contact's
+name or e-mail), and rewrites their documents before the transaction commits, in it: a rollback
+takes the documents back with the change. A search run inside the transaction first brings the
+noted tickets up to date (:func:`bring_current`), so it sees what the transaction wrote
+(MariaDB excepted: InnoDB applies FULLTEXT changes at commit, so there a search sees the
+document once committed). Statements that bypass the ORM (bulk ``UPDATE``) are not seen;
+``flask escalated reindex-tickets`` (:func:`reindex`) rebuilds every document.
+
+**Matching** (:func:`match`): a subquery of ``(ticket_id, search_rank)``, the rank an integer
+(the engine's score times :data:`RANK_SCALE`) so keyset cursors compare it exactly.
+
+- PostgreSQL: ``websearch_to_tsquery`` in the configured language against ``all_tsv``
+  (agents) or ``public_tsv`` (customers), ranked by ``ts_rank`` (subject weight A, text B,
+  notes C). Quoted phrases, ``or`` and ``-word`` work; nothing raises a syntax error.
+- MariaDB: ``MATCH ... AGAINST`` in boolean mode with every word required and quoted (so no
+  user character is an operator), on the index of the columns the searcher may see; ranked by
+  twice the subject's relevance plus the public text's (plus, for agents, all three columns'),
+  InnoDB having no column weights. No stemming: ``refunds`` does not find ``refund``. Words
+  InnoDB does not index (shorter than three characters, its stop words) are left out, or no
+  row could ever match.
+- SQLite: FTS5 with every word a quoted string (a column filter keeps customers off the notes),
+  ranked by ``bm25`` weighting the subject ten times the text and the notes half.
+
+Sorted by relevance, only the newest :data:`RANK_CANDIDATES` matches are ranked (exact
+whenever fewer match): a word in a third of a million tickets would otherwise be ranked row by
+row on every page. The other sorts see every match.
+
+A query without any word (only punctuation or emoji) falls back to the former match: the
+subject contains the text, or the reference equals it. An exact reference ranks first.
+
+**Snippets** (:func:`snippets`) are cut in Python from the stored text around the first
+matching word; every piece is escaped with markupsafe and only then are the matches wrapped
+in ``<mark>``, so the result is safe to render as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+from flask import current_app, has_app_context
+from markupsafe import Markup, escape
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Select,
+    bindparam,
+    case,
+    cast,
+    column,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.mysql import match as mysql_match
+from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from ..config import SEARCH_LANGUAGES, Config
+from ..models import Contact, Reply, Ticket
+from ..models.search import (
+    MYSQL_ALL_COLUMNS,
+    MYSQL_PUBLIC_COLUMNS,
+    MYSQL_TITLE_COLUMNS,
+    PG_ALL_VECTOR,
+    PG_PUBLIC_VECTOR,
+    SEARCH_TABLE,
+    TICKET_FTS_TABLE,
+    TicketSearchDocument,
+)
+from . import session
+
+#: Scores become integers at this scale (keyset cursors compare them exactly).
+RANK_SCALE = 1_000_000_000
+#: Added to the rank of the ticket whose reference is the query, so it comes first.
+REFERENCE_BOOST = 10**15
+MAX_TOKENS = 16
+#: Each stored text is cut at this many characters (PostgreSQL's tsvector holds 1 MB).
+MAX_FIELD_CHARS = 200_000
+SNIPPET_CHARS = 200
+BATCH_SIZE = 500
+#: Sorting by relevance ranks at most this many matches, the newest (highest ticket ids): an
+#: engine's score is computed row by row, so a word found in most of a million tickets would
+#: cost seconds. Exact whenever fewer tickets match; other sorts are never capped.
+RANK_CANDIDATES = 1000
+_WORD = re.compile(r"\w+", re.UNICODE)
+_TOUCHED = "escalated_search_touched"
+_TICKET_FIELDS = ("subject", "description", "reference", "contact_id", "requester_user_id")
+_REPLY_FIELDS = ("body", "is_internal", "ticket_id")
+_CONTACT_FIELDS = ("name", "email")
+#: InnoDB's default stop words and minimum word length: a required word it does not index
+#: would make every boolean-mode query fail.
+_INNODB_STOPWORDS = frozenset((
+    "a", "about", "an", "are", "as", "at", "be", "by", "com", "de", "en", "for", "from", "how",
+    "i", "in", "is", "it", "la", "of", "on", "or", "that", "the", "this", "to", "was", "what",
+    "when", "where", "who", "will", "with", "und", "www"))
+_INNODB_MIN_WORD = 3
+
+_DOC = TicketSearchDocument.__table__
+_FTS = table(TICKET_FTS_TABLE, column("rowid"))
+
+
+# ---------------------------------------------------------------------------- documents
+@dataclass(frozen=True)
+class Document:
+    ticket_id: int
+    title_text: str
+    public_text: str
+    note_text: str
+
+
+def language() -> str:
+    """The PostgreSQL text-search configuration documents and queries use: always one of
+    :data:`~flask_escalated.config.SEARCH_LANGUAGES` (queries write it as a literal)."""
+    if has_app_context():
+        value = current_app.config.get(Config.SEARCH_LANGUAGE)
+        if value in SEARCH_LANGUAGES:
+            return str(value)
+    return "english"
+
+
+def _clean(value: str | None) -> str:
+    """Text as stored: no NUL (PostgreSQL refuses it in text), at most MAX_FIELD_CHARS."""
+    return (value or "").replace("\x00", " ")[:MAX_FIELD_CHARS]
+
+
+def _join(parts: Iterable[str | None]) -> str:
+    return _clean("\n".join(p for p in parts if p))
+
+
+def _host_requesters(user_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Name and e-mail of host users (one ``load_users`` call); empty outside an app."""
+    if not user_ids or not has_app_context():
+        return {}
+    from ..extension import current_escalated
+
+    ext = current_escalated()
+    users = ext.load_users(user_ids)
+    return {uid: ext.display(user) for uid, user in users.items() if user is not None}
+
+
+def build_documents(conn: Connection, ticket_ids: list[int]) -> list[Document]:
+    """The documents of the tickets that still exist among ``ticket_ids`` (two queries, plus
+    one ``users_loader`` call for requesters known only as host users)."""
+    tickets = conn.execute(
+        select(Ticket.id, Ticket.subject, Ticket.description, Ticket.reference,
+               Ticket.requester_user_id, Contact.name, Contact.email)
+        .select_from(Ticket).outerjoin(Contact, Contact.id == Ticket.contact_id)
+        .where(Ticket.id.in_(ticket_ids))).all()
+    if not tickets:
+        return []
+    public: dict[int, list[str]] = {}
+    notes: dict[int, list[str]] = {}
+    for ticket_id, body, internal in conn.execute(
+            select(Reply.ticket_id, Reply.body, Reply.is_internal)
+            .where(Reply.ticket_id.in_([t.id for t in tickets])).order_by(Reply.id)):
+        (notes if internal else public).setdefault(ticket_id, []).append(body)
+    hosts = _host_requesters(sorted({t.requester_user_id for t in tickets
+                                     if t.requester_user_id and not t.email}))
+    docs = []
+    for t in tickets:
+        name, email = (t.name, t.email) if t.email else hosts.get(t.requester_user_id or "",
+                                                                  (None, None))
+        docs.append(Document(
+            ticket_id=t.id,
+            title_text=_join([t.subject, t.reference]),
+            public_text=_join([t.description, *public.get(t.id, ()), name, email]),
+            note_text=_join(notes.get(t.id, ())),
+        ))
+    return docs
+
+
+_PG_VECTOR = ("setweight(to_tsvector(CAST(:language AS regconfig), :title_text), 'A') || "
+              "setweight(to_tsvector(CAST(:language AS regconfig), :public_text), 'B')")
+_PG_INSERT = text(
+    f"INSERT INTO {SEARCH_TABLE} (ticket_id, title_text, public_text, note_text, "
+    f"{PG_PUBLIC_VECTOR}, {PG_ALL_VECTOR}) VALUES (:ticket_id, :title_text, :public_text, "
+    f":note_text, {_PG_VECTOR}, {_PG_VECTOR} || "
+    "setweight(to_tsvector(CAST(:language AS regconfig), :note_text), 'C'))")
+
+
+def write_documents(conn: Connection, ticket_ids: Iterable[int]) -> int:
+    """Rewrite the documents of ``ticket_ids`` (deleted tickets lose theirs); returns how
+    many were written."""
+    ids = sorted(set(ticket_ids))
+    written = 0
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start:start + BATCH_SIZE]
+        docs = build_documents(conn, chunk)
+        conn.execute(delete(_DOC).where(_DOC.c.ticket_id.in_(chunk)))
+        if not docs:
+            continue
+        rows = [d.__dict__ for d in docs]
+        if conn.dialect.name == "postgresql":
+            lang = language()
+            conn.execute(_PG_INSERT, [{**r, "language": lang} for r in rows])
+        else:
+            conn.execute(insert(_DOC), rows)
+        written += len(docs)
+    return written
+
+
+def reindex(conn_factory: Callable[[], Connection], commit: Callable[[], None], *,
+            batch_size: int = BATCH_SIZE) -> Iterator[int]:
+    """Rebuild every ticket's document in batches of ``batch_size`` tickets, committing after
+    each; yields the number of tickets done per batch (for a progress bar)."""
+    last = 0
+    while True:
+        conn = conn_factory()
+        ids = list(conn.execute(select(Ticket.id).where(Ticket.id > last)
+                                .order_by(Ticket.id).limit(batch_size)).scalars())
+        if not ids:
+            conn.execute(delete(_DOC).where(_DOC.c.ticket_id > last))
+            commit()
+            return
+        conn.execute(delete(_DOC).where(_DOC.c.ticket_id > last, _DOC.c.ticket_id < ids[-1],
+                                        _DOC.c.ticket_id.not_in(ids)))
+        write_documents(conn, ids)
+        commit()
+        last = ids[-1]
+        yield len(ids)
+
+
+# ---------------------------------------------------------------------------- currency
+def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
+    attrs = sa_inspect(obj).attrs
+    return any(attrs[f].history.has_changes() for f in fields)
+
+
+def _after_flush(db: Session, _context: Any) -> None:
+    touched: set[int] = db.info.setdefault(_TOUCHED, set())
+    contacts: list[int] = []
+    for obj in chain(db.new, db.dirty, db.deleted):
+        fresh = obj in db.new or obj in db.deleted
+        if isinstance(obj, Ticket):
+            if fresh or _changed(obj, _TICKET_FIELDS):
+                touched.add(obj.id)
+        elif isinstance(obj, Reply):
+            if fresh or _changed(obj, _REPLY_FIELDS):
+                touched.add(obj.ticket_id)
+                old = sa_inspect(obj).attrs["ticket_id"].history.deleted
+                touched.update(i for i in old if i is not None)
+        elif isinstance(obj, Contact) and not fresh and _changed(obj, _CONTACT_FIELDS):
+            contacts.append(obj.id)
+    if contacts:
+        touched.update(db.connection().execute(
+            select(Ticket.id).where(Ticket.contact_id.in_(contacts))).scalars())
+    touched.discard(None)  # type: ignore[arg-type]
+
+
+def bring_current(db: Session | None = None) -> None:
+    """Flush, then rewrite the documents of the tickets changed so far in this transaction."""
+    db = db or session()
+    if db.new or db.dirty or db.deleted:
+        db.flush()
+    while db.info.get(_TOUCHED):
+        ids = db.info.pop(_TOUCHED)
+        write_documents(db.connection(), ids)
+
+
+def _before_commit(db: Session) -> None:
+    if db.in_nested_transaction():
+        return
+    bring_current(db)
+
+
+def _forget(db: Session) -> None:
+    db.info.pop(_TOUCHED, None)
+
+
+def install(session_factory: Any) -> None:
+    """Attach the flush/commit/rollback listeners to a (scoped) session factory, once.
+    Attach after the other ``before_commit`` listeners: their handlers may still add
+    replies."""
+    if event.contains(session_factory, "after_flush", _after_flush):
+        return
+    event.listen(session_factory, "after_flush", _after_flush)
+    event.listen(session_factory, "before_commit", _before_commit)
+    event.listen(session_factory, "after_commit", _forget)
+    event.listen(session_factory, "after_rollback", _forget)
+
+
+# ---------------------------------------------------------------------------- matching
+def clean_query(raw: str) -> str:
+    """Control characters (NUL included) become spaces; runs of space collapse."""
+    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in raw)
+    return " ".join(cleaned.split())
+
+
+def tokens(query: str) -> list[str]:
+    """The query's words (letters, digits, underscore in any script), at most MAX_TOKENS."""
+    return _WORD.findall(query)[:MAX_TOKENS]
+
+
+def fts5_query(words: list[str], columns: tuple[str, ...] | None) -> str:
+    """An FTS5 expression meaning "all of these words" (each a quoted string, so nothing the
+    user typed is an operator), optionally limited to ``columns``."""
+    prefix = "{" + " ".join(columns) + "} : " if columns else ""
+    return " AND ".join(prefix + '"' + w.replace('"', '""') + '"' for w in words)
+
+
+def mysql_query(words: list[str]) -> str:
+    """A boolean-mode expression requiring every word InnoDB indexes, each quoted."""
+    kept = [w for w in words
+            if len(w) >= _INNODB_MIN_WORD and w.lower() not in _INNODB_STOPWORDS]
+    return " ".join(f'+"{w}"' for w in kept)
+
+
+def _rank(score: Any) -> Any:
+    return cast(cast(score, Float) * RANK_SCALE, BigInteger)
+
+
+def match(raw_query: str, *, include_notes: bool, dialect: str,
+          candidates: int | None = None) -> Select[Any]:
+    """``(ticket_id, search_rank)`` of the tickets matching ``raw_query``; notes count only
+    with ``include_notes`` (agents). With ``candidates``, only the newest that many matches
+    (see :data:`RANK_CANDIDATES`)."""
+    query = clean_query(raw_query)
+    words = tokens(query)
+    if dialect == "postgresql" and words:
+        # The configuration as a literal (one of SEARCH_LANGUAGES, checked by language()):
+        # regconfig is then a constant, the call immutable and folded into one tsquery the
+        # planner can estimate, not parsed again for every row as a cast parameter would be.
+        config = literal_column(f"'{language()}'::regconfig", REGCONFIG)
+        tsquery = func.websearch_to_tsquery(config, bindparam("q", query))
+        name = PG_ALL_VECTOR if include_notes else PG_PUBLIC_VECTOR
+        vector = literal_column(f"{SEARCH_TABLE}.{name}")
+        if candidates is None:
+            return (select(_DOC.c.ticket_id,
+                           _rank(func.ts_rank(vector, tsquery)).label("search_rank"))
+                    .select_from(_DOC).where(vector.op("@@")(tsquery)))
+        # ts_rank reads each vector: rank only the candidates, found first (newest first,
+        # through the GIN index or, for a common word, the primary key).
+        found = (select(_DOC.c.ticket_id, vector.label("vector")).select_from(_DOC)
+                 .where(vector.op("@@")(tsquery))
+                 .order_by(_DOC.c.ticket_id.desc()).limit(candidates).subquery("candidates"))
+        return select(found.c.ticket_id,
+                      _rank(func.ts_rank(found.c.vector, tsquery)).label("search_rank"))
+    if dialect in ("mysql", "mariadb") and (expr := mysql_query(words)):
+        def against(columns: tuple[str, ...], name: str) -> Any:
+            return mysql_match(*(_DOC.c[c] for c in columns),
+                               against=bindparam(name, expr)).in_boolean_mode()
+
+        public = against(MYSQL_PUBLIC_COLUMNS, "q_public")
+        score = against(MYSQL_TITLE_COLUMNS, "q_title") * 2 + public
+        found = public
+        if include_notes:
+            # Notes count, below the text the customer sees (no column weights in InnoDB).
+            found = against(MYSQL_ALL_COLUMNS, "q")
+            score = score + found
+        hits = select(_DOC.c.ticket_id, _rank(score).label("search_rank")).where(found > 0)
+        return _newest(hits, _DOC.c.ticket_id, candidates)
+    if dialect == "sqlite" and words:
+        columns = None if include_notes else ("title_text", "public_text")
+        fts = literal_column(TICKET_FTS_TABLE)
+        score = -func.bm25(fts, 10.0, 1.0, 0.5)
+        hits = (select(_FTS.c.rowid.label("ticket_id"), _rank(score).label("search_rank"))
+                .select_from(_FTS)
+                .where(fts.op("MATCH")(bindparam("q", fts5_query(words, columns)))))
+        return _newest(hits, _FTS.c.rowid, candidates)
+    # No word any engine indexes: the former subject/reference match.
+    return (select(Ticket.id.label("ticket_id"), literal(0, BigInteger).label("search_rank"))
+            .where(or_(Ticket.subject.icontains(query, autoescape=True),
+                       Ticket.reference == query.upper())))
+
+
+def _newest(hits: Select[Any], id_column: Any, candidates: int | None) -> Select[Any]:
+    if candidates is None:
+        return hits
+    return hits.order_by(id_column.desc()).limit(candidates)
+
+
+def ranked(raw_query: str, *, include_notes: bool, dialect: str,
+           candidates: int | None = None) -> tuple[Any, Any]:
+    """The match as a subquery to join on ``ticket_id``, and the rank expression to sort by
+    (the engine's rank, the exact reference first)."""
+    sub = match(raw_query, include_notes=include_notes, dialect=dialect,
+                candidates=candidates).subquery("search_hits")
+    reference = clean_query(raw_query).upper()
+    rank = sub.c.search_rank + case((Ticket.reference == reference, REFERENCE_BOOST), else_=0)
+    return sub, rank
+
+
+# ---------------------------------------------------------------------------- snippets
+_SUFFIXES = ("ing", "ed", "es", "s", "ly")
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def highlight_pattern(words: list[str]) -> re.Pattern[str] | None:
+    """Words starting with any query word's stem (so ``refunds`` marks ``refunded``)."""
+    stems = sorted({_stem(w) for w in words if w}, key=len, reverse=True)
+    if not stems:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(s) for s in stems) + r")\w*",
+                      re.IGNORECASE)
+
+
+def snippet(text_: str, pattern: re.Pattern[str], length: int = SNIPPET_CHARS) -> Markup | None:
+    """Escaped text around the first match of ``pattern``, the matches in ``<mark>``."""
+    flat = " ".join(text_.split())
+    first = pattern.search(flat)
+    if first is None:
+        return None
+    start = max(0, first.start() - length // 3)
+    if start:
+        space = flat.find(" ", start, first.start())
+        start = space + 1 if space != -1 else start
+    end = min(len(flat), start + length)
+    if end < len(flat):
+        space = flat.rfind(" ", first.end(), end)
+        end = space if space != -1 else end
+    window = flat[start:end]
+    out = [Markup("…")] if start else []
+    pos = 0
+    for m in pattern.finditer(window):
+        out.append(escape(window[pos:m.start()]))
+        out.append(Markup("<mark>") + escape(m.group()) + Markup("</mark>"))
+        pos = m.end()
+    out.append(escape(window[pos:]))
+    if end < len(flat):
+        out.append(Markup("…"))
+    return Markup("").join(out)
+
+
+def snippets(ticket_ids: list[int], raw_query: str, *,
+             include_notes: bool) -> dict[int, Markup | None]:
+    """The highlighted snippet of each ticket (one query): from the description and public
+    replies, else (agents) the notes, else the subject; ``None`` when no word shows."""
+    pattern = highlight_pattern(tokens(clean_query(raw_query)))
+    if not ticket_ids:
+        return {}
+    out: dict[int, Markup | None] = dict.fromkeys(ticket_ids)
+    if pattern is None:
+        return out
+    columns = [_DOC.c.ticket_id, _DOC.c.public_text, _DOC.c.title_text]
+    if include_notes:
+        columns.append(_DOC.c.note_text)
+    for row in session().execute(select(*columns).where(_DOC.c.ticket_id.in_(ticket_ids))):
+        texts = [row.public_text, row.note_text if include_notes else "", row.title_text]
+        out[row.ticket_id] = next(
+            (s for t in texts if t and (s := snippet(t, pattern)) is not None), None)
+    return out
