@@ -9,11 +9,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
+
+from sqlalchemy import select
 
 from ..events import Actor
 from ..models import AuditLog
 from . import session
+from .errors import ValidationError
 
 #: (ip, user_agent) of the request being served, set by the web layer.
 request_info: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
@@ -62,3 +67,41 @@ def log(
     )
     session().add(row)
     return row
+
+
+# ---------------------------------------------------------------------------- reading
+@dataclass(frozen=True)
+class Filters:
+    """What a reader narrows the log to; ``None`` means any. ``first`` and ``last`` are
+    calendar days in the desk's time zone (the one reports count days in), both included."""
+
+    entity_type: str | None = None
+    entity_id: str | None = None
+    actor_user_id: str | None = None
+    action: str | None = None
+    first: date | None = None
+    last: date | None = None
+
+
+def list_entries(filters: Filters, *, limit: int, before: int | None = None) -> list[AuditLog]:
+    """Entries newest first, a keyset page: ``before`` is the last id of the previous page."""
+    if filters.first is not None and filters.last is not None and filters.first > filters.last:
+        raise ValidationError("'from' must not be after 'to'.", {"from": "after 'to'"})
+    query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+    for column in ("entity_type", "entity_id", "actor_user_id", "action"):
+        value = getattr(filters, column)
+        if value is not None:
+            query = query.where(getattr(AuditLog, column) == value)
+    if filters.first is not None or filters.last is not None:
+        from .reports.window import Window, desk_schedule
+
+        tz = desk_schedule().tz
+        if filters.first is not None:
+            query = query.where(AuditLog.created_at >= Window(filters.first, filters.first,
+                                                              tz).start)
+        if filters.last is not None:
+            query = query.where(AuditLog.created_at < Window(filters.last, filters.last,
+                                                             tz).end)
+    if before is not None:
+        query = query.where(AuditLog.id < before)
+    return list(session().execute(query).scalars())

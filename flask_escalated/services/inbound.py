@@ -382,3 +382,31 @@ def get(inbound_id: object) -> InboundEmail:
     if row is None:
         raise NotFound("No such inbound message.")
     return row
+
+
+def list_messages(*, limit: int, before: int | None = None, status: str | None = None,
+                  ticket_id: int | None = None, q: str | None = None) -> list[InboundEmail]:
+    """The inbound log newest first, a keyset page (``before``: the previous page's last id);
+    ``q`` finds text in the sender's address or name or the subject (LIKE wildcards in it are
+    plain text)."""
+    query = select(InboundEmail).order_by(InboundEmail.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(InboundEmail.status == status)
+    if ticket_id is not None:
+        query = query.where(InboundEmail.ticket_id == ticket_id)
+    if q:
+        query = query.where(InboundEmail.from_email.icontains(q, autoescape=True)
+                            | InboundEmail.from_name.icontains(q, autoescape=True)
+                            | InboundEmail.subject.icontains(q, autoescape=True))
+    if before is not None:
+        query = query.where(InboundEmail.id < before)
+    return list(session().execute(query).scalars())
+
+
+def ticket_references(rows: list[InboundEmail]) -> dict[int, str]:
+    """The reference of each row's ticket, in one query (a list shows them as links)."""
+    ids = {r.ticket_id for r in rows if r.ticket_id is not None}
+    if not ids:
+        return {}
+    found = session().execute(select(Ticket.id, Ticket.reference).where(Ticket.id.in_(ids)))
+    return {ident: reference for ident, reference in found if reference}

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, StatementError
 
-from . import ext, inbound
-from .errors import ServiceError
+from ..events import Actor
+from . import audit, ext, inbound
+from .errors import Conflict, ServiceError
 from .inbound_parse import (
     ParsedMail,
     SubscriptionConfirmation,
@@ -137,3 +138,27 @@ def apply(inbound_id: int) -> tuple[int, dict[str, Any]]:
                         f"{type(exc).__name__}: {exc}"[:2000])
     status = 201 if body["outcome"] == "ticket_created" else 200
     return status, body
+
+
+def reprocess(actor: Actor, inbound_id: int) -> tuple[int, dict[str, Any]]:
+    """An admin's "reprocess": apply a stored message again, unless it was already applied
+    (409). The request is audited in a transaction of its own, before the message is applied,
+    so it is on record whatever the outcome."""
+    row = inbound.get(inbound_id)
+    ident, before = row.id, {"status": row.status, "outcome": row.outcome}
+    if row.status == "processed":
+        raise Conflict("This message was already applied.", {"status": row.status})
+    with ext().unit_of_work():
+        audit.log(actor, "inbound_email.reprocessed", "inbound_email", ident, old=before)
+    return apply(ident)
+
+
+def read(row: Any) -> tuple[ParsedMail | None, str | None]:
+    """A stored message as the pipeline reads it, for showing it (nothing is changed): the
+    parsed mail, or ``None`` and why it cannot be read."""
+    try:
+        return parse(row.adapter, inbound.raw_of(row)), None
+    except SubscriptionConfirmation:
+        return None, "An SNS subscription confirmation, not a message."
+    except Exception as exc:  # unreadable, or a parser that gave up: say so, never fail
+        return None, str(exc)[:500] or type(exc).__name__

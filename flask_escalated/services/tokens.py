@@ -101,12 +101,24 @@ def revoke(token_id: int, actor: Actor) -> ApiToken | None:
     return row
 
 
-def list_tokens(user_id: str | None = None) -> list[ApiToken]:
-    """Tokens of one user (or every token when ``user_id`` is None), newest first."""
+def list_tokens(user_id: str | None = None, *, before: int | None = None,
+                limit: int | None = None) -> list[ApiToken]:
+    """Tokens of one user (or every token when ``user_id`` is None), newest first; a keyset
+    page with ``before`` (the last id of the previous page) and ``limit``."""
     query = select(ApiToken).order_by(ApiToken.id.desc())
     if user_id is not None:
         query = query.where(ApiToken.user_id == user_id)
+    if before is not None:
+        query = query.where(ApiToken.id < before)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session().execute(query).scalars())
+
+
+def owners(limit: int = 500) -> list[str]:
+    """The host user ids that hold tokens (for a filter's choices), at most ``limit``."""
+    return list(session().execute(
+        select(ApiToken.user_id).distinct().order_by(ApiToken.user_id).limit(limit)).scalars())
 
 
 def get_token(token_id: object) -> ApiToken | None:

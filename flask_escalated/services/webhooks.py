@@ -318,6 +318,19 @@ def update_webhook(actor: Any, ident: object, data: dict[str, Any]) -> Webhook:
     return hook
 
 
+def rotate_secret(actor: Any, ident: object) -> tuple[Webhook, str]:
+    """Give the endpoint a new signing secret; returns the row and the secret.
+
+    The old secret stops signing at once (every send reads the current one), so the receiver
+    must be given the new one: the caller shows it this once, it is never shown again, and
+    the audit row records that it changed, never its value.
+    """
+    hook = get_webhook(ident)
+    hook.secret = secrets.token_hex(32)
+    audit.log(actor, "webhook.secret_rotated", "webhook", hook.id)
+    return hook, hook.secret
+
+
 def delete_webhook(actor: Any, ident: object) -> None:
     hook = get_webhook(ident)
     audit.log(actor, "webhook.deleted", "webhook", hook.id, old=_values(hook))

@@ -97,6 +97,7 @@ MATRIX = [
     ("DELETE", "/webhooks/{w}", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=204)),
     ("GET", "/webhooks/{w}/deliveries", None, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("POST", "/webhooks/{w}/deliveries/{y}/redeliver", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=202)),
+    ("POST", "/webhooks/{w}/rotate-secret", {}, dict(anonymous=401, customer=403, other=403, light=403, agent=403, admin=200)),
     ("GET", "/api-tokens", None, dict(anonymous=401, customer=200, other=200, light=200, agent=200, admin=200)),
     ("POST", "/api-tokens", {"name": "mine"}, dict(anonymous=401, customer=201, other=201, light=201, agent=201, admin=201)),
     ("DELETE", "/api-tokens/{k}", None, dict(anonymous=401, customer=404, other=404, light=404, agent=204, admin=204)),

@@ -57,7 +57,20 @@ def may_enter(principal: Principal) -> bool:
 
 
 def create_admin_blueprint() -> Blueprint:
-    from . import access, canned, custom_fields, kb, lifecycle, people, reports, rules, sla
+    from . import (
+        access,
+        canned,
+        custom_fields,
+        kb,
+        lifecycle,
+        logs,
+        people,
+        reports,
+        rules,
+        sla,
+        tokens,
+        webhooks,
+    )
     from . import settings as settings_page
 
     bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -73,6 +86,9 @@ def create_admin_blueprint() -> Blueprint:
     kb.register_all(bp)
     canned.register_all(bp)
     custom_fields.register_all(bp)
+    webhooks.register_all(bp)
+    tokens.register_all(bp)
+    logs.register_all(bp)
     settings_page.register(bp)
     bp.app_context_processor(_template_helpers)
     return bp

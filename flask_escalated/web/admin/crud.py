@@ -20,11 +20,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from pydantic import BaseModel
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from ...events import Actor
 from ...services import ext
-from ...services.errors import PermissionDenied, ServiceError
+from ...services.errors import PermissionDenied, ServiceError, ValidationError
 from ..forms import FieldSpec, FormData, initial_values, read_form, specs_for
 from ..security import current_principal, requires
 
@@ -62,8 +63,9 @@ class Resource:
     #: A row as the API serializes it: the edit form's starting values.
     serialize: Callable[[Any], dict[str, Any]]
     columns: Sequence[Column]
-    #: ``(q, cursor, limit)`` to a :class:`Page`; ``q`` only when ``searchable``.
-    rows: Callable[[str | None, Any, int], Page]
+    #: ``(q, cursor, limit)`` to a :class:`Page`; ``q`` only when ``searchable``, and the
+    #: parsed ``filters`` model in its place when the section has filters.
+    rows: Callable[[Any, Any, int], Page]
     title: Callable[[Any], str] = lambda row: str(getattr(row, "name", row))
     create_model: type[BaseModel] | None = None
     update_model: type[BaseModel] | None = None
@@ -84,6 +86,16 @@ class Resource:
     #: e.g. a rule starts active).
     initial: Callable[[], dict[str, Any]] | None = None
     searchable: bool = False
+    #: The list's filters: the query-string schema (the API's list query, so a page and a
+    #: JSON client are refused alike) and the inputs of its GET form (named as the query's
+    #: keys). A bad value re-renders the list with the field named (422), never a 500.
+    filters: type[BaseModel] | None = None
+    filter_specs: Callable[[], list[FieldSpec]] | None = None
+    #: What the delete step is called (verb, past tense): a token is revoked, not deleted.
+    delete_words: tuple[str, str] = ("delete", "deleted")
+    #: Whether a row offers the delete step at all (a revoked token does not): like a
+    #: locked row it has no delete link and its delete page answers 409, but it stays editable.
+    deletable: Callable[[Any], bool] = lambda row: True
     #: A sentence under the heading: what this section is for.
     intro: str | None = None
     #: Templates included on the edit page below the form (logs, sub-lists).
@@ -119,6 +131,14 @@ class Resource:
     def lock_reason(self, row: Any) -> str | None:
         return self.locked(row) if self.locked is not None and row is not None else None
 
+    def delete_refusal(self, row: Any) -> str | None:
+        """Why ``row`` has no delete step (it is locked, or already removed), or ``None``."""
+        if (reason := self.lock_reason(row)) is not None:
+            return reason
+        if row is not None and not self.deletable(row):
+            return f"The {self.singular} “{self.title(row)}” is already {self.delete_words[1]}."
+        return None
+
 
 def simple_rows(listing: Callable[[], Sequence[Any]]) -> Callable[[str | None, Any, int], Page]:
     """A list that stays small (departments, roles, tags): every row on one page."""
@@ -149,16 +169,44 @@ def register(bp: Blueprint, res: Resource) -> None:
         NAV.append(item)
 
 
-def _list(res: Resource) -> str:
+def _list(res: Resource) -> tuple[str, int]:
     from ..api.base import decode_cursor, encode_cursor
 
     q = (request.args.get("q") or "").strip()[:200] or None if res.searchable else None
+    query, errors, typed = _read_filters(res) if res.filters is not None else (q, {}, {})
     cursor = decode_cursor(f"admin-{res.name}")
-    page = res.rows(q, cursor, PAGE_SIZE)
+    page = Page([])
+    if not errors:
+        try:
+            page = res.rows(query, cursor, PAGE_SIZE)
+        except ValidationError as exc:  # filters the service refuses together ('from' > 'to')
+            errors = {str(k): str(v) for k, v in (exc.fields or {"query": exc.message}).items()}
+    keep: dict[str, Any] = {"q": q} if q else dict(typed)
+    nxt = encode_cursor(f"admin-{res.name}", page.next_cursor)
     return render_template(
         "escalated/admin/list.html", res=res, rows=page.rows, q=q or "",
-        next_cursor=encode_cursor(f"admin-{res.name}", page.next_cursor),
-        paged=cursor is not None)
+        filter_specs=res.filter_specs() if res.filter_specs is not None else [],
+        filter_values=typed, filter_errors=errors, filtered=bool(typed),
+        first_url=url_for(res.endpoint("list"), **keep),
+        next_url=url_for(res.endpoint("list"), **keep, cursor=nxt) if nxt else None,
+        paged=cursor is not None), 422 if errors else 200
+
+
+def _read_filters(res: Resource) -> tuple[Any, dict[str, str], dict[str, str]]:
+    """The list's filters read by the section's schema, as the API reads its query: the
+    model (or the errors per field) and the text as typed, for the form and the pager."""
+    from ..api.schemas._base import from_text, validate
+
+    assert res.filters is not None
+    pairs = [(k, v) for k, v in request.args.items(multi=True)
+             if k != "cursor" and v.strip() != ""]
+    known = {f.alias or name for name, f in res.filters.model_fields.items()}
+    typed = {k: v[:200] for k, v in pairs if k in known}  # unknown keys: refused, not kept
+    try:
+        return validate(res.filters, from_text(res.filters, MultiDict(pairs))), {}, typed
+    except ServiceError as exc:
+        fields = exc.fields or {"query": exc.message}
+        return None, {str(k): str(v) for k, v in fields.items()}, typed
 
 
 def _new(res: Resource) -> Any:
@@ -238,11 +286,13 @@ class Confirmation:
 
     @classmethod
     def for_row(cls, res: Resource, row: Any) -> Confirmation:
-        return cls(title=f"Delete {res.singular}",
-                   question=f"Delete the {res.singular} “{res.title(row)}”?",
+        """A row's removal, in the section's words (``Resource.delete_words``)."""
+        verb = res.delete_words[0].capitalize()
+        return cls(title=f"{verb} {res.singular}",
+                   question=f"{verb} the {res.singular} “{res.title(row)}”?",
                    consequence=res.delete_note,
                    action=url_for(res.endpoint("delete"), ident=res.key(row)),
-                   back=url_for(res.endpoint("edit"), ident=res.key(row)))
+                   back=url_for(res.endpoint("edit"), ident=res.key(row)), button=verb)
 
 
 def confirmation_page(res: Resource, confirm: Confirmation,
@@ -256,7 +306,7 @@ def confirmation_page(res: Resource, confirm: Confirmation,
 def _delete(res: Resource, ident: Any) -> Any:
     assert res.delete is not None
     row = res.load(ident)
-    if (reason := res.lock_reason(row)) is not None:
+    if (reason := res.delete_refusal(row)) is not None:
         return _locked_page(res, row, reason)
     confirm = Confirmation.for_row(res, row)
     if request.method == "POST":
@@ -266,14 +316,19 @@ def _delete(res: Resource, ident: Any) -> Any:
                 delete(current_principal().actor, res.key(row))
         except ServiceError as exc:
             return confirmation_page(res, confirm, exc)
-        flash(f"The {res.singular} “{title}” was deleted.", "success")
+        flash(f"The {res.singular} “{title}” was {res.delete_words[1]}.", "success")
         return redirect(url_for(res.endpoint("list")))
     return confirmation_page(res, confirm)
 
 
 def _locked_page(res: Resource, row: Any, reason: str) -> tuple[str, int]:
+    """409: a locked row cannot be changed or deleted; a not-deletable one (a revoked token)
+    cannot be removed again."""
+    what = ("changed or deleted" if res.lock_reason(row) is not None
+            else res.delete_words[1])
+    heading = f"The {res.singular} “{res.title(row)}” cannot be {what}"
     return render_template("escalated/admin/delete.html", res=res, row=row, error=reason,
-                           locked=True), 409
+                           locked=True, heading=heading), 409
 
 
 def _read(res: Resource, model: type[BaseModel], specs: list[FieldSpec]) -> FormData[Any]:

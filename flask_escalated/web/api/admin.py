@@ -7,10 +7,10 @@ from typing import Any
 from flask import Response, jsonify
 
 from ...models import AuditLog
-from ...services import settings
+from ...services import audit, settings
 from ...services.serializers import iso
 from ..security import current_principal
-from .base import newest_first, route
+from .base import keyset_page, route
 from .commit import committed
 from .schemas import parse_body, parse_query
 from .schemas.audit import AuditList, AuditPage
@@ -47,6 +47,5 @@ def _entry(row: AuditLog) -> dict[str, Any]:
        query=AuditList, response=AuditPage)
 def list_audit_logs() -> Response:
     args = parse_query(AuditList)
-    return newest_first("audit", AuditLog, {
-        name: getattr(args, name)
-        for name in ("entity_type", "entity_id", "actor_user_id", "action")}, _entry)
+    return keyset_page("audit", lambda before, limit: audit.list_entries(
+        args.filters(), before=before, limit=limit), _entry)

@@ -11,7 +11,6 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from ...config import Config
 from ...services.errors import ServiceError, ValidationError
@@ -166,22 +165,17 @@ def decode_cursor(kind: str) -> Any:
         raise ValidationError("The cursor is not valid.", {"cursor": "invalid"}) from None
 
 
-def newest_first(kind: str, model: Any, filters: dict[str, Any],
-                 render: Callable[[Any], dict[str, Any]]) -> Response:
-    """A keyset page of ``model`` rows by descending id, with equality ``filters`` (None values
-    are left out): the shape of every log-like list in the API."""
-    from ...services import session
-
+def keyset_page(kind: str, fetch: Callable[[int | None, int], list[Any]],
+                render: Callable[[Any], dict[str, Any]], **extra: Any) -> Response:
+    """A keyset page of rows newest first: ``fetch(before, limit)`` is the service's query
+    (``before``: the id the signed cursor carries), asked for one row more than the page to
+    know whether another follows; ``extra`` keys join the body. The shape of every log-like
+    list in the API."""
     limit = page_limit()
-    stmt = select(model).order_by(model.id.desc()).limit(limit + 1)
-    for column, value in filters.items():
-        if value not in (None, ""):
-            stmt = stmt.where(getattr(model, column) == value)
     cursor = decode_cursor(kind)
-    if isinstance(cursor, int) and not isinstance(cursor, bool):
-        stmt = stmt.where(model.id < cursor)
-    rows = list(session().execute(stmt).scalars())
+    before = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else None
+    rows = fetch(before, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return jsonify({"data": [render(r) for r in rows],
-                    "next_cursor": encode_cursor(kind, rows[-1].id if more else None)})
+                    "next_cursor": encode_cursor(kind, rows[-1].id if more else None), **extra})

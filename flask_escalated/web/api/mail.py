@@ -9,7 +9,8 @@ from flask import Response, jsonify
 from ...models import InboundEmail
 from ...services import inbound, inbound_pipeline
 from ...services.serializers import iso
-from .base import newest_first, route
+from ..security import current_principal
+from .base import keyset_page, route
 from .schemas import parse_query
 from .schemas.mail import InboundEnvelope, InboundList, InboundPage, ReprocessEnvelope
 
@@ -31,8 +32,9 @@ def _row(row: InboundEmail, *, raw: bool = False) -> dict[str, Any]:
        query=InboundList, response=InboundPage)
 def list_inbound() -> Response:
     args = parse_query(InboundList)
-    return newest_first("inbound", InboundEmail,
-                        {"status": args.status, "ticket_id": args.ticket_id}, _row)
+    return keyset_page("inbound", lambda before, limit: inbound.list_messages(
+        before=before, limit=limit, status=args.status, ticket_id=args.ticket_id,
+        q=args.q or None), _row)
 
 
 @route("/inbound-emails/<int:inbound_id>", ["GET"], summary="One inbound message, with the raw "
@@ -46,12 +48,7 @@ def show_inbound(inbound_id: int) -> Response:
        summary="Parse and apply a stored message again", tag="E-mail",
        permission="inbound_email.manage", response=ReprocessEnvelope)
 def reprocess_inbound(inbound_id: int) -> tuple[Response, int]:
-    row = inbound.get(inbound_id)
-    if row.status == "processed":
-        from ...services.errors import Conflict
-
-        raise Conflict("This message was already applied.", {"status": row.status})
-    status, body = inbound_pipeline.apply(row.id)
+    status, body = inbound_pipeline.reprocess(current_principal().actor, inbound_id)
     if status >= 400:
         return jsonify(body), status
     return jsonify({"data": body}), 200

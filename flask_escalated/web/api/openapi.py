@@ -39,7 +39,7 @@ OPERATION_IDS = {
     "show_agent_roles": "agents.roles.show", "get_transitions": "status_transitions.show",
     "show_settings": "settings.show", "csat_report": "reports.csat.show",
     "search_kb": "kb.search", "permission_catalogue": "permissions.show",
-    "revoke_token": "api_tokens.revoke",
+    "revoke_token": "api_tokens.revoke", "rotate_webhook_secret": "webhooks.secret.rotate",
 }
 _VERBS = {("GET", True): "list", ("POST", True): "create", ("PUT", True): "replace",
           ("PATCH", True): "update", ("DELETE", True): "delete", ("GET", False): "show",

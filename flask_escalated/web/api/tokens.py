@@ -14,10 +14,10 @@ from ...services.errors import NotFound, PermissionDenied, ValidationError
 from ...services.permissions import ABILITIES
 from ...services.serializers import iso
 from ..security import current_principal, via_token
-from .base import route
+from .base import keyset_page, route
 from .commit import committed
-from .schemas import parse_body
-from .schemas.tokens import NewTokenEnvelope, TokenCreate, TokenList
+from .schemas import parse_body, parse_query
+from .schemas.tokens import NewTokenEnvelope, TokenCreate, TokenList, TokenPage
 
 
 def _token(t: ApiToken) -> dict[str, Any]:
@@ -27,13 +27,17 @@ def _token(t: ApiToken) -> dict[str, Any]:
             "created_at": iso(t.created_at)}
 
 
-@route("/api-tokens", ["GET"], summary="Your API tokens (admins: everyone's)", tag="API tokens",
-       response=TokenList)
+@route("/api-tokens", ["GET"], summary="Your API tokens (admins: everyone's), newest first",
+       tag="API tokens", paged=True, query=TokenList, response=TokenPage)
 def list_tokens() -> Response:
     principal = current_principal()
-    owner = None if principal.can("api_token.manage") else principal.user_id
-    return jsonify({"data": [_token(t) for t in tokens.list_tokens(owner)],
-                    "abilities": sorted(ABILITIES)})
+    owner = parse_query(TokenList).user_id
+    if not principal.can("api_token.manage"):
+        if owner is not None and owner != principal.user_id:
+            raise PermissionDenied("Only admins list other people's tokens.")
+        owner = principal.user_id
+    return keyset_page("api-tokens", lambda before, limit: tokens.list_tokens(
+        owner, before=before, limit=limit), _token, abilities=sorted(ABILITIES))
 
 
 @route("/api-tokens", ["POST"], summary="Create a token; the plain token is shown once",

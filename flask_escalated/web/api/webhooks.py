@@ -103,10 +103,18 @@ def list_deliveries(webhook_id: int) -> Response:
                     "next_cursor": encode_cursor("deliveries", rows[-1].id) if more else None})
 
 
-@route("/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver", ["POST"],
-       summary="Send a delivery again", tag="Webhooks", permission="webhook.manage",
-       status=202, response=RedeliveryEnvelope)
-def redeliver(webhook_id: int, delivery_id: int) -> tuple[Response, int]:
+@route("/webhooks/<int:webhook_id>/rotate-secret", ["POST"],
+       summary="Give a webhook a new signing secret (shown once)", tag="Webhooks",
+       permission="webhook.manage", response=WebhookEnvelope)
+def rotate_webhook_secret(webhook_id: int) -> Response:
+    with committed():
+        hook, _secret = webhooks.rotate_secret(current_principal().actor, webhook_id)
+    return jsonify({"data": _hook(hook, with_secret=True)})
+
+
+def send_again(webhook_id: object, delivery_id: object) -> WebhookDelivery:
+    """Redeliver (the service resets the delivery and audits it), then hand it to the webhook
+    queue once that is committed: the API's redeliver and the console's button."""
     with committed():
         row = webhooks.redeliver(current_principal().actor, webhook_id, delivery_id)
     from ...jobs import enqueue
@@ -114,4 +122,12 @@ def redeliver(webhook_id: int, delivery_id: int) -> tuple[Response, int]:
     from ...jobs.tasks import deliver_webhook
 
     enqueue(deliver_webhook, row.id, queue_name=WEBHOOK_QUEUE)
+    return row
+
+
+@route("/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver", ["POST"],
+       summary="Send a delivery again", tag="Webhooks", permission="webhook.manage",
+       status=202, response=RedeliveryEnvelope)
+def redeliver(webhook_id: int, delivery_id: int) -> tuple[Response, int]:
+    row = send_again(webhook_id, delivery_id)
     return jsonify({"data": {"id": row.id, "status": "queued"}}), 202

@@ -1,4 +1,4 @@
-"""The audit log and reports."""
+"""The audit log."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from ....services import audit
 from ._base import Out
 from .common import Paged, Timestamp
+from .reports import LocalDate
 
 Filter = Annotated[str, Field(max_length=100)]
 
@@ -17,6 +19,16 @@ class AuditList(Paged):
     entity_id: Filter | None = None
     actor_user_id: Filter | None = None
     action: Filter | None = Field(None, examples=["role.updated"])
+    first: LocalDate | None = Field(
+        None, alias="from", description="From this day on, YYYY-MM-DD in the desk's time "
+                                        "zone (the reports' days).")
+    last: LocalDate | None = Field(
+        None, alias="to", description="Up to and including this day, YYYY-MM-DD.")
+
+    def filters(self) -> audit.Filters:
+        return audit.Filters(entity_type=self.entity_type, entity_id=self.entity_id,
+                             actor_user_id=self.actor_user_id, action=self.action,
+                             first=self.first, last=self.last)
 
 
 # ---------------------------------------------------------------------------- responses

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from ._base import Id, Out, absent
 from .common import Paged, Timestamp
 
 InboundStatus = Literal["received", "processed", "ignored", "duplicate", "failed"]
 
+#: The states of a message in the log (``InboundEmail.status``).
+STATUSES: tuple[str, ...] = get_args(InboundStatus)
+
 
 class InboundList(Paged):
     status: InboundStatus | None = None
     ticket_id: Id | None = Field(None, description="Messages that reached this ticket.")
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        None, description="Text in the sender's address or name, or in the subject.")
 
 
 # ---------------------------------------------------------------------------- responses

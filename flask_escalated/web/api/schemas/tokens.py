@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ....services.permissions import ABILITIES
 from ._base import Body, Out, UserRef
-from .common import Timestamp
+from .common import Paged, Timestamp
 
 ABILITY_NAMES = tuple(ABILITIES)
 
@@ -20,6 +20,13 @@ class TokenCreate(Body):
         None, description="Default ['*'].")
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     user_id: UserRef | None = Field(None, description="Admins: someone else's token.")
+
+
+class TokenList(Paged):
+    """Keyset paged, newest first. Without ``api_token.manage`` only your own tokens."""
+
+    user_id: UserRef | None = Field(None, description="Only this owner's tokens (admins: "
+                                    "anyone's; others: their own).")
 
 
 # ---------------------------------------------------------------------------- responses
@@ -39,8 +46,9 @@ class NewTokenOut(TokenOut):
     token: str = Field(description="The plain token: shown this once, stored only hashed.")
 
 
-class TokenList(Out):
+class TokenPage(Out):
     data: list[TokenOut]
+    next_cursor: str | None
     abilities: list[str] = Field(description="Every ability a token may be given.")
 
 
