@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask_escalated.models import metadata
 
 from .host import create_app, db
-from .run import RESULTS_DIR, fresh_database
+from .run import fresh_database, save_results
 
 DOMAIN = "support.bench.test"
 SECRET = "bench-inbound"
@@ -93,8 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         for backend in args.backends.split(","):
             results.append(run(backend, args.messages, tmpdir))
             print(json.dumps(results[-1]), flush=True)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / f"inbound-{int(time.time())}.json").write_text(json.dumps(results, indent=2))
+    save_results("inbound", results)
     print("| back end | messages | seconds | messages/s | median ms | p95 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for r in results:

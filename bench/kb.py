@@ -30,7 +30,7 @@ from flask_escalated.models.kb import SEARCH_DDL, SEARCH_INDEXES
 from flask_escalated.services import kb_search
 
 from .host import create_app, db
-from .run import RESULTS_DIR, fresh_database
+from .run import each_database, save_results
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 ARTICLES = metadata.tables["escalated_kb_articles"]
@@ -141,19 +141,15 @@ def main() -> int:
     args = parser.parse_args()
     report = []
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in args.backends.split(","):
-            for size in (int(s) for s in args.sizes.split(",")):
-                with fresh_database(backend, size, tmp, keep=False) as url:
-                    t0 = time.perf_counter()
-                    words = fill(url, size)
-                    filled = time.perf_counter() - t0
-                    row = {"backend": backend, "articles": size,
-                           "fill_seconds": round(filled, 1),
-                           **measure(url, queries(words, args.queries), args.warmup)}
-                print(json.dumps(row), flush=True)
-                report.append(row)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / f"kb-{int(time.time())}.json").write_text(json.dumps(report, indent=2))
+        for backend, size, url in each_database(args.backends, args.sizes, tmp):
+            t0 = time.perf_counter()
+            words = fill(url, size)
+            filled = time.perf_counter() - t0
+            row = {"backend": backend, "articles": size, "fill_seconds": round(filled, 1),
+                   **measure(url, queries(words, args.queries), args.warmup)}
+            print(json.dumps(row), flush=True)
+            report.append(row)
+    save_results("kb", report)
     print("\n| back end | articles | queries | median | p95 | max | p95 common / middling / rare "
           "words | hits / query (≤ 10) | load |")
     print("|---|---|---|---|---|---|---|---|---|")

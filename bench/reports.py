@@ -14,7 +14,6 @@ statements are counted (the count must not grow with the size).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -26,7 +25,7 @@ from flask_escalated.clock import FrozenClock, set_clock
 from flask_escalated.services import reports, sla
 
 from . import generate, host
-from .run import RESULTS_DIR, StatementCounter, fresh_database, percentile
+from .run import StatementCounter, fresh_database, percentile, save_results
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -140,10 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    generated {summary.rows:,} rows in {summary.total_seconds:.0f}s")
                 add_extras(url)
                 results[str(size)] = measure(url, opts.reps, opts.warmup, print)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"reports-{int(time.time())}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"saved {path}")
+    print(f"saved {save_results('reports', results)}")
     return 0
 
 

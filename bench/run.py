@@ -102,6 +102,23 @@ def fresh_database(backend: str, size: int, tmpdir: str, keep: bool) -> Iterator
         admin.dispose()
 
 
+def each_database(backends: str, sizes: str, tmpdir: str) -> Iterator[tuple[str, int, str]]:
+    """``(back end, size, URL)`` for each pair of a script's comma-separated ``--backends`` and
+    ``--sizes``, each on a fresh database dropped when the caller moves on."""
+    for backend in backends.split(","):
+        for size in (int(s) for s in sizes.split(",")):
+            with fresh_database(backend, size, tmpdir, keep=False) as url:
+                yield backend, size, url
+
+
+def save_results(kind: str, report: Any) -> Path:
+    """Write a run's figures to ``bench/results/<kind>-<time>.json`` (gitignored)."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{kind}-{int(time.time())}.json"
+    path.write_text(json.dumps(report, indent=2))
+    return path
+
+
 def _suppress() -> contextlib.suppress:
     return contextlib.suppress(OSError)
 

@@ -43,7 +43,7 @@ from flask_escalated.services.queries import TicketFilter
 
 from . import generate
 from .host import create_app, db
-from .run import RESULTS_DIR, fresh_database
+from .run import each_database, save_results
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 RARE = "zymurgical"
@@ -158,17 +158,14 @@ def main() -> int:
     args = parser.parse_args()
     report = []
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in args.backends.split(","):
-            for size in (int(s) for s in args.sizes.split(",")):
-                with fresh_database(backend, size, tmp, keep=False) as url:
-                    filled = fill(url, size)
-                    words = {"rare": RARE, "common": filled["common_word"], "none": NO_MATCH}
-                    row = {"backend": backend, "tickets": size, **filled,
-                           **measure(url, words, args.runs, args.warmup)}
-                print(json.dumps(row), flush=True)
-                report.append(row)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / f"search-{int(time.time())}.json").write_text(json.dumps(report, indent=2))
+        for backend, size, url in each_database(args.backends, args.sizes, tmp):
+            filled = fill(url, size)
+            words = {"rare": RARE, "common": filled["common_word"], "none": NO_MATCH}
+            row = {"backend": backend, "tickets": size, **filled,
+                   **measure(url, words, args.runs, args.warmup)}
+            print(json.dumps(row), flush=True)
+            report.append(row)
+    save_results("search", report)
     print("\n| back end | tickets | rare (10 hits): median / p95 | common: median / p95 | "
           "no match: median / p95 | reindex |")
     print("|---|---|---|---|---|---|")

@@ -26,7 +26,7 @@ from flask_escalated.models import metadata
 from flask_escalated.services import sla_sweep
 
 from .host import create_app, db
-from .run import RESULTS_DIR, StatementCounter, fresh_database
+from .run import StatementCounter, each_database, save_results
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 TICKETS = metadata.tables["escalated_tickets"]
@@ -116,18 +116,15 @@ def main() -> int:
     args = parser.parse_args()
     report = []
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in args.backends.split(","):
-            for size in (int(s) for s in args.sizes.split(",")):
-                with fresh_database(backend, size, tmp, keep=False) as url:
-                    t0 = time.perf_counter()
-                    fill(url, size)
-                    filled = time.perf_counter() - t0
-                    row = {"backend": backend, "open_tickets": size,
-                           "fill_seconds": round(filled, 1), **sweep(url, args.batch)}
-                print(json.dumps(row), flush=True)
-                report.append(row)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / f"sla-{int(time.time())}.json").write_text(json.dumps(report, indent=2))
+        for backend, size, url in each_database(args.backends, args.sizes, tmp):
+            t0 = time.perf_counter()
+            fill(url, size)
+            filled = time.perf_counter() - t0
+            row = {"backend": backend, "open_tickets": size,
+                   "fill_seconds": round(filled, 1), **sweep(url, args.batch)}
+            print(json.dumps(row), flush=True)
+            report.append(row)
+    save_results("sla", report)
     print("\n| back end | open tickets | breaches | warnings | batches | statements / batch "
           "| check-sla run | recorded / s |")
     print("|---|---|---|---|---|---|---|---|")
