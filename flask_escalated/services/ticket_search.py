@@ -51,8 +51,10 @@ from flask import current_app, has_app_context
 from markupsafe import Markup, escape
 from sqlalchemy import (
     BigInteger,
+    ColumnClause,
     Float,
     Select,
+    Table,
     bindparam,
     case,
     cast,
@@ -115,7 +117,7 @@ _INNODB_STOPWORDS = frozenset((
     "when", "where", "who", "will", "with", "und", "www"))
 _INNODB_MIN_WORD = 3
 
-_DOC = TicketSearchDocument.__table__
+_DOC: Table = TicketSearchDocument.__table__  # type: ignore[assignment]
 _FTS = table(TICKET_FTS_TABLE, column("rowid"))
 
 
@@ -343,7 +345,7 @@ def match(raw_query: str, *, include_notes: bool, dialect: str,
         config = literal_column(f"'{language()}'::regconfig", REGCONFIG)
         tsquery = func.websearch_to_tsquery(config, bindparam("q", query))
         name = PG_ALL_VECTOR if include_notes else PG_PUBLIC_VECTOR
-        vector = literal_column(f"{SEARCH_TABLE}.{name}")
+        vector: ColumnClause[Any] = literal_column(f"{SEARCH_TABLE}.{name}")
         if candidates is None:
             return (select(_DOC.c.ticket_id,
                            _rank(func.ts_rank(vector, tsquery)).label("search_rank"))
@@ -371,16 +373,18 @@ def match(raw_query: str, *, include_notes: bool, dialect: str,
         return _newest(hits, _DOC.c.ticket_id, candidates)
     if dialect == "sqlite" and words:
         columns = None if include_notes else ("title_text", "public_text")
-        fts = literal_column(TICKET_FTS_TABLE)
+        fts: ColumnClause[Any] = literal_column(TICKET_FTS_TABLE)
         score = -func.bm25(fts, 10.0, 1.0, 0.5)
         hits = (select(_FTS.c.rowid.label("ticket_id"), _rank(score).label("search_rank"))
                 .select_from(_FTS)
                 .where(fts.op("MATCH")(bindparam("q", fts5_query(words, columns)))))
         return _newest(hits, _FTS.c.rowid, candidates)
     # No word any engine indexes: the former subject/reference match.
-    return (select(Ticket.id.label("ticket_id"), literal(0, BigInteger).label("search_rank"))
-            .where(or_(Ticket.subject.icontains(query, autoescape=True),
-                       Ticket.reference == query.upper())))
+    fallback: Any = (select(Ticket.id.label("ticket_id"),
+                            literal(0, BigInteger).label("search_rank"))
+                     .where(or_(Ticket.subject.icontains(query, autoescape=True),
+                                Ticket.reference == query.upper())))
+    return fallback
 
 
 def _newest(hits: Select[Any], id_column: Any, candidates: int | None) -> Select[Any]:

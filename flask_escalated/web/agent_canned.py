@@ -61,11 +61,12 @@ def insert_canned(ident: str) -> tuple[str, int]:
         data = read_page(CannedInsert)
         text = canned.preview(principal, data.canned_id, ticket)
     except FormRefused as exc:
+        refusal: ServiceError = exc
         if set(exc.fields) == {"canned_id"}:
-            exc = ValidationError("Choose a canned response to insert.",
-                                  {"canned_id": "choose one"})
-        return _render_ticket(ticket, principal, status=exc.status, error=exc.message,
-                              draft=draft)
+            refusal = ValidationError("Choose a canned response to insert.",
+                                      {"canned_id": "choose one"})
+        return _render_ticket(ticket, principal, status=refusal.status,
+                              error=refusal.message, draft=draft)
     except ServiceError as exc:
         return _render_ticket(ticket, principal, status=exc.status, error=exc.message,
                               draft=draft)

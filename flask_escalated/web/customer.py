@@ -108,7 +108,7 @@ def my_tickets() -> str:
 @reads(PortalTicket)
 def new_ticket() -> Any:
     principal = current_principal()
-    form: dict[str, str] = {}
+    form: dict[str, Any] = {}
     errors: dict[str, Any] = {}
     offered = custom_fields.form_fields(for_customer=True)
     if request.method == "POST":

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select
 
@@ -19,6 +19,9 @@ from .. import session, statuses
 from ..tags import slugify
 from . import sql
 from .window import Window, desk_schedule
+
+#: A SELECT of any columns (a filter keeps its columns).
+Stmt = TypeVar("Stmt", bound=Select)  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class Context:
             where.append(Ticket.id.in_(tagged))
         return where
 
-    def scoped(self, stmt: Select[Any], department: Any, ticket_id: Any) -> Select[Any]:
+    def scoped(self, stmt: Stmt, department: Any, ticket_id: Any) -> Stmt:
         """``stmt`` over event rows (timeline, replies, ratings) filtered: by the department
         the row was recorded in (``department``, its own column, so no join), and by the other
         ticket filters through its ticket (``ticket_id``). The agent filter is the caller's."""

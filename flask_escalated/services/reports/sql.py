@@ -27,10 +27,14 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.types import BigInteger, Float, Integer
 
 from .. import session
 from .window import Window
+
+#: A column or an ORM attribute standing for one.
+Column = ColumnElement[Any] | QueryableAttribute[Any]
 
 SECONDS_PER_DAY = 86400
 
@@ -86,8 +90,8 @@ class Spread:
     counts: list[int]
 
 
-def spread(where: Sequence[ColumnElement[bool]], values: Sequence[ColumnElement[Any]], *,
-           group: ColumnElement[Any] | None = None,
+def spread(where: Sequence[ColumnElement[bool]], values: Sequence[Column], *,
+           group: Column | None = None,
            counts: Sequence[ColumnElement[bool]] = ()) -> dict[Any, Spread]:
     """Per value of ``group`` (one group, key ``None``, without it): how many rows match
     ``where`` with every column of ``values`` set, the :data:`QUANTILES` of each value
@@ -109,7 +113,7 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
 
 
 def _spread_aggregate(where: Sequence[ColumnElement[bool]],
-                      values: Sequence[ColumnElement[Any]], group: ColumnElement[Any] | None,
+                      values: Sequence[Column], group: Column | None,
                       counts: Sequence[ColumnElement[bool]]) -> dict[Any, Spread]:
     key = group if group is not None else literal(None)
     stmt = select(key, func.count(),
@@ -137,8 +141,8 @@ def _next_to(rank: Any, n: Any, q: float) -> ColumnElement[bool]:
     return and_((rank - 1) * f.denominator <= p, (rank + 1) * f.denominator > p)
 
 
-def _spread_ranked(where: Sequence[ColumnElement[bool]], values: Sequence[ColumnElement[Any]],
-                   group: ColumnElement[Any] | None,
+def _spread_ranked(where: Sequence[ColumnElement[bool]], values: Sequence[Column],
+                   group: Column | None,
                    counts: Sequence[ColumnElement[bool]]) -> dict[Any, Spread]:
     part = [group] if group is not None else None
     columns: list[Any] = [(group if group is not None else literal(0)).label("g"),

@@ -81,7 +81,7 @@ class TagRemove(Versioned):
 class SnoozeChange(Versioned):
     """A preset of ``Snooze`` (the API's), or ``wake``."""
 
-    preset: Literal[(*PRESETS, "wake")]  # type: ignore[valid-type]
+    preset: Literal[PRESETS + ("wake",)]  # type: ignore[valid-type]  # noqa: RUF005
 
 
 class MacroApply(Versioned):
