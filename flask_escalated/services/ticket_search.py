@@ -208,7 +208,16 @@ def write_documents(conn: Connection, ticket_ids: Iterable[int]) -> int:
     for start in range(0, len(ids), BATCH_SIZE):
         chunk = ids[start:start + BATCH_SIZE]
         docs = build_documents(conn, chunk)
-        conn.execute(delete(_DOC).where(_DOC.c.ticket_id.in_(chunk)))
+        stale = chunk
+        if conn.dialect.name in ("mysql", "mariadb"):
+            # InnoDB: a DELETE that finds no row locks the gap where it would be, and two
+            # transactions holding one gap deadlock on their INSERTs (tickets created at the
+            # same time are numbered next to each other). Delete only the documents that
+            # exist; a plain read takes no lock.
+            stale = list(conn.execute(select(_DOC.c.ticket_id)
+                                      .where(_DOC.c.ticket_id.in_(chunk))).scalars())
+        if stale:
+            conn.execute(delete(_DOC).where(_DOC.c.ticket_id.in_(stale)))
         if not docs:
             continue
         rows = [d.__dict__ for d in docs]
