@@ -18,6 +18,7 @@ from .statuses import TicketStatus
 from .tickets import Activity, Attachment, Reply, Tag, Ticket, TicketFollower, ticket_tags
 from .tokens import ApiToken
 from .two_factor import TwoFactorCredential
+from .views import DefaultView, SavedView, view_departments
 from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Contact",
     "CustomField",
     "CustomFieldValue",
+    "DefaultView",
     "Department",
     "DepartmentMember",
     "EscalationRule",
@@ -53,6 +55,7 @@ __all__ = [
     "RuleFiring",
     "RuleLog",
     "SatisfactionRating",
+    "SavedView",
     "Setting",
     "SlaPolicy",
     "Tag",
@@ -67,4 +70,5 @@ __all__ = [
     "Workflow",
     "metadata",
     "ticket_tags",
+    "view_departments",
 ]

@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "workflow": ("view", "manage"),
     "macro": ("view", "create", "manage"),
     "canned": ("view", "create", "manage"),
+    "view": ("manage",),
     "tag": ("view", "manage"),
     "status": ("view", "manage"),
     "custom_field": ("view", "manage"),

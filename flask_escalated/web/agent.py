@@ -47,6 +47,7 @@ from ..services import (
     tags,
     ticket_search,
     tickets,
+    views,
     workspace,
 )
 from ..services.errors import (
@@ -60,7 +61,7 @@ from ..services.ids import parse_id
 from ..services.permissions import Principal, can_act_on_ticket
 from ..services.queries import SLA_STATES, TicketFilter
 from ..services.sanitize import message_html
-from . import agent_canned
+from . import agent_canned, agent_views
 from .api.schemas.pages import (
     AgentReply,
     AssigneeChange,
@@ -104,6 +105,7 @@ def create_agent_blueprint() -> Blueprint:
         bp.add_url_rule(f"/tickets/<ident>/{name}", name, _CHANGES[name], methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/follow", "follow", follow, methods=["POST"])
     agent_canned.register(bp)
+    agent_views.register(bp)
     bp.add_url_rule("/tickets/<ident>/notes/<escalated_id:reply_id>/pin", "pin", pin,
                     methods=["POST"])
     bp.app_context_processor(_template_helpers)
@@ -199,7 +201,14 @@ def _decode_cursor() -> Any:
 @requires("ticket.view")
 def queue() -> str:
     principal = current_principal()
+    saved = views.list_views(principal)
+    view_id = request.args.get("view") or (
+        None if request.args else views.default_view_id(principal))
+    view = views.get(principal, view_id) if view_id else None
     flt, form = _queue_filter()
+    stale: list[str] = []
+    if view is not None:  # a saved view's filters, read as GET /tickets reads them
+        flt, stale = views.to_filter(view, views.known_for([view]))
     rows, next_cursor = queries.list_tickets(principal, flt, limit=PAGE_SIZE,
                                              cursor=_decode_cursor())
     from .api.base import encode_cursor
@@ -209,6 +218,8 @@ def queue() -> str:
                                                for i in (t.requester_user_id, t.assignee_id))])
     at = ext().now()
     args: dict[str, Any] = {k: v for k, v in form.items() if v}
+    if view is not None:
+        args = {"view": view.id}
     sort = flt.effective_sort
     found = (ticket_search.snippets([t.id for t in rows], flt.q, include_notes=True)
              if flt.q else {})
@@ -226,6 +237,8 @@ def queue() -> str:
         departments=departments.list_departments(include_inactive=False),
         agents=agent_ids, sla_of=lambda t: queries.sla_label(t, at), now=at,
         back=request.full_path if request.query_string else request.path,
+        saved_views=saved, view_counts=views.counts(principal, saved), current_view=view,
+        stale=stale, can_share_views=principal.can("view.manage"),
     )
 
 

@@ -121,3 +121,23 @@ def test_canned_responses_migration_up_and_down(backend, test_databases, tmp_pat
     assert _tables(url) == before - {table}
     with app.app_context():
         intid.db.engine.dispose()
+
+
+def test_saved_views_migration_up_and_down(backend, test_databases, tmp_path):
+    """0016 creates the saved views, their department links and the per-agent defaults, and
+    its downgrade drops those three and nothing else."""
+    url = test_databases.fresh(backend, "views")
+    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
+                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["escalated", "db", "upgrade", "0016_saved_views"])
+    assert result.exit_code == 0, result.output
+    ours = {"escalated_saved_views", "escalated_saved_view_departments",
+            "escalated_saved_view_defaults"}
+    before = _tables(url)
+    assert ours <= before
+    result = runner.invoke(args=["escalated", "db", "downgrade", "0015_agent_report_facts"])
+    assert result.exit_code == 0, result.output
+    assert _tables(url) == before - ours
+    with app.app_context():
+        intid.db.engine.dispose()

@@ -100,6 +100,9 @@ FORMS = [
              {"title": "Hi", "body": "Hello"}, ("title", 200)),
     PageForm("agent canned delete", "agent", "/support/agent/canned-responses/{canned}/delete"),
     PageForm("agent fields", "agent", A + "/fields", versioned=True),
+    PageForm("agent save view", "agent", "/support/agent/tickets/views",
+             {"name": "Urgent", "priority": "urgent"}, ("name", 120), keeps_text=False),
+    PageForm("agent default view", "agent", "/support/agent/tickets/views/{view}/default"),
     PageForm("agent follow", "agent", A + "/follow", {"action": "follow"},
              enum=("action", "stalk")),
     PageForm("agent pin", "agent", A + "/notes/{note}/pin", {"pinned": "1"},
@@ -164,6 +167,11 @@ def world(app, users) -> dict[str, str]:
         mine_canned = canned.create(Principal.build(str(users.agent.id), is_agent=True),
                                     {"title": "Greeting", "body": "Hello {{requester.name}}"})
         values["canned"] = str(mine_canned.id)
+        from flask_escalated.services import views
+
+        mine_view = views.create(Principal.build(str(users.agent.id), is_agent=True),
+                                 {"name": "Mine", "filters": {"priority": "urgent"}})
+        values["view"] = str(mine_view.id)
     with ext.unit_of_work():
         two_factor.begin(str(users.agent.id), "agent@example.org", "Escalated")
         enrolled = two_factor.begin(str(users.agent2.id), "agent2@example.org", "Escalated")

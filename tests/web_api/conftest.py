@@ -53,7 +53,7 @@ _PLACEHOLDERS = {"ident": "t", "reply_id": "n", "attachment_id": "a", "user_id":
                  "dept_id": "d", "tag_id": "g", "webhook_id": "w", "token_id": "k",
                  "delivery_id": "y", "inbound_id": "i", "policy_id": "p", "schedule_id": "b",
                  "holiday_id": "h", "macro_id": "x", "category_id": "c", "article_id": "o",
-                 "canned_id": "cr", "field_id": "v"}
+                 "canned_id": "cr", "field_id": "v", "view_id": "sv"}
 
 
 def template(path: str) -> str:
@@ -151,9 +151,14 @@ def world(app, users, ext, make_ticket):
 
         custom_field = custom_fields.create_field(Actor.system(), {
             "key": "seed", "label": "Seed", "type": "text"})
+        from flask_escalated.services import views
+
+        view = views.create(editor, {"name": "Urgent", "filters": {"priority": "urgent"},
+                                     "shared": True})
     return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
             "v": custom_field.id, "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid,
             "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
             "u": users.agent2.id, "i": ignored.id, "f": flow.id, "x": macro.id,
-            "c": kb_category.id, "o": kb_article.id, "cr": response.id}
+            "c": kb_category.id, "o": kb_article.id, "cr": response.id,
+            "sv": view.id}

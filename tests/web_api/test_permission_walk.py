@@ -30,6 +30,8 @@ BODY_NEEDS = {
     ("POST", "/tickets/{t}/macros/{x}"): {"ticket.edit"},
     ("PATCH", "/canned-responses/{cr}"): {"canned.manage"},
     ("DELETE", "/canned-responses/{cr}"): {"canned.manage"},
+    ("PATCH", "/views/{sv}"): {"view.manage"},
+    ("DELETE", "/views/{sv}"): {"view.manage"},
 }
 
 

@@ -26,6 +26,7 @@ from . import (  # noqa: F401  (route registration)
     sla,
     tickets,
     tokens,
+    views,
     webhooks,
 )
 from .base import add_routes
