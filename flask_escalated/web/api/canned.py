@@ -7,8 +7,8 @@ from flask import Response, jsonify
 from ...services import canned
 from ..security import current_principal, load_ticket
 from .base import decode_cursor, encode_cursor, page_limit, route
-from .commit import committed
-from .schemas import parse_body, parse_query
+from .owned import OwnedResource, add_owned_routes
+from .schemas import parse_query
 from .schemas.canned import (
     CannedCreate,
     CannedEnvelope,
@@ -52,63 +52,27 @@ def list_canned_responses() -> Response:
     )
 
 
-@route(
-    "/canned-responses",
-    ["POST"],
-    summary="Create a canned response (shared ones need canned.manage)",
-    tag=TAG,
-    permission="canned.create",
-    body=CannedCreate,
-    status=201,
-    response=CannedEnvelope,
+add_owned_routes(
+    OwnedResource(
+        path="/canned-responses",
+        id_name="canned_id",
+        noun="canned_response",
+        tag=TAG,
+        service=canned,
+        out=canned.serialize,
+        create_body=CannedCreate,
+        update_body=CannedUpdate,
+        envelope=CannedEnvelope,
+        read_permission="canned.view",
+        write_permission="canned.create",
+        summaries={
+            "create": "Create a canned response (shared ones need canned.manage)",
+            "show": "Show a canned response",
+            "update": "Update a canned response (your own, or a shared one with canned.manage)",
+            "delete": "Delete a canned response",
+        },
+    )
 )
-def create_canned_response() -> tuple[Response, int]:
-    data = parse_body(CannedCreate).changes()
-    with committed():
-        row = canned.create(current_principal(), data)
-    return jsonify({"data": canned.serialize(row)}), 201
-
-
-@route(
-    "/canned-responses/<int:canned_id>",
-    ["GET"],
-    summary="Show a canned response",
-    tag=TAG,
-    permission="canned.view",
-    response=CannedEnvelope,
-)
-def show_canned_response(canned_id: int) -> Response:
-    return jsonify({"data": canned.serialize(canned.get(current_principal(), canned_id))})
-
-
-@route(
-    "/canned-responses/<int:canned_id>",
-    ["PATCH"],
-    summary="Update a canned response (your own, or a shared one with canned.manage)",
-    tag=TAG,
-    permission="canned.create",
-    body=CannedUpdate,
-    response=CannedEnvelope,
-)
-def update_canned_response(canned_id: int) -> Response:
-    data = parse_body(CannedUpdate).changes()
-    with committed():
-        row = canned.update(current_principal(), canned_id, data)
-    return jsonify({"data": canned.serialize(row)})
-
-
-@route(
-    "/canned-responses/<int:canned_id>",
-    ["DELETE"],
-    summary="Delete a canned response",
-    tag=TAG,
-    permission="canned.create",
-    status=204,
-)
-def delete_canned_response(canned_id: int) -> tuple[str, int]:
-    with committed():
-        canned.remove(current_principal(), canned_id)
-    return "", 204
 
 
 @route(

@@ -12,6 +12,7 @@ from ...services.errors import ServiceError, ValidationError
 from ..security import current_principal
 from .base import decode_cursor, encode_cursor, page_limit, route
 from .commit import committed
+from .owned import OwnedResource, add_owned_routes
 from .schemas import parse_body, parse_query
 from .schemas._base import Empty, from_text, validate
 from .schemas.tickets import TicketList, TicketPage
@@ -92,63 +93,28 @@ def view_counts() -> Response:
     return jsonify({"data": [{"id": k, "count": v} for k, v in found.items()]})
 
 
-@route(
-    "/views",
-    ["POST"],
-    summary="Save a view (shared ones need view.manage)",
-    tag=TAG,
-    permission="ticket.view",
-    body=ViewCreate,
-    status=201,
-    response=ViewEnvelope,
+add_owned_routes(
+    OwnedResource(
+        path="/views",
+        id_name="view_id",
+        noun="view",
+        tag=TAG,
+        service=views,
+        out=lambda row: _out([row])[0],
+        create_body=ViewCreate,
+        update_body=ViewUpdate,
+        envelope=ViewEnvelope,
+        read_permission="ticket.view",
+        write_permission="ticket.view",
+        summaries={
+            "create": "Save a view (shared ones need view.manage)",
+            "show": "Show a saved view",
+            "update": "Change a saved view (your own, or a shared one with view.manage)",
+            "delete": "Delete a saved view",
+        },
+        check=_check_filters,
+    )
 )
-def create_view() -> tuple[Response, int]:
-    data = _check_filters(parse_body(ViewCreate).changes())
-    with committed():
-        row = views.create(current_principal(), data)
-    return jsonify({"data": _out([row])[0]}), 201
-
-
-@route(
-    "/views/<int:view_id>",
-    ["GET"],
-    summary="Show a saved view",
-    tag=TAG,
-    permission="ticket.view",
-    response=ViewEnvelope,
-)
-def show_view(view_id: int) -> Response:
-    return jsonify({"data": _out([views.get(current_principal(), view_id)])[0]})
-
-
-@route(
-    "/views/<int:view_id>",
-    ["PATCH"],
-    summary="Change a saved view (your own, or a shared one with view.manage)",
-    tag=TAG,
-    permission="ticket.view",
-    body=ViewUpdate,
-    response=ViewEnvelope,
-)
-def update_view(view_id: int) -> Response:
-    data = _check_filters(parse_body(ViewUpdate).changes())
-    with committed():
-        row = views.update(current_principal(), view_id, data)
-    return jsonify({"data": _out([row])[0]})
-
-
-@route(
-    "/views/<int:view_id>",
-    ["DELETE"],
-    summary="Delete a saved view",
-    tag=TAG,
-    permission="ticket.view",
-    status=204,
-)
-def delete_view(view_id: int) -> tuple[str, int]:
-    with committed():
-        views.remove(current_principal(), view_id)
-    return "", 204
 
 
 @route(
