@@ -218,6 +218,36 @@ class Context:
     plans: dict[str, list[str]] = field(default_factory=dict)
 
 
+@contextmanager
+def seeded_host(backend: str, size: int, tmpdir: str, *, seed: int, keep: bool, quiet: bool,
+                log: Callable[[str], None]) -> Iterator[tuple[Context, generate.Summary]]:
+    """A fresh database with ``size`` generated tickets, the bench host app on it, a statement
+    counter on its engine and a bearer token for a regular agent (not an admin), as a
+    :class:`Context`; the counter, the session and the pool are released at the end."""
+    with fresh_database(backend, size, tmpdir, keep) as url:
+        summary = generate.generate(generate.Options(url=url, tickets=size, seed=seed,
+                                                     quiet=quiet))
+        app = host.create_app({
+            "SQLALCHEMY_DATABASE_URI": url,
+            "ESCALATED_ATTACHMENT_STORAGE": os.path.join(tmpdir, "attachments"),
+        })
+        counter = StatementCounter()
+        try:
+            with app.app_context():
+                engine = host.db.engine
+                counter.listen(engine)
+                agent_id = summary.agent_user_ids[2]
+                _, plain = tokens.create_token(agent_id, "bench", ["*"], Actor.system())
+                host.db.session.commit()
+            yield Context(app=app, counter=counter, engine=engine, backend=backend, token=plain,
+                          agent_id=agent_id, rng=random.Random(seed), log=log), summary
+        finally:
+            with app.app_context():
+                counter.remove(host.db.engine)
+                host.db.session.remove()
+                host.db.engine.dispose()
+
+
 def _headers(ctx: Context) -> dict[str, str]:
     return {"Authorization": f"Bearer {ctx.token}"}
 
@@ -524,55 +554,31 @@ def measure_create_api(ctx: Context, count: int) -> dict[str, Any]:
 def run_one(backend: str, size: int, settings: Settings, tmpdir: str,
             log: Callable[[str], None]) -> dict[str, Any]:
     log(f"== {backend}, {size:,} tickets")
-    with fresh_database(backend, size, tmpdir, settings.keep) as url:
+    with seeded_host(backend, size, tmpdir, seed=settings.seed, keep=settings.keep,
+                     quiet=not settings.verbose, log=log) as (ctx, summary):
         result: dict[str, Any] = {"backend": backend, "size": size}
-        summary = generate.generate(
-            generate.Options(url=url, tickets=size, seed=settings.seed,
-                             quiet=not settings.verbose),
-        )
         result["generate"] = summary.as_dict()
         log(f"    generated {summary.rows:,} rows in {summary.total_seconds:.1f}s "
             f"({result['generate']['rows_per_second']:,} rows/s)")
-        app = host.create_app({
-            "SQLALCHEMY_DATABASE_URI": url,
-            "ESCALATED_ATTACHMENT_STORAGE": os.path.join(tmpdir, "attachments"),
-        })
-        counter = StatementCounter()
-        try:
-            with app.app_context():
-                engine = host.db.engine
-                counter.listen(engine)
-                # A regular agent (not an admin) reads the queue with a bearer token.
-                agent_id = summary.agent_user_ids[2]
-                _, plain = tokens.create_token(agent_id, "bench", ["*"], Actor.system())
-                host.db.session.commit()
-                if engine.dialect.name == "postgresql":
-                    result["server"] = host.db.session.execute(
-                        sa.text("SHOW server_version")).scalar_one()
-                elif engine.dialect.name == "mysql":
-                    result["server"] = host.db.session.execute(
-                        sa.text("SELECT VERSION()")).scalar_one()
-                else:
-                    result["server"] = "SQLite " + host.db.session.execute(
-                        sa.text("SELECT sqlite_version()")).scalar_one()
-            ctx = Context(app=app, counter=counter, engine=engine, backend=backend, token=plain,
-                          agent_id=agent_id, rng=random.Random(settings.seed), log=log)
-            result["queries"], result["filters"] = measure_queue(ctx, settings)
-            if ctx.plans:
-                result["plans"] = ctx.plans
-            result["create_service"] = measure_create_service(ctx, settings.create_service)
-            log(f"    create (service)  {result['create_service']['tickets_per_second']:8.1f} "
-                f"tickets/s  median {result['create_service']['median_ms']} ms  "
-                f"{result['create_service']['statements']} SQL")
-            result["create_api"] = measure_create_api(ctx, settings.create_api)
-            log(f"    create (API)      {result['create_api']['tickets_per_second']:8.1f} "
-                f"tickets/s  median {result['create_api']['median_ms']} ms  "
-                f"{result['create_api']['statements']} SQL")
-        finally:
-            with app.app_context():
-                counter.remove(host.db.engine)
-                host.db.session.remove()
-                host.db.engine.dispose()
+        with ctx.app.app_context():
+            if ctx.engine.dialect.name == "postgresql":
+                version = "SHOW server_version"
+            elif ctx.engine.dialect.name == "mysql":
+                version = "SELECT VERSION()"
+            else:
+                version = "SELECT 'SQLite ' || sqlite_version()"
+            result["server"] = host.db.session.execute(sa.text(version)).scalar_one()
+        result["queries"], result["filters"] = measure_queue(ctx, settings)
+        if ctx.plans:
+            result["plans"] = ctx.plans
+        result["create_service"] = measure_create_service(ctx, settings.create_service)
+        log(f"    create (service)  {result['create_service']['tickets_per_second']:8.1f} "
+            f"tickets/s  median {result['create_service']['median_ms']} ms  "
+            f"{result['create_service']['statements']} SQL")
+        result["create_api"] = measure_create_api(ctx, settings.create_api)
+        log(f"    create (API)      {result['create_api']['tickets_per_second']:8.1f} "
+            f"tickets/s  median {result['create_api']['median_ms']} ms  "
+            f"{result['create_api']['statements']} SQL")
     return result
 
 

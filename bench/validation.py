@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
@@ -38,11 +37,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from flask_escalated.events import Actor
-from flask_escalated.services import tokens
 from flask_escalated.web.api.schemas import _base
 
-from . import generate, host
 from .run import (
     ACTIVE,
     API,
@@ -52,9 +48,9 @@ from .run import (
     _catalogue,
     _headers,
     _new_ticket_data,
-    fresh_database,
     machine,
     percentile,
+    seeded_host,
 )
 
 MODES = ("validated", "not validated")
@@ -149,64 +145,47 @@ def read_round(ctx: Context, client: Any, path: str, reps: int, into: Samples) -
 def run_one(backend: str, size: int, args: argparse.Namespace, tmpdir: str,
             log: Callable[[str], None]) -> dict[str, Any]:
     log(f"== {backend}, {size:,} tickets")
-    with fresh_database(backend, size, tmpdir, keep=False) as url:
-        summary = generate.generate(generate.Options(url=url, tickets=size, seed=args.seed,
-                                                     quiet=True))
-        app = host.create_app({"SQLALCHEMY_DATABASE_URI": url,
-                               "ESCALATED_ATTACHMENT_STORAGE": os.path.join(tmpdir, "files")})
-        counter = StatementCounter()
-        try:
-            with app.app_context():
-                engine = host.db.engine
-                counter.listen(engine)
-                agent_id = summary.agent_user_ids[2]
-                _, plain = tokens.create_token(agent_id, "bench", ["*"], Actor.system())
-                host.db.session.commit()
-            ctx = Context(app=app, counter=counter, engine=engine, backend=backend, token=plain,
-                          agent_id=agent_id, rng=random.Random(args.seed), log=log)
-            catalogue = _catalogue(ctx)
-            client = app.test_client()
-            ops = ["create (POST /tickets)", *LISTS]
-            samples = {(op, mode): Samples() for op in ops for mode in MODES}
-            # Warm both paths (imports, pydantic's first use, the database's caches).
-            for mode in MODES:
-                with unvalidated() if mode != MODES[0] else nullcontext():
-                    create_round(ctx, client, 5, catalogue, Samples(), 0)
-                    for path in LISTS.values():
-                        read_round(ctx, client, path, 3, Samples())
-            inside: list[int] = []
-            for r in range(args.rounds):
-                order = MODES if r % 2 == 0 else MODES[::-1]
-                for mode in order:
-                    # The same bodies in both modes (one seed per round): the SQL each
-                    # request runs can then be compared one to one.
-                    ctx.rng = random.Random(args.seed + r)
-                    with (unvalidated() if mode != MODES[0] else counted(counter, inside)):
-                        create_round(ctx, client, args.create, catalogue,
-                                     samples[(ops[0], mode)], r * args.create)
-                        for name, path in LISTS.items():
-                            read_round(ctx, client, path, args.reps, samples[(name, mode)])
-            result: dict[str, Any] = {"backend": backend, "size": size, "ops": {},
-                                      "validations": len(inside),
-                                      "sql_inside_validation": sum(inside)}
-            log(f"    {len(inside)} validations ran {sum(inside)} SQL statements")
-            for op in ops:
-                on = samples[(op, MODES[0])].summary()
-                off = samples[(op, MODES[1])].summary()
-                on["slower_pct"] = round((on["median_ms"] / off["median_ms"] - 1) * 100, 1)
-                # The same multiset of statement counts (a request's count can depend on what
-                # earlier requests created, e.g. a requester's first ticket, not on the mode).
-                on["same_sql"] = (sorted(samples[(op, MODES[0])].sql)
-                                  == sorted(samples[(op, MODES[1])].sql))
-                result["ops"][op] = {MODES[0]: on, MODES[1]: off}
-                log(f"    {op:30} validated {on['median_ms']:7.2f} ms  not {off['median_ms']:7.2f}"
-                    f" ms  ({on['slower_pct']:+.1f} %)  SQL {on['statements']:g}"
-                    f" (same counts: {on['same_sql']})")
-        finally:
-            with app.app_context():
-                counter.remove(host.db.engine)
-                host.db.session.remove()
-                host.db.engine.dispose()
+    with seeded_host(backend, size, tmpdir, seed=args.seed, keep=False, quiet=True,
+                     log=log) as (ctx, _summary):
+        counter = ctx.counter
+        catalogue = _catalogue(ctx)
+        client = ctx.app.test_client()
+        ops = ["create (POST /tickets)", *LISTS]
+        samples = {(op, mode): Samples() for op in ops for mode in MODES}
+        # Warm both paths (imports, pydantic's first use, the database's caches).
+        for mode in MODES:
+            with unvalidated() if mode != MODES[0] else nullcontext():
+                create_round(ctx, client, 5, catalogue, Samples(), 0)
+                for path in LISTS.values():
+                    read_round(ctx, client, path, 3, Samples())
+        inside: list[int] = []
+        for r in range(args.rounds):
+            order = MODES if r % 2 == 0 else MODES[::-1]
+            for mode in order:
+                # The same bodies in both modes (one seed per round): the SQL each
+                # request runs can then be compared one to one.
+                ctx.rng = random.Random(args.seed + r)
+                with (unvalidated() if mode != MODES[0] else counted(counter, inside)):
+                    create_round(ctx, client, args.create, catalogue,
+                                 samples[(ops[0], mode)], r * args.create)
+                    for name, path in LISTS.items():
+                        read_round(ctx, client, path, args.reps, samples[(name, mode)])
+        result: dict[str, Any] = {"backend": backend, "size": size, "ops": {},
+                                  "validations": len(inside),
+                                  "sql_inside_validation": sum(inside)}
+        log(f"    {len(inside)} validations ran {sum(inside)} SQL statements")
+        for op in ops:
+            on = samples[(op, MODES[0])].summary()
+            off = samples[(op, MODES[1])].summary()
+            on["slower_pct"] = round((on["median_ms"] / off["median_ms"] - 1) * 100, 1)
+            # The same multiset of statement counts (a request's count can depend on what
+            # earlier requests created, e.g. a requester's first ticket, not on the mode).
+            on["same_sql"] = (sorted(samples[(op, MODES[0])].sql)
+                              == sorted(samples[(op, MODES[1])].sql))
+            result["ops"][op] = {MODES[0]: on, MODES[1]: off}
+            log(f"    {op:30} validated {on['median_ms']:7.2f} ms  not {off['median_ms']:7.2f}"
+                f" ms  ({on['slower_pct']:+.1f} %)  SQL {on['statements']:g}"
+                f" (same counts: {on['same_sql']})")
     return result
 
 
