@@ -38,7 +38,7 @@ from flask_escalated.services.queries import TicketFilter
 from . import generate
 from .host import create_app, db
 from .run import StatementCounter, each_database, explain_list, save_results
-from .search import NOW, load, log
+from .search import NOW, load, log, plan_ms
 
 PAGE = 25
 BATCH = 20_000
@@ -180,9 +180,11 @@ def measure_filters(url: str, runs: int, warmup: int, explain: bool) -> dict[str
                 counter.remove(db.engine)
                 db.session.rollback()
                 entry["plan"] = explain_list(db.engine, counter.statements)
+                entry["server_ms"] = plan_ms(entry["plan"])
             out[name] = entry
             log(f"    {name:45} {entry['median_ms']:7} / {entry['p95_ms']:7} ms  "
-                f"{matches:7,} matches, load {entry['load'][1][0]}")
+                f"{matches:7,} matches, server {entry.get('server_ms')} ms, "
+                f"load {entry['load'][1][0]}")
         db.session.remove()
         db.engine.dispose()
     return out

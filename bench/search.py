@@ -26,6 +26,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -140,26 +141,36 @@ def _doc_insert(dialect: str, language: str) -> str:
 
 
 def build_documents_sql(url: str, language: str = "english", batch: int = SQL_BATCH,
-                        log: Any = None) -> int:
-    """Write every ticket's search document with set-based statements, ``batch`` tickets per
-    statement and commit; returns the number of documents. The table must be empty."""
-    engine = sa.create_engine(url)
+                        log: Any = None, workers: int = 1, start: int = 1) -> int:
+    """Write the search documents of tickets from id ``start`` on with set-based statements,
+    ``batch`` tickets per statement and commit, on ``workers`` connections at once; returns the
+    number of documents. The table must hold no document from ``start`` on."""
+    engine = sa.create_engine(url, pool_size=workers)
     dialect = engine.dialect.name
     statement = sa.text(_doc_insert(dialect, language))
     with engine.connect() as conn:
         top = conn.execute(sa.select(sa.func.max(Ticket.id))).scalar_one() or 0
-        if dialect == "mysql":
-            conn.execute(sa.text("SET SESSION group_concat_max_len = 16777216"))
-        elif dialect == "postgresql":
-            conn.execute(sa.text("SET synchronous_commit = off"))
-        conn.commit()
-        for lo in range(1, top + 1, batch):
-            started = time.perf_counter()
-            conn.execute(statement, {"lo": lo, "hi": lo + batch})
+    ranges = list(range(start, top + 1, batch))
+
+    def work(offset: int) -> None:
+        with engine.connect() as conn:
+            if dialect == "mysql":
+                conn.execute(sa.text("SET SESSION group_concat_max_len = 16777216"))
+            elif dialect == "postgresql":
+                conn.execute(sa.text("SET synchronous_commit = off"))
             conn.commit()
-            if log:
-                log(f"    documents {lo:,}..{min(top, lo + batch - 1):,} "
-                    f"{time.perf_counter() - started:.1f}s")
+            for lo in ranges[offset::workers]:
+                started = time.perf_counter()
+                conn.execute(statement, {"lo": lo, "hi": lo + batch})
+                conn.commit()
+                if log:
+                    log(f"    documents {lo:,}..{min(top, lo + batch - 1):,} "
+                        f"{time.perf_counter() - started:.1f}s")
+
+    with ThreadPoolExecutor(workers) as pool:
+        for done in [pool.submit(work, i) for i in range(workers)]:
+            done.result()
+    with engine.connect() as conn:
         documents = conn.execute(
             sa.select(sa.func.count()).select_from(TicketSearchDocument)).scalar_one()
     engine.dispose()
@@ -185,6 +196,14 @@ def check_documents(url: str, sample: int = 500) -> int:
     return sum(stored.get(i) != built.get(i) for i in ids)
 
 
+def plan_ms(plan: list[str]) -> float | None:
+    """The server-side execution time of an ``EXPLAIN ANALYZE`` (PostgreSQL), else None: it
+    depends much less than the client's latency on the load other processes put on the
+    machine."""
+    found = [line for line in plan if line.startswith("Execution Time:")]
+    return float(found[0].split()[2]) if found else None
+
+
 def log(message: str) -> None:
     print(message, flush=True)
 
@@ -194,7 +213,7 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def fill(url: str, size: int, documents: str = "sql") -> dict[str, Any]:
+def fill(url: str, size: int, documents: str = "sql", workers: int = 1) -> dict[str, Any]:
     """Generate ``size`` tickets and index them (``documents``: ``sql``, set-based statements;
     ``service``, ``ticket_search.reindex``); returns the timings and the common word."""
     started = time.perf_counter()
@@ -213,7 +232,7 @@ def fill(url: str, size: int, documents: str = "sql") -> dict[str, Any]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     index_start = time.perf_counter()
     if documents == "sql":
-        count = build_documents_sql(url, log=log)
+        count = build_documents_sql(url, log=log, workers=workers)
     with app.app_context():
         if documents != "sql":
             for _ in ticket_search.reindex(db.session.connection, db.session.commit,
@@ -282,8 +301,10 @@ def measure(url: str, words: dict[str, str], runs: int, warmup: int,
                 counter.remove(db.engine)
                 db.session.rollback()
                 out[kind]["plan"] = explain_list(db.engine, counter.statements)
+                out[kind]["server_ms"] = plan_ms(out[kind]["plan"])
             log(f"    {kind:6} {word!r}: {out[kind]['median_ms']} / {out[kind]['p95_ms']} ms "
-                f"(median / p95), load {out[kind]['load'][1]}")
+                f"(median / p95), server {out[kind].get('server_ms')} ms, "
+                f"load {out[kind]['load'][1]}")
         db.session.remove()
         db.engine.dispose()
     return out
@@ -325,6 +346,8 @@ def main() -> int:
     parser.add_argument("--documents", choices=("sql", "service"), default="sql",
                         help="build the documents with set-based SQL (default) or with "
                              "ticket_search.reindex, as `flask escalated reindex-tickets` does")
+    parser.add_argument("--document-workers", type=int, default=1,
+                        help="connections writing the documents in SQL at once")
     parser.add_argument("--explain", action="store_true",
                         help="store and print the plan of each search's list statement")
     parser.add_argument("--keep", action="store_true", help="keep the databases (servers)")
@@ -341,7 +364,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             for backend, size, url in each_database(args.backends, args.sizes, tmp, args.keep):
                 log(f"== {backend}, {size:,} tickets{' (kept: ' + url + ')' if args.keep else ''}")
-                filled = fill(url, size, args.documents)
+                filled = fill(url, size, args.documents, args.document_workers)
                 if args.check_documents:
                     filled["documents_differing"] = check_documents(url)
                     log(f"    documents differing from the service's: "
