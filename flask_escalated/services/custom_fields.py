@@ -488,9 +488,7 @@ def filter_clauses(wanted: Iterable[tuple[str, str, str]], *, for_customer: bool
     by_key = {f.key: f for f in list_fields(context, active_only=True)
               if f.customer_visible or not for_customer}
     errors: dict[str, str] = {}
-    clauses = []
-    #: A number or date field's bounds, tested on one value row (the field has one per ticket).
-    ranges: dict[str, list[tuple[str, Any]]] = {}
+    checked: list[tuple[CustomField, str, Any]] = []
     for key, op, raw in wanted:
         name = f"cf.{key}" + ("" if op == "eq" else f"__{op}")
         field = by_key.get(key)
@@ -506,14 +504,25 @@ def filter_clauses(wanted: Iterable[tuple[str, str, str]], *, for_customer: bool
             except _Bad as exc:
                 errors[name] = str(exc)
                 continue
-            if op == "eq":
-                clauses.append(Ticket.id.in_(matching_tickets(field, op, raw)))
-            else:
-                ranges.setdefault(key, []).append((op, raw))
+            checked.append((field, op, raw))
     if errors:
         raise ValidationError("Unknown or invalid custom field filters.", errors)
-    for key, bounds in ranges.items():
-        clauses.append(Ticket.id.in_(matching_tickets(by_key[key], *bounds[0], *bounds[1:])))
+    return field_clauses(checked)
+
+
+def field_clauses(wanted: Iterable[tuple[CustomField, str, Any]]) -> list[Any]:
+    """``ticket.id IN (...)`` per validated ``(field, op, raw)`` filter; a number or date
+    field's bounds share one subquery (the field has one value row per ticket, so both bounds
+    test the same row): one index range bounded at both ends, not two half-open ranges."""
+    clauses = []
+    ranges: dict[int, tuple[CustomField, list[tuple[str, Any]]]] = {}
+    for field, op, raw in wanted:
+        if op == "eq":
+            clauses.append(Ticket.id.in_(matching_tickets(field, op, raw)))
+        else:
+            ranges.setdefault(field.id, (field, []))[1].append((op, raw))
+    for field, bounds in ranges.values():
+        clauses.append(Ticket.id.in_(matching_tickets(field, *bounds[0], *bounds[1:])))
     return clauses
 
 
