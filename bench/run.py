@@ -102,12 +102,13 @@ def fresh_database(backend: str, size: int, tmpdir: str, keep: bool) -> Iterator
         admin.dispose()
 
 
-def each_database(backends: str, sizes: str, tmpdir: str) -> Iterator[tuple[str, int, str]]:
+def each_database(backends: str, sizes: str, tmpdir: str, keep: bool = False
+                  ) -> Iterator[tuple[str, int, str]]:
     """``(back end, size, URL)`` for each pair of a script's comma-separated ``--backends`` and
-    ``--sizes``, each on a fresh database dropped when the caller moves on."""
+    ``--sizes``, each on a fresh database dropped when the caller moves on (unless ``keep``)."""
     for backend in backends.split(","):
         for size in (int(s) for s in sizes.split(",")):
-            with fresh_database(backend, size, tmpdir, keep=False) as url:
+            with fresh_database(backend, size, tmpdir, keep=keep) as url:
                 yield backend, size, url
 
 
@@ -334,6 +335,12 @@ def measure_get(ctx: Context, client: Any, name: str, path: str, settings: Setti
 
 def explain_main(ctx: Context, statements: list[tuple[str, Any]]) -> list[str]:
     """The plan of the request's ticket-list statement (the one ordering escalated_tickets)."""
+    return explain_list(ctx.engine, statements)
+
+
+def explain_list(engine: sa.Engine, statements: list[tuple[str, Any]]) -> list[str]:
+    """The plan (``EXPLAIN (ANALYZE, BUFFERS)``, ``EXPLAIN QUERY PLAN`` or ``EXPLAIN``) of the
+    ticket-list statement among ``statements`` (the one ordering escalated_tickets)."""
     main = next(
         ((s, p) for s, p in statements
          if "FROM escalated_tickets" in s and "ORDER BY" in s and "LIMIT" in s),
@@ -346,8 +353,8 @@ def explain_main(ctx: Context, statements: list[tuple[str, Any]]) -> list[str]:
         "postgresql": "EXPLAIN (ANALYZE, BUFFERS) ",
         "sqlite": "EXPLAIN QUERY PLAN ",
         "mysql": "EXPLAIN ",
-    }[ctx.engine.dialect.name]
-    raw = ctx.engine.raw_connection()
+    }[engine.dialect.name]
+    raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         cur.execute(prefix + statement, params)
@@ -356,9 +363,9 @@ def explain_main(ctx: Context, statements: list[tuple[str, Any]]) -> list[str]:
         raw.rollback()
     finally:
         raw.close()
-    if ctx.engine.dialect.name == "sqlite":
+    if engine.dialect.name == "sqlite":
         return [f"{r[0]}|{r[1]}| {r[-1]}" for r in rows]
-    if ctx.engine.dialect.name == "mysql":
+    if engine.dialect.name == "mysql":
         return [" | ".join(str(c) for c in r) for r in rows]
     return [r[0] for r in rows]
 

@@ -462,13 +462,20 @@ def _column_value(field: CustomField, raw: Any) -> Any:
     return value
 
 
-def matching_tickets(field: CustomField, op: str, raw: Any) -> Any:
-    """``SELECT ticket_id`` of the value rows matching; served by the composite index
-    ``(field_id, value_*, ticket_id)`` (an index range scan, no table or ticket scan)."""
+def _value_test(field: CustomField, op: str, raw: Any) -> Any:
     column = getattr(CustomFieldValue, _COLUMNS[field.type])
     value = _column_value(field, raw)
-    test = {"eq": column == value, "gte": column >= value, "lte": column <= value}[op]
-    return select(CustomFieldValue.ticket_id).where(CustomFieldValue.field_id == field.id, test)
+    return {"eq": column == value, "gte": column >= value, "lte": column <= value}[op]
+
+
+def matching_tickets(field: CustomField, op: str, raw: Any, *more: tuple[str, Any]) -> Any:
+    """``SELECT ticket_id`` of the value rows matching; served by the composite index
+    ``(field_id, value_*, ticket_id)`` (an index range scan, no table or ticket scan).
+    ``more`` adds ``(op, raw)`` tests on the same value row: both bounds of a range, so the
+    scan stops at the upper bound instead of reading every value above the lower one."""
+    tests = [_value_test(field, op, raw), *(_value_test(field, o, r) for o, r in more)]
+    return select(CustomFieldValue.ticket_id).where(CustomFieldValue.field_id == field.id,
+                                                    *tests)
 
 
 def filter_clauses(wanted: Iterable[tuple[str, str, str]], *, for_customer: bool,
@@ -481,7 +488,7 @@ def filter_clauses(wanted: Iterable[tuple[str, str, str]], *, for_customer: bool
     by_key = {f.key: f for f in list_fields(context, active_only=True)
               if f.customer_visible or not for_customer}
     errors: dict[str, str] = {}
-    clauses = []
+    checked: list[tuple[CustomField, str, Any]] = []
     for key, op, raw in wanted:
         name = f"cf.{key}" + ("" if op == "eq" else f"__{op}")
         field = by_key.get(key)
@@ -493,11 +500,29 @@ def filter_clauses(wanted: Iterable[tuple[str, str, str]], *, for_customer: bool
             errors[name] = "ranges apply to number and date fields"
         else:
             try:
-                clauses.append(Ticket.id.in_(matching_tickets(field, op, raw)))
+                _column_value(field, raw)
             except _Bad as exc:
                 errors[name] = str(exc)
+                continue
+            checked.append((field, op, raw))
     if errors:
         raise ValidationError("Unknown or invalid custom field filters.", errors)
+    return field_clauses(checked)
+
+
+def field_clauses(wanted: Iterable[tuple[CustomField, str, Any]]) -> list[Any]:
+    """``ticket.id IN (...)`` per validated ``(field, op, raw)`` filter; a number or date
+    field's bounds share one subquery (the field has one value row per ticket, so both bounds
+    test the same row): one index range bounded at both ends, not two half-open ranges."""
+    clauses = []
+    ranges: dict[int, tuple[CustomField, list[tuple[str, Any]]]] = {}
+    for field, op, raw in wanted:
+        if op == "eq":
+            clauses.append(Ticket.id.in_(matching_tickets(field, op, raw)))
+        else:
+            ranges.setdefault(field.id, (field, []))[1].append((op, raw))
+    for field, bounds in ranges.values():
+        clauses.append(Ticket.id.in_(matching_tickets(field, *bounds[0], *bounds[1:])))
     return clauses
 
 

@@ -283,8 +283,8 @@ def _clause(flt: TicketFilter, known: Known, principal: Principal, dialect: str)
                 ticket_tags.c.tag_id == select(Tag.id).where(Tag.slug == flt.tag).scalar_subquery(),
             )
         )
-    for key, op, raw in flt.custom_fields:
-        parts.append(Ticket.id.in_(custom_fields.matching_tickets(known.fields[key], op, raw)))
+    parts += custom_fields.field_clauses(
+        (known.fields[key], op, raw) for key, op, raw in flt.custom_fields)
     if flt.q and flt.q.strip():
         hits, _ = ticket_search.ranked(flt.q, include_notes=principal.is_agent, dialect=dialect)
         parts.append(Ticket.id.in_(select(hits.c.ticket_id)))

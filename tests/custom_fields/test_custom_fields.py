@@ -194,6 +194,18 @@ def test_filter_uses_the_value_index(app, ext, fields):
     assert "Seq Scan on escalated_custom_field_values" not in plan, plan
 
 
+def test_range_bounds_of_one_field_share_one_subquery(app, ext, fields):
+    """``__gte`` and ``__lte`` on one field test the same value row: one index range bounded at
+    both ends, not two half-open ranges (each reading most of the field's values) intersected."""
+    clauses = custom_fields.filter_clauses(
+        [("amount", "gte", "1"), ("amount", "lte", "100"), ("kind", "eq", "tech")],
+        for_customer=False)
+    assert len(clauses) == 2
+    sql = " ".join(str(c.compile(compile_kwargs={"literal_binds": True})) for c in clauses)
+    assert ">= 1.0" in sql and "<= 100.0" in sql
+    assert sql.count("FROM escalated_custom_field_values") == 2
+
+
 # ---------------------------------------------------------------------------- rules, hooks
 def test_rule_conditions_on_custom_fields(app, ext, users, fields, make_ticket, clock):
     from sqlalchemy import select
