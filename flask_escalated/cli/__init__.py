@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (command registration)
     rules,
     search,
     sla,
+    status,
     users,
     webhooks,
 )

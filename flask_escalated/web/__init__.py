@@ -20,7 +20,7 @@ from . import chrome, inputs, ratelimits
 log = logging.getLogger("flask_escalated.web")
 
 #: Blueprints whose routing errors answer in the JSON envelope (relative to the prefix).
-JSON_AREAS = ("/api/", "/widget/", "/webhook/", "/live/")
+JSON_AREAS = ("/api/", "/widget/", "/webhook/", "/live/", "/healthz", "/readyz")
 #: Blueprints meant to be used from other sites' pages: no framing headers (see README).
 EMBEDDABLE = ("escalated.widget", "escalated.widget_assets")
 #: The HTTP errors Escalated answers in its own format under the prefix.
@@ -57,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
                                    failures_only=True)
         inputs.install(auth)
         parent.register_blueprint(auth)
+    from .health import create_health_blueprint
     from .inbound import create_inbound_blueprint
     from .widget import create_widget_assets_blueprint, create_widget_blueprint
 
@@ -72,6 +73,10 @@ def register_blueprints(app: Flask) -> None:
         ratelimits.limit_blueprint(limiter, guest, "guest")
         inputs.install(guest)
         parent.register_blueprint(guest)
+
+    health = create_health_blueprint()
+    limiter.exempt(health)
+    parent.register_blueprint(health)
 
     inbound = create_inbound_blueprint()
     ratelimits.limit_blueprint(limiter, inbound, "inbound")

@@ -261,8 +261,9 @@ def _area(endpoint: str) -> str:
 
 #: Who calls each area: the role whose pages they are (anonymous for the public ones).
 CALLER = {"api": "admin", "agent": "admin", "admin": "admin", "auth": "admin", "live": "agent",
-          "customer": "customer", "guest": None, "kb": None, "widget": None, "inbound": None}
-JSON_AREAS = {"api", "widget", "live"}
+          "customer": "customer", "guest": None, "kb": None, "widget": None, "inbound": None,
+          "health": None}
+JSON_AREAS = {"api", "widget", "live", "health"}
 
 
 def _path_value(name: str, endpoint: str, values: dict[str, str]) -> str:
