@@ -102,3 +102,76 @@ def test_agents_without_view_manage_stay_out(console, users, api):  # noqa: F811
     view = _save(api, users.agent, name="Mine")
     for path in ("/support/admin/views", f"/support/admin/views/{view}"):
         assert console(users.agent).client.get(path).status_code == 403
+
+
+# ---------------------------------------------------------------------------- the queue
+def _token(web):
+    html = web.get("/support/agent/tickets").get_data(True)
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_refiltering_an_open_view_and_updating_it(api, users, ticket_of, client_as):
+    ticket_of(priority="urgent", subject="Urgent thing")
+    ticket_of(priority="low", subject="Calm thing")
+    view = _save(api, users.agent, name="Hot", filters={"priority": "urgent",
+                                                        "created_after": "2000-01-01T00:00:00Z"})
+    web = client_as(users.agent)
+    html = web.get(f"/support/agent/tickets?view={view}").get_data(True)
+    # Opened as saved: the filter form shows the view's filters and carries the view.
+    assert 'value="urgent" selected' in html and f'name="view" value="{view}"' in html
+    assert "Update view" not in html and "Rename or delete this view" in html
+    # The agent changes the filters: the queue shows them, and offers to update the view.
+    html = web.get(f"/support/agent/tickets?view={view}&status=&priority=low&q=").get_data(True)
+    assert "Calm thing" in html and "Urgent thing" not in html
+    assert "Update view" in html and "Filters changed" in html
+    # Sorting a view keeps its filters: the column links carry them.
+    html = web.get(f"/support/agent/tickets?view={view}").get_data(True)
+    import html as markup
+    import re
+
+    link = next(markup.unescape(h) for h in re.findall(r'href="([^"]+)"', html)
+                if "sort=" in h and "priority" in h)
+    assert f"view={view}" in link and "priority=urgent" in link
+    html = web.get(link).get_data(True)
+    assert "Urgent thing" in html and "Calm thing" not in html
+    r = web.post(f"/support/agent/tickets/views/{view}/filters",
+                 data={"priority": "low", "sort": "-updated_at", "csrf_token": _token(web)})
+    assert r.status_code == 303, r.get_data(True)[:500]
+    data = api(users.agent).get(f"/views/{view}").get_json()["data"]
+    # The queue's filters replace the view's; what the queue cannot show is kept.
+    assert data["filters"]["priority"] == ["low"] and data["sort"] == "-updated_at"
+    assert data["filters"]["created_after"] == "2000-01-01T00:00:00Z"
+    r = web.post(f"/support/agent/tickets/views/{view}/rename",
+                 data={"name": "Calm ones", "csrf_token": _token(web)})
+    assert r.status_code == 303
+    assert api(users.agent).get(f"/views/{view}").get_json()["data"]["name"] == "Calm ones"
+    r = web.post(f"/support/agent/tickets/views/{view}/delete", data={"csrf_token": _token(web)})
+    assert r.status_code == 303
+    assert api(users.agent).get(f"/views/{view}").status_code == 404
+
+
+def test_queue_refuses_changes_to_views_not_ones_own(api, users, client_as, curator):
+    shared = _save(api, users.admin, name="Everyone", shared=True, filters={"priority": "high"})
+    others = _save(api, users.agent2, name="Not yours")
+    web = client_as(users.agent)
+    html = web.get(f"/support/agent/tickets?view={shared}&priority=low").get_data(True)
+    assert "Update view" not in html and "Rename or delete" not in html
+    token = _token(web)
+    for ident, status in ((shared, 403), (others, 404)):
+        for action, data in (("filters", {"priority": "low"}), ("rename", {"name": "Mine"}),
+                             ("delete", {})):
+            r = web.post(f"/support/agent/tickets/views/{ident}/{action}",
+                         data={**data, "csrf_token": token})
+            assert r.status_code == status, (ident, action, r.status_code)
+    assert api(users.admin).get(f"/views/{shared}").get_json()["data"]["name"] == "Everyone"
+    # Someone who manages views may update a shared one from the queue.
+    desk = client_as(curator)
+    html = desk.get(f"/support/agent/tickets?view={shared}&priority=low").get_data(True)
+    assert "Update view" in html
+    r = desk.post(f"/support/agent/tickets/views/{shared}/filters",
+                  data={"priority": "low", "csrf_token": _token(desk)})
+    assert r.status_code == 303
+    assert api(users.admin).get(f"/views/{shared}").get_json()["data"]["filters"]["priority"] \
+        == ["low"]

@@ -69,7 +69,7 @@ def _rows(q: Any, cursor: Any, limit: int) -> Page:
             view=r,
             owner=owner(r),
             departments=", ".join(names.get(d, "?") for d in depts[r.id])
-            or ("Every agent" if r.is_shared else "–"),
+            or ("Every agent" if r.is_shared else ""),
         )
         for r in rows
     ]
@@ -80,7 +80,7 @@ def _filters_text(row: ViewRow) -> str:
     filters = row.view.filters or {}
     return ", ".join(
         f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in sorted(filters.items())
-    ) or "–"
+    ) or ""
 
 
 def _serialize(row: Any) -> dict[str, Any]:
@@ -124,7 +124,7 @@ VIEWS = Resource(
         Column("Owner", lambda r: r.owner),
         Column("Seen by", lambda r: r.departments),
         Column("Filters", _filters_text),
-        Column("Sort", lambda r: r.view.sort or "–"),
+        Column("Sort", lambda r: r.view.sort or ""),
         Column("Order", lambda r: r.view.position),
     ],
     update_model=ViewUpdate,
