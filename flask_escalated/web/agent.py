@@ -407,7 +407,10 @@ def post_reply(ident: str) -> Any:
     # Shown again, the draft has "note" chosen unless the agent chose a reply: sent again
     # unchanged, a text whose kind was unclear stays internal.
     draft = {"body": request.form.get("body", ""), "kind": "reply" if kind == "reply" else "note"}
-    return _change(ident, "reply.create", AgentReply, add, only=COMPOSER, draft=draft)
+    # The canned-response picker's select sits in the composer (its Insert button posts the
+    # draft elsewhere): sending the reply leaves it alone.
+    return _change(ident, "reply.create", AgentReply, add, only=COMPOSER, draft=draft,
+                   consumed=("canned_id",))
 
 
 def _status_permission() -> str:
