@@ -80,7 +80,8 @@ def test_an_agent_uses_canned_responses_views_conditional_fields_and_search(
     agent.get_by_label("Reply to customer").check()
     with agent.expect_navigation():
         agent.locator("[data-composer-submit]").click()
-    assert word in agent.locator("[data-live-region=conversation]").inner_text(), agent.locator(".esc-error, .esc-flash, [role=alert]").all_inner_texts()
+    assert word in agent.locator("[data-live-region=conversation]").inner_text(), \
+        agent.locator(".esc-error, [role=alert]").all_inner_texts()
 
     # 2. The conditional field: hidden until the kind is billing, then filled and saved.
     panel = agent.locator(".esc-cf-panel")
@@ -139,3 +140,51 @@ def test_an_agent_uses_canned_responses_views_conditional_fields_and_search(
     assert agent.locator("#f-priority").input_value() == "urgent"
     assert views.get_by_role("link", name=re.compile(re.escape(view_name) + r" 0$")).is_visible()
     screenshot(agent, "agent-tools-view-updated")
+
+
+#: Fields and their conditions: a chain (c shows when b does, b when a is billing), a checkbox,
+#: a multi-select, a number, and every operator.
+PARITY_FIELDS = {
+    "a": [],
+    "b": [{"field": "a", "operator": "equals", "value": "billing"}],
+    "c": [{"field": "b", "operator": "is_not_empty", "value": None}],
+    "d": [{"field": "flag", "operator": "equals", "value": "true"}],
+    "e": [{"field": "flag", "operator": "not_equals", "value": "true"},
+          {"field": "tags", "operator": "contains", "value": "ur"}],
+    "f": [{"field": "n", "operator": "equals", "value": "5"},
+          {"field": "a", "operator": "is_empty", "value": None}],
+    "flag": [], "tags": [], "n": [],
+}
+PARITY_VALUES = [
+    {},
+    {"a": "billing"},
+    {"a": "billing", "b": "x"},
+    {"a": "other", "b": "x", "c": "y"},
+    {"flag": True},
+    {"flag": False, "tags": ["urgent", "vip"]},
+    {"tags": ["vip"]},
+    {"n": 5},
+    {"n": 5, "a": ""},
+    {"n": 2.5, "tags": []},
+    {"a": "billing", "b": "", "c": "z"},
+]
+
+
+def test_the_browser_shows_the_fields_the_server_accepts(page):
+    """fields.js decides visibility exactly as the server's ``visible_keys`` does."""
+    from pathlib import Path
+
+    from flask_escalated.models import CustomField
+    from flask_escalated.services.custom_fields import visible_keys
+
+    script = (Path(__file__).resolve().parents[2] / "flask_escalated" / "static" / "escalated"
+              / "fields.js").read_text(encoding="utf-8")
+    page.set_content("<!doctype html><title>fields</title>")
+    page.add_script_tag(content=script)
+    rows = [CustomField(key=k, conditions=c) for k, c in PARITY_FIELDS.items()]
+    for values in PARITY_VALUES:
+        expected = visible_keys(rows, values)
+        shown = page.evaluate(
+            "([c, v]) => Object.keys(window.EscalatedFields.visibleKeys(c, v)).sort()",
+            [PARITY_FIELDS, values])
+        assert set(shown) == expected, values
