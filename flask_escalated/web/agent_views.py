@@ -63,16 +63,16 @@ class ViewRename(Body):
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/tickets/views", "save_view", save_view, methods=["POST"])
     bp.add_url_rule(
-        "/tickets/views/<int:ident>/default", "default_view", default_view, methods=["POST"]
+        "/tickets/views/<escalated_id:ident>/default", "default_view", default_view, methods=["POST"]
     )
     bp.add_url_rule(
-        "/tickets/views/<int:ident>/filters", "update_view", update_view, methods=["POST"]
+        "/tickets/views/<escalated_id:ident>/filters", "update_view", update_view, methods=["POST"]
     )
     bp.add_url_rule(
-        "/tickets/views/<int:ident>/rename", "rename_view", rename_view, methods=["POST"]
+        "/tickets/views/<escalated_id:ident>/rename", "rename_view", rename_view, methods=["POST"]
     )
     bp.add_url_rule(
-        "/tickets/views/<int:ident>/delete", "delete_view", delete_view, methods=["POST"]
+        "/tickets/views/<escalated_id:ident>/delete", "delete_view", delete_view, methods=["POST"]
     )
 
 
