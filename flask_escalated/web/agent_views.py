@@ -62,18 +62,15 @@ class ViewRename(Body):
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/tickets/views", "save_view", save_view, methods=["POST"])
-    bp.add_url_rule(
-        "/tickets/views/<escalated_id:ident>/default", "default_view", default_view, methods=["POST"]
-    )
-    bp.add_url_rule(
-        "/tickets/views/<escalated_id:ident>/filters", "update_view", update_view, methods=["POST"]
-    )
-    bp.add_url_rule(
-        "/tickets/views/<escalated_id:ident>/rename", "rename_view", rename_view, methods=["POST"]
-    )
-    bp.add_url_rule(
-        "/tickets/views/<escalated_id:ident>/delete", "delete_view", delete_view, methods=["POST"]
-    )
+    for action, endpoint, view in (
+        ("default", "default_view", default_view),
+        ("filters", "update_view", update_view),
+        ("rename", "rename_view", rename_view),
+        ("delete", "delete_view", delete_view),
+    ):
+        bp.add_url_rule(
+            f"/tickets/views/<escalated_id:ident>/{action}", endpoint, view, methods=["POST"]
+        )
 
 
 def filters_of(form: ViewFilters) -> dict[str, Any]:
