@@ -21,14 +21,18 @@ ADMIN = "/support/admin"
 
 
 def _create_field(admin, key: str, label: str, kind: str, *, options: str = "[]",
-                  conditions: str = "[]") -> None:
-    """A custom field through the console's form (agents only: the customer never sees it)."""
+                  conditions: str = "[]", customer: bool = False) -> None:
+    """A custom field through the console's form (agents only unless ``customer``: then the
+    customer fills it in too). Never required: other browser tests open tickets meanwhile."""
     admin.goto(f"{ADMIN}/custom-fields/new")
     admin.fill("#f-key", key)
     admin.fill("#f-label", label)
     admin.select_option("#f-type", kind)
     admin.fill("#f-options", options)
     admin.fill("#f-conditions", conditions)
+    if customer:
+        admin.check("#f-customer_visible")
+        admin.check("#f-customer_editable")
     with admin.expect_navigation():
         admin.get_by_role("button", name="Create", exact=True).click()
     assert admin.locator(".esc-flash-success").count() == 1, admin.locator("main").inner_text()
@@ -140,6 +144,42 @@ def test_an_agent_uses_canned_responses_views_conditional_fields_and_search(
     assert agent.locator("#f-priority").input_value() == "urgent"
     assert views.get_by_role("link", name=re.compile(re.escape(view_name) + r" 0$")).is_visible()
     screenshot(agent, "agent-tools-view-updated")
+
+
+def test_the_widget_shows_a_conditional_field_once_it_applies(signed_in, page, screenshot):
+    suffix = uuid.uuid4().hex[:6]
+    kind, order = f"wkind_{suffix}", f"worder_{suffix}"
+    admin = signed_in("admin@demo.test")
+    _create_field(admin, kind, f"Topic {suffix}", "select", customer=True,
+                  options='[{"value": "billing", "label": "Billing"}, '
+                          '{"value": "other", "label": "Other"}]')
+    _create_field(admin, order, f"Order number {suffix}", "text", customer=True,
+                  conditions=f'[{{"field": "{kind}", "operator": "equals", '
+                             f'"value": "billing"}}]')
+
+    page.goto("/")
+    page.get_by_role("button", name="Help").click()
+    page.get_by_role("tab", name="Contact us").click()
+    panel = page.get_by_role("dialog", name="Support")
+    panel.get_by_label("Name", exact=True).fill("Wanda Widget")
+    panel.get_by_label("E-mail", exact=True).fill(f"wanda-{suffix}@example.test")
+    panel.get_by_label("Subject", exact=True).fill(f"Refund {suffix}")
+    panel.get_by_label("How can we help?").fill("Charged twice.")
+    order_input = panel.get_by_label(f"Order number {suffix}")
+    assert order_input.is_hidden()
+    panel.get_by_label(f"Topic {suffix}").select_option("billing")
+    order_input.wait_for(state="visible")
+    order_input.fill("A-77")
+    screenshot(page, "widget-conditional-field")
+    panel.get_by_role("button", name="Send").click()
+    status = panel.get_by_role("status").filter(has_text="Thanks!")
+    status.wait_for()
+    reference = re.search(r"ESC-\d+", status.inner_text()).group(0)
+
+    agent = signed_in("agent@demo.test")
+    agent.goto(f"/support/agent/tickets/{reference}")
+    assert agent.locator(f"#cf-{order}").input_value() == "A-77"
+    assert agent.locator(f"#cf-{kind}").input_value() == "billing"
 
 
 #: Fields and their conditions: a chain (c shows when b does, b when a is billing), a checkbox,
