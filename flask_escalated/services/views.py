@@ -254,9 +254,7 @@ BEYOND_QUEUE = frozenset({"requester_user_id", "created_after", "created_before"
 
 def beyond_queue(filters: Mapping[str, Any] | None) -> dict[str, Any]:
     """The part of a view's filters the queue's form cannot show (``cf.<key>`` included)."""
-    return {
-        k: v for k, v in (filters or {}).items() if k in BEYOND_QUEUE or k.startswith("cf.")
-    }
+    return {k: v for k, v in (filters or {}).items() if k in BEYOND_QUEUE or k.startswith("cf.")}
 
 
 def narrow(flt: TicketFilter, row: SavedView) -> list[str]:

@@ -102,17 +102,22 @@ def form_of(row: SavedView) -> dict[str, str]:
     a list the queue's single choice cannot show is shown by its first value)."""
     filters = row.filters or {}
 
-    def first(key: str) -> str:
+    def items(key: str) -> list[str]:
         value = filters.get(key)
-        items = value if isinstance(value, list) else [value] if value else []
-        return str(items[0]) if items else ""
+        return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
+
+    def first(key: str) -> str:
+        return next(iter(items(key)), "")
 
     status = {"any": "any", "true": "snoozed"}.get(str(filters.get("snoozed")), "")
-    if not status and filters.get("status"):
+    if not status and items("status"):
         status = first("status")
-    elif not status and filters.get("status_category") and sorted(
-        _as_list(filters["status_category"])
-    ) != sorted(c for c in STATUS_LABELS if c not in CLOSED_CATEGORIES):
+    elif (
+        not status
+        and items("status_category")
+        and sorted(items("status_category"))
+        != sorted(c for c in STATUS_LABELS if c not in CLOSED_CATEGORIES)
+    ):
         status = "any"
     return {
         "status": status,
@@ -124,10 +129,6 @@ def form_of(row: SavedView) -> dict[str, str]:
         "q": first("q"),
         "sort": row.sort or "",
     }
-
-
-def _as_list(value: Any) -> list[str]:
-    return [str(v) for v in (value if isinstance(value, list) else [value])]
 
 
 def refiltered(args: Mapping[str, Any]) -> bool:
@@ -155,8 +156,11 @@ def queue_args(
     """The query of the queue's links with ``row`` open: the pager's (the view alone, or with
     the changed filters) and the sort headers' (always the filters shown, so sorting a view
     keeps its filters and offers to update it)."""
-    shown = {"view": row.id, "status": form.get("status", ""),
-             **{k: v for k, v in form.items() if v}}
+    shown = {
+        "view": row.id,
+        "status": form.get("status", ""),
+        **{k: v for k, v in form.items() if v},
+    }
     return (shown if refiltered else {"view": row.id}), shown
 
 

@@ -78,9 +78,12 @@ def _rows(q: Any, cursor: Any, limit: int) -> Page:
 
 def _filters_text(row: ViewRow) -> str:
     filters = row.view.filters or {}
-    return ", ".join(
-        f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in sorted(filters.items())
-    ) or ""
+    return (
+        ", ".join(
+            f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in sorted(filters.items())
+        )
+        or ""
+    )
 
 
 def _serialize(row: Any) -> dict[str, Any]:
