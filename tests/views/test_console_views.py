@@ -122,6 +122,7 @@ def test_refiltering_an_open_view_and_updating_it(api, users, ticket_of, client_
     # Opened as saved: the filter form shows the view's filters and carries the view.
     assert 'value="urgent" selected' in html and f'name="view" value="{view}"' in html
     assert "Update view" not in html and "Rename or delete this view" in html
+    assert 'aria-label="Save as view"' not in html
     # The agent changes the filters: the queue shows them, and offers to update the view.
     html = web.get(f"/support/agent/tickets?view={view}&status=&priority=low&q=").get_data(True)
     assert "Calm thing" in html and "Urgent thing" not in html
@@ -158,6 +159,7 @@ def test_queue_refuses_changes_to_views_not_ones_own(api, users, client_as, cura
     web = client_as(users.agent)
     html = web.get(f"/support/agent/tickets?view={shared}&priority=low").get_data(True)
     assert "Update view" not in html and "Rename or delete" not in html
+    assert 'aria-label="Save as view"' in html  # a copy of one's own, though
     token = _token(web)
     for ident, status in ((shared, 403), (others, 404)):
         for action, data in (("filters", {"priority": "low"}), ("rename", {"name": "Mine"}),
