@@ -112,13 +112,10 @@ def form_of(row: SavedView) -> dict[str, str]:
     status = {"any": "any", "true": "snoozed"}.get(str(filters.get("snoozed")), "")
     if not status and items("status"):
         status = first("status")
-    elif (
-        not status
-        and items("status_category")
-        and sorted(items("status_category"))
-        != sorted(c for c in STATUS_LABELS if c not in CLOSED_CATEGORIES)
+    elif not status and sorted(items("status_category")) != sorted(
+        c for c in STATUS_LABELS if c not in CLOSED_CATEGORIES
     ):
-        status = "any"
+        status = "any"  # no status filter, or categories the form has no choice for
     return {
         "status": status,
         "priority": first("priority"),

@@ -177,3 +177,20 @@ def test_queue_refuses_changes_to_views_not_ones_own(api, users, client_as, cura
     assert r.status_code == 303
     assert api(users.admin).get(f"/views/{shared}").get_json()["data"]["filters"]["priority"] \
         == ["low"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "status"),
+    [
+        ({}, "any"),
+        ({"status": ["resolved", "closed"]}, "resolved"),
+        ({"snoozed": "true"}, "snoozed"),
+        ({"status_category": ["closed"]}, "any"),
+    ],
+)
+def test_the_queue_form_shows_an_open_view_s_status(api, users, client_as, filters, status):
+    view = _save(api, users.agent, filters=filters)
+    html = client_as(users.agent).get(f"/support/agent/tickets?view={view}").get_data(True)
+    select = html[html.index('id="f-status"'):]
+    select = select[:select.index("</select>")]
+    assert f'value="{status}" selected' in select
