@@ -86,6 +86,16 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     return or_(own, and_(SavedView.is_shared.is_(True), or_(~linked, mine)))
 
 
+def manageable(principal: Principal) -> ColumnElement[bool]:
+    """Views the console lists for ``principal``: every shared one (``view.manage``), and
+    everyone's personal ones too for admins, who answer for the desk's data."""
+    if principal.is_admin:
+        return sql_true()
+    if principal.is_agent and principal.can("view.manage"):
+        return SavedView.is_shared.is_(True)
+    return false()
+
+
 def _agents_only(principal: Principal) -> None:
     if not principal.is_agent or principal.user_id is None:
         raise PermissionDenied("Views are for agents.")
@@ -103,12 +113,38 @@ def list_views(principal: Principal) -> list[SavedView]:
     )
 
 
-def get(principal: Principal, view_id: object) -> SavedView:
+def console_page(
+    principal: Principal, *, limit: int, after: tuple[int, int] | None = None
+) -> tuple[list[SavedView], bool]:
+    """A keyset page of the console's views (:func:`manageable`), in navigation order
+    (position, then id), and whether more follow. ``after`` is the last row's
+    ``(position, id)``."""
+    _agents_only(principal)
+    stmt = select(SavedView).where(manageable(principal))
+    if after is not None:
+        position, ident = after
+        stmt = stmt.where(
+            or_(
+                SavedView.position > position,
+                and_(SavedView.position == position, SavedView.id > ident),
+            )
+        )
+    rows = list(
+        session()
+        .execute(stmt.order_by(SavedView.position, SavedView.id).limit(limit + 1))
+        .scalars()
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def get(principal: Principal, view_id: object, *, console: bool = False) -> SavedView:
+    """A view ``principal`` sees (in the console: one they manage, :func:`manageable`)."""
     _agents_only(principal)
     ident = parse_id(view_id)
+    scope = manageable(principal) if console else visible(principal)
     row = (
         session()
-        .execute(select(SavedView).where(SavedView.id == ident, visible(principal)))
+        .execute(select(SavedView).where(SavedView.id == ident, scope))
         .scalar_one_or_none()
         if ident is not None
         else None
@@ -209,6 +245,28 @@ def to_filter(row: SavedView, known: Known) -> tuple[TicketFilter, list[str]]:
     if flt.sort and flt.sort.lstrip("-") == "relevance" and not flt.q:
         flt.sort = None
     return flt, stale
+
+
+#: Filters a view may hold that the queue's filter form has no input for: they are kept when
+#: the queue rewrites a view's filters, and they narrow the queue while the view is open.
+BEYOND_QUEUE = frozenset({"requester_user_id", "created_after", "created_before"})
+
+
+def beyond_queue(filters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The part of a view's filters the queue's form cannot show (``cf.<key>`` included)."""
+    return {k: v for k, v in (filters or {}).items() if k in BEYOND_QUEUE or k.startswith("cf.")}
+
+
+def narrow(flt: TicketFilter, row: SavedView) -> list[str]:
+    """Add to the queue's ``flt`` what ``row`` filters on beyond the queue's form, so a view
+    refiltered in the queue shows what it will show once updated; returns the stale parts."""
+    probe = SavedView(filters=beyond_queue(row.filters))
+    extra, stale = to_filter(probe, known_for([probe]))
+    flt.custom_fields = [*flt.custom_fields, *extra.custom_fields]
+    for key in BEYOND_QUEUE:
+        if getattr(extra, key) is not None:
+            setattr(flt, key, getattr(extra, key))
+    return stale
 
 
 def stale_parts(row: SavedView) -> list[str]:
@@ -366,8 +424,17 @@ def _may_change(principal: Principal, row: SavedView) -> None:
     if row.is_shared:
         if not principal.can("view.manage"):
             raise PermissionDenied("Changing a shared view needs the 'view.manage' permission.")
-    elif row.owner_user_id != principal.user_id:
+    elif row.owner_user_id != principal.user_id and not principal.is_admin:
         raise PermissionDenied("A personal view is changed by its owner only.")
+
+
+def may_change(principal: Principal, row: SavedView) -> bool:
+    """Whether ``principal`` may rename, refilter or delete ``row`` (the queue's controls)."""
+    try:
+        _may_change(principal, row)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def _apply(
@@ -428,8 +495,10 @@ def create(principal: Principal, data: Mapping[str, Any]) -> SavedView:
     return row
 
 
-def update(principal: Principal, view_id: object, data: Mapping[str, Any]) -> SavedView:
-    row = get(principal, view_id)
+def update(
+    principal: Principal, view_id: object, data: Mapping[str, Any], *, console: bool = False
+) -> SavedView:
+    row = get(principal, view_id, console=console)
     _may_change(principal, row)
     before = department_ids([row])[row.id]
     old = _values(row, before)
@@ -445,8 +514,8 @@ def update(principal: Principal, view_id: object, data: Mapping[str, Any]) -> Sa
     return row
 
 
-def remove(principal: Principal, view_id: object) -> None:
-    row = get(principal, view_id)
+def remove(principal: Principal, view_id: object, *, console: bool = False) -> None:
+    row = get(principal, view_id, console=console)
     _may_change(principal, row)
     audit.log(
         principal.actor,

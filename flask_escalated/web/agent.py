@@ -207,8 +207,9 @@ def queue() -> str:
     view = views.get(principal, view_id) if view_id else None
     flt, form = _queue_filter()
     stale: list[str] = []
+    refiltered = False
     if view is not None:  # a saved view's filters, read as GET /tickets reads them
-        flt, stale = views.to_filter(view, views.known_for([view]))
+        flt, form, stale, refiltered = agent_views.open_view(view, flt, form)
     rows, next_cursor = queries.list_tickets(principal, flt, limit=PAGE_SIZE,
                                              cursor=_decode_cursor())
     from .api.base import encode_cursor
@@ -218,8 +219,9 @@ def queue() -> str:
                                                for i in (t.requester_user_id, t.assignee_id))])
     at = ext().now()
     args: dict[str, Any] = {k: v for k, v in form.items() if v}
+    sort_args = args
     if view is not None:
-        args = {"view": view.id}
+        args, sort_args = agent_views.queue_args(view, form, refiltered)
     sort = flt.effective_sort
     found = (ticket_search.snippets([t.id for t in rows], flt.q, include_notes=True)
              if flt.q else {})
@@ -229,7 +231,7 @@ def queue() -> str:
         next_url=url_for(".queue", **args, cursor=encode_cursor(CURSOR_KIND, next_cursor))
         if next_cursor else None,
         first_url=url_for(".queue", **args) if request.args.get("cursor") else None,
-        sort_url=lambda key: url_for(".queue", **{**args, "sort": _toggle(sort, key)}),
+        sort_url=lambda key: url_for(".queue", **{**sort_args, "sort": _toggle(sort, key)}),
         sort_state=lambda key: _sort_state(sort, key), snippets=found,
         sort_columns=SORT_COLUMNS,
         statuses=statuses.all_statuses(), status_labels=_status_labels(),
@@ -238,7 +240,8 @@ def queue() -> str:
         agents=agent_ids, sla_of=lambda t: queries.sla_label(t, at), now=at,
         back=request.full_path if request.query_string else request.path,
         saved_views=saved, view_counts=views.counts(principal, saved), current_view=view,
-        stale=stale, can_share_views=principal.can("view.manage"),
+        stale=stale, can_share_views=principal.can("view.manage"), view_refiltered=refiltered,
+        may_change_view=view is not None and views.may_change(principal, view),
     )
 
 
@@ -404,7 +407,10 @@ def post_reply(ident: str) -> Any:
     # Shown again, the draft has "note" chosen unless the agent chose a reply: sent again
     # unchanged, a text whose kind was unclear stays internal.
     draft = {"body": request.form.get("body", ""), "kind": "reply" if kind == "reply" else "note"}
-    return _change(ident, "reply.create", AgentReply, add, only=COMPOSER, draft=draft)
+    # The canned-response picker's select sits in the composer (its Insert button posts the
+    # draft elsewhere): sending the reply leaves it alone.
+    return _change(ident, "reply.create", AgentReply, add, only=COMPOSER, draft=draft,
+                   consumed=("canned_id",))
 
 
 def _status_permission() -> str:

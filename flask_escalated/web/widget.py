@@ -32,9 +32,10 @@ from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
 from ..config import Config, ConfigurationError
-from ..models import Reply, Ticket
+from ..models import CustomField, Reply, Ticket
 from ..services import (
     csat,
+    custom_fields,
     departments,
     ext,
     guest_access,
@@ -66,6 +67,7 @@ from .security import client_ip, public
 M = TypeVar("M", bound=BaseModel)
 
 EMBED_JS = Path(__file__).resolve().parent.parent / "static" / "escalated" / "widget.js"
+FIELDS_JS = EMBED_JS.with_name("fields.js")
 
 
 def _widget_blueprint(name: str) -> Blueprint:
@@ -201,7 +203,17 @@ def widget_config() -> Response:
                         for d in departments.list_departments(include_inactive=False)],
         "kb_enabled": bool(current_app.config[Config.ENABLE_KB] and values["kb_enabled"]),
         "mailbox_proof": bool(values["guest_mailbox_proof"]),
+        "custom_fields": [_field_for_widget(f)
+                          for f in custom_fields.form_fields(for_customer=True)],
     })
+
+
+def _field_for_widget(row: CustomField) -> dict[str, Any]:
+    """A customer-editable field as the widget's form draws it, with the display conditions
+    the server enforces (the embed script carries ``fields.js`` to apply them live)."""
+    return {"key": row.key, "label": row.label, "type": row.type,
+            "options": row.options or [], "required": row.required,
+            "conditions": row.conditions or []}
 
 
 @public
@@ -318,7 +330,9 @@ def kb_feedback(article_id: int) -> Response:
 
 @public
 def embed_js() -> Response:
-    response = Response(EMBED_JS.read_text(encoding="utf-8"),
+    """The widget with the custom fields' live display rules ahead of it (one request)."""
+    response = Response(FIELDS_JS.read_text(encoding="utf-8") + "\n"
+                        + EMBED_JS.read_text(encoding="utf-8"),
                         mimetype="application/javascript")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response

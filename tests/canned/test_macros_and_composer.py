@@ -88,6 +88,25 @@ def test_composer_insert_without_javascript(client_as, users, ext, make_canned, 
     assert tickets.get_ticket(tid).reply_count == 0  # nothing was sent
 
 
+def test_sending_a_reply_with_the_picker_in_the_composer(client_as, users, ext, make_canned,
+                                                        ticket_of):
+    """The picker's select is posted with every send: the reply goes, the choice is ignored."""
+    from flask_escalated.services import tickets
+
+    cid = make_canned("admin", title="Apology", shared=True)
+    tid = ticket_of()
+    ref = tickets.get_ticket(tid).reference
+    client = client_as(users.agent)
+    page = client.get(f"/support/agent/tickets/{ref}").get_data(True)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    r = client.post(f"/support/agent/tickets/{ref}/reply", data={
+        "csrf_token": csrf(page), "body": "On its way.", "kind": "reply", "version": version,
+        "canned_id": str(cid)})
+    assert r.status_code in (302, 303), r.get_data(True)[:500]
+    ext.session.rollback()  # MariaDB: read what the request committed
+    assert tickets.get_ticket(tid).reply_count == 1
+
+
 def test_composer_insert_refusals_keep_the_draft(client_as, users, make_canned, ticket_of):
     from flask_escalated.services import tickets
 

@@ -154,6 +154,52 @@
     return box;
   };
 
+  /* The customer-editable custom fields (config.custom_fields), rendered as the portal renders
+   * them (a box per field carrying its display conditions) so fields.js shows and hides them. */
+  function customFields() {
+    return (config.custom_fields || []).map(function (f) {
+      var name = "cf." + f.key, input;
+      if (f.type === "checkbox") {
+        input = el("input", { type: "checkbox", name: name, value: "true" });
+        input.style.width = "auto";
+        var box = el("div", { "data-cf-key": f.key, "data-cf-conditions": JSON.stringify(f.conditions || []) },
+          [el("label", {}, [input, document.createTextNode(" " + f.label)])]);
+        return box;
+      }
+      if (f.type === "select" || f.type === "multi_select") {
+        input = el("select", { name: name }, f.type === "select" ? [el("option", { value: "", text: "—" })] : []);
+        if (f.type === "multi_select") { input.multiple = true; }
+        (f.options || []).forEach(function (o) { input.appendChild(el("option", { value: o.value, text: o.label })); });
+      } else if (f.type === "textarea") {
+        input = el("textarea", { name: name, rows: "3" });
+      } else {
+        input = el("input", { name: name, type: { number: "number", date: "date" }[f.type] || "text" });
+        if (f.type === "number") { input.step = "any"; }
+      }
+      var row = field(f.label + (f.required ? " *" : ""), input);
+      row.setAttribute("data-cf-key", f.key);
+      row.setAttribute("data-cf-conditions", JSON.stringify(f.conditions || []));
+      return row;
+    });
+  }
+  /* {key: value} of the shown custom fields (a hidden field's inputs are disabled). */
+  function customValues(form) {
+    var out = {};
+    Array.prototype.forEach.call(form.querySelectorAll("[data-cf-key]"), function (box) {
+      var key = box.getAttribute("data-cf-key");
+      var input = box.querySelector("input, select, textarea");
+      if (!input || input.disabled) { return; }
+      if (input.type === "checkbox") { if (input.checked) { out[key] = true; } return; }
+      if (input.multiple) {
+        var chosen = Array.prototype.filter.call(input.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+        if (chosen.length) { out[key] = chosen; }
+        return;
+      }
+      if (input.value !== "") { out[key] = input.value; }
+    });
+    return out;
+  }
+
   views.contact = function () {
     var box = el("div"), out = el("div");
     var name = el("input", { maxlength: "255", autocomplete: "name" });
@@ -168,7 +214,7 @@
     var form = el("form", { on: { submit: function (e) {
       e.preventDefault(); out.textContent = "";
       var payload = { name: name.value, email: email.value, subject: subject.value, description: text.value,
-                      department_id: dept.value ? Number(dept.value) : null };
+                      department_id: dept.value ? Number(dept.value) : null, custom_fields: customValues(form) };
       if (config.mailbox_proof && !challenge) {
         api("POST", "/verify", { email: email.value }).then(function (data) {
           challenge = data.verification_id; codeRow.hidden = false;
@@ -183,8 +229,10 @@
         out.appendChild(message("Thanks! Your request " + data.data.reference + " is open. Follow it under \u201cMy requests\u201d."));
       }).catch(fail(out));
     } } }, [field("Name", name), field("E-mail", email), field("Subject", subject), field("How can we help?", text),
-           config.departments && config.departments.length ? field("Department", dept) : null, codeRow, go("Send")]);
+           config.departments && config.departments.length ? field("Department", dept) : null]
+      .concat(customFields(), [codeRow, go("Send")]));
     box.appendChild(form); box.appendChild(out);
+    if (window.EscalatedFields) { window.EscalatedFields.bind(form); }
     return box;
   };
 

@@ -67,6 +67,7 @@ def create_admin_blueprint() -> Blueprint:
         people,
         reports,
         rules,
+        saved_views,
         sla,
         tokens,
         webhooks,
@@ -86,6 +87,7 @@ def create_admin_blueprint() -> Blueprint:
     kb.register_all(bp)
     canned.register_all(bp)
     custom_fields.register_all(bp)
+    saved_views.register_all(bp)
     webhooks.register_all(bp)
     tokens.register_all(bp)
     logs.register_all(bp)
