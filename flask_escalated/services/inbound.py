@@ -297,6 +297,11 @@ def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
             and not parsed.attachments:
         return finish(row, Outcome("ignored", "empty", reason="No subject, text or files"))
 
+    from . import inbound_side
+
+    side = inbound_side.resolve(parsed)
+    if side is not None:  # a side conversation's own thread: never the customer's
+        return inbound_side.process(row, parsed, side)
     ticket, matched_by = resolve(parsed)
     full, html = _bodies(parsed)
     if ticket is not None:
