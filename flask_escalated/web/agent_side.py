@@ -32,9 +32,9 @@ PARTICIPANTS = {"widget": "checkboxes"}
 def register(bp: Blueprint) -> None:
     base = "/tickets/<ident>/side-conversations"
     bp.add_url_rule(base, "side_start", start, methods=["POST"])
-    bp.add_url_rule(base + "/<int:sc>/reply", "side_reply", reply, methods=["POST"])
-    bp.add_url_rule(base + "/<int:sc>/close", "side_close", close, methods=["POST"])
-    bp.add_url_rule(base + "/<int:sc>/reopen", "side_reopen", reopen, methods=["POST"])
+    bp.add_url_rule(base + "/<escalated_id:sc>/reply", "side_reply", reply, methods=["POST"])
+    bp.add_url_rule(base + "/<escalated_id:sc>/close", "side_close", close, methods=["POST"])
+    bp.add_url_rule(base + "/<escalated_id:sc>/reopen", "side_reopen", reopen, methods=["POST"])
     bp.app_context_processor(lambda: {"escalated_side_panel": panel})
 
 
