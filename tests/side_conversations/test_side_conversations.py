@@ -212,3 +212,18 @@ def test_the_agent_page_panel(client_as, users, ticket_of, api, ext):
     assert portal.status_code == 200
     text = portal.get_data(as_text=True)
     assert "Ask billing" not in text and "Yes." not in text and "side-conversations" not in text
+
+
+def test_deleting_the_ticket_deletes_its_side_conversations(api, users, ticket_of, ext):
+    """With their replies, on every database (SQLite's foreign keys are not enforced by the
+    host's engine: the deletion service applies the cascade itself, a level deeper)."""
+    keep, gone = ticket_of(), ticket_of()
+    for tid in (keep, gone):
+        sc = _start(api, users.agent, tid).json["data"]["id"]
+        api(users.agent).post(BASE.format(tid) + f"/{sc}/replies", {"body": f"reply {tid}"})
+    assert api(users.admin).delete(f"/tickets/{gone}").status_code == 204
+    ext.session.rollback()
+    left = {c.ticket_id for c in ext.session.execute(select(SideConversation)).scalars()}
+    bodies = set(ext.session.execute(select(SideConversationReply.body)).scalars())
+    assert left == {keep}
+    assert bodies == {"Do you have the fuser?", f"reply {keep}"}
