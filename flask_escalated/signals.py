@@ -72,6 +72,12 @@ canned_created = escalated_signals.signal("canned_created")
 canned_updated = escalated_signals.signal("canned_updated")
 #: ``canned_response`` (as it was), ``actor``
 canned_deleted = escalated_signals.signal("canned_deleted")
+#: ``ticket``, ``actor``, ``side_conversation`` ({id, subject, status, participants, to_email},
+#: agents only: never sent to a customer); ``reply`` on ``side_conversation_replied``
+side_conversation_created = escalated_signals.signal("side_conversation_created")
+side_conversation_replied = escalated_signals.signal("side_conversation_replied")
+side_conversation_closed = escalated_signals.signal("side_conversation_closed")
+side_conversation_reopened = escalated_signals.signal("side_conversation_reopened")
 
 #: Every signal by name, for lookups from domain event names.
 ALL_SIGNALS: dict[str, NamedSignal] = {
@@ -84,11 +90,21 @@ ALL_SIGNALS: dict[str, NamedSignal] = {
         tag_added, tag_removed, department_changed, csat_submitted,
         article_created, article_updated, article_published, article_deleted,
         canned_created, canned_updated, canned_deleted,
+        side_conversation_created, side_conversation_replied, side_conversation_closed,
+        side_conversation_reopened,
     )
 }
 
 
+#: Subjects whose own name has an underscore.
+_COMPOUND_HEADS = ("side_conversation",)
+
+
 def webhook_event_name(signal_name: str) -> str:
-    """The dotted webhook name of a signal: ``ticket_created`` -> ``ticket.created``."""
+    """The dotted webhook name of a signal: ``ticket_created`` -> ``ticket.created``,
+    ``side_conversation_created`` -> ``side_conversation.created``."""
+    for head in _COMPOUND_HEADS:
+        if signal_name.startswith(head + "_"):
+            return f"{head}.{signal_name[len(head) + 1:]}"
     head, _, tail = signal_name.partition("_")
     return f"{head}.{tail}" if tail else head

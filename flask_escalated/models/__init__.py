@@ -13,6 +13,7 @@ from .roles import Role, RoleGrant
 from .rules import Automation, EscalationRule, Macro, RuleFiring, RuleLog, Workflow
 from .search import TicketSearchDocument
 from .settings import Setting
+from .side_conversations import SideConversation, SideConversationReply
 from .sla import BusinessSchedule, Holiday, SlaPolicy
 from .statuses import TicketStatus
 from .tickets import Activity, Attachment, Reply, Tag, Ticket, TicketFollower, ticket_tags
@@ -57,6 +58,8 @@ __all__ = [
     "SatisfactionRating",
     "SavedView",
     "Setting",
+    "SideConversation",
+    "SideConversationReply",
     "SlaPolicy",
     "Tag",
     "Ticket",

@@ -73,7 +73,8 @@ class InboundEmail(Base):
     #: received → processed | ignored | duplicate | failed
     status: Mapped[str] = mapped_column(String(20), default="received")
     #: reply_added | ticket_created | auto_reply | bulk | bounce | loop | empty | duplicate |
-    #: unauthenticated | unverified_agent | no_sender | unreadable | sns_subscription | error
+    #: unauthenticated | unverified_agent | side_reply_added | unverified_sender | no_sender |
+    #: unreadable | sns_subscription | error
     outcome: Mapped[str | None] = mapped_column(String(30))
     matched_by: Mapped[str | None] = mapped_column(String(30))
     ticket_id: Mapped[int | None] = mapped_column(

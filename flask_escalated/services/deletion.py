@@ -7,9 +7,9 @@ actions themselves, one statement per referencing table, then delete the row.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, update
+from sqlalchemy import Table, delete, select, update
 
 from ..models import Base, metadata
 from . import session
@@ -24,17 +24,28 @@ def _referencing(target: Table) -> list[tuple[Table, str, str]]:
     return found
 
 
+def _apply_actions(target: Table, keys: Any, depth: int = 0) -> None:
+    """Apply the ON DELETE actions of every table referencing the ``target`` rows whose id is
+    in ``keys`` (a list or a subquery); a cascaded table's own dependants first (a side
+    conversation's replies go with the ticket's side conversations)."""
+    db = session()
+    for child, column, action in _referencing(target):
+        if action == "CASCADE":
+            if depth < 3 and "id" in child.c and _referencing(child):
+                _apply_actions(child, select(child.c.id).where(child.c[column].in_(keys)),
+                               depth + 1)
+            db.execute(delete(child).where(child.c[column].in_(keys)))
+        elif action == "SET NULL":
+            db.execute(update(child).where(child.c[column].in_(keys)).values({column: None}))
+
+
 def delete_with_dependants(row: Base) -> None:
     """Delete ``row`` after applying its tables' declared ON DELETE actions explicitly."""
     db = session()
     db.flush()
     table = cast(Table, row.__table__)
     key = row.id  # type: ignore[attr-defined]
-    for child, column, action in _referencing(table):
-        if action == "CASCADE":
-            db.execute(delete(child).where(child.c[column] == key))
-        elif action == "SET NULL":
-            db.execute(update(child).where(child.c[column] == key).values({column: None}))
+    _apply_actions(table, [key])
     # Self-references (merged_into_id) are cleared too.
     for fk in table.foreign_keys:
         if fk.column.table is table and (fk.ondelete or "").upper() == "SET NULL":

@@ -7,7 +7,9 @@ The pipeline for one message:
 2. :func:`process` drops auto-replies, bounces, bulk and list mail and our own mail (each
    logged as ignored with the reason); refuses mail whose sender checks failed
    (``Authentication-Results`` dmarc/spf/dkim=fail, or the provider's verdicts); applies each
-   Message-ID once; resolves the ticket in the family's order (In-Reply-To, References, signed
+   Message-ID once; files an answer to a side conversation's own address or thread in that
+   side conversation (:mod:`.inbound_side`), never in the customer's thread; resolves the
+   ticket in the family's order (In-Reply-To, References, signed
    envelope-To, ``[REF]`` in the subject, the legacy Message-ID table; with
    ``ESCALATED_REPLY_SECRET`` set only the signed address counts); accepts the reply only from
    the ticket's requester, a follower or, through the agent-signed address only, an agent;
@@ -297,6 +299,11 @@ def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
             and not parsed.attachments:
         return finish(row, Outcome("ignored", "empty", reason="No subject, text or files"))
 
+    from . import inbound_side
+
+    side = inbound_side.resolve(parsed)
+    if side is not None:  # a side conversation's own thread: never the customer's
+        return inbound_side.process(row, parsed, side)
     ticket, matched_by = resolve(parsed)
     full, html = _bodies(parsed)
     if ticket is not None:

@@ -336,6 +336,12 @@ def send_plain(kind: str, to: str, subject: str, text: str, html: str, tag: str)
         html_body=html, headers={"Auto-Submitted": "auto-generated"},
         message_id=f"<{tag}-{secrets.token_hex(16)}@{domain}>", status="pending", attempts=0,
         next_attempt_at=now(), created_at=now())
+    queue(row)
+
+
+def queue(row: OutboundEmail) -> None:
+    """Write an outbox row; it is handed to the sender after the commit (the sweep catches it
+    otherwise)."""
     db = ext().session
     db.add(row)
     db.flush()

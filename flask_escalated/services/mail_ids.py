@@ -127,3 +127,63 @@ def message_ids_in(header: str | None) -> list[str]:
 def addresses_in(header: str | None) -> list[str]:
     """The bare addresses of an address header (To, Cc, Delivered-To), lower-cased."""
     return [addr.lower() for _, addr in getaddresses([header or ""]) if "@" in addr]
+
+
+# ---------------------------------------------------------------------------- side conversations
+# A side conversation mailed to an outside address has its own thread and its own signed
+# address, of shapes the ticket parsers above never match (no ``ticket-``, no ``reply+``), so
+# the outside party's answer can only come back into that side conversation, never into the
+# customer's thread; the tag is keyed by a third label, so a ticket's tag never verifies here.
+SIDE_LABEL = b"flask-escalated/side-conversation/v1"
+_SIDE_ID = re.compile(r"<?side-(\d{1,18})(?:-reply-\d{1,18})?@([^>\s]+)>?", re.I)
+_SIDE_SIGNED = re.compile(r"^side\+(\d{1,18})\.([a-f0-9]{8})$", re.I)
+
+
+def side_message_id(conversation_id: int, domain: str) -> str:
+    return f"<side-{conversation_id}@{domain}>"
+
+
+def side_reply_message_id(conversation_id: int, reply_id: int, domain: str) -> str:
+    return f"<side-{conversation_id}-reply-{reply_id}@{domain}>"
+
+
+def _side_hmac8(conversation_id: int, secret: str) -> str:
+    key = _derive(secret, SIDE_LABEL)
+    return hmac.new(key.encode(), str(conversation_id).encode(), hashlib.sha256).hexdigest()[:8]
+
+
+def side_address(conversation_id: int) -> str | None:
+    """The signed Reply-To of a side conversation (None without a secret and a domain)."""
+    secrets, domain = reply_secrets(), mail_domain()
+    if not secrets or not domain:
+        return None
+    return f"side+{conversation_id}.{_side_hmac8(conversation_id, secrets[0])}@{domain}"
+
+
+def verify_side_address(address: str) -> int | None:
+    """The side conversation a signed address names, if its tag is right under any current or
+    previous secret (compared in constant time)."""
+    secrets = reply_secrets()
+    if not secrets or "@" not in address:
+        return None
+    match = _SIDE_SIGNED.match(address.strip().strip("<>").split("@", 1)[0])
+    if match is None:
+        return None
+    conversation_id, tag = int(match.group(1)), match.group(2).lower()
+    ok = False
+    for secret in secrets:
+        ok |= hmac.compare_digest(_side_hmac8(conversation_id, secret), tag)
+    return conversation_id if ok else None
+
+
+def side_ids_in(header: str | None) -> list[int]:
+    """Side conversation ids named by our Message-IDs in a header, in order."""
+    domain = (mail_domain() or "").lower()
+    found: list[int] = []
+    for match in _SIDE_ID.finditer(header or ""):
+        if domain and match.group(2).lower() != domain:
+            continue
+        ident = int(match.group(1))
+        if ident not in found:
+            found.append(ident)
+    return found

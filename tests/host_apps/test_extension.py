@@ -18,6 +18,8 @@ CONTRACT_SIGNALS = [
     "tag_added", "tag_removed", "department_changed", "csat_submitted",
     "article_created", "article_updated", "article_published", "article_deleted",
     "canned_created", "canned_updated", "canned_deleted",
+    "side_conversation_created", "side_conversation_replied", "side_conversation_closed",
+    "side_conversation_reopened",
 ]
 
 
@@ -88,6 +90,7 @@ def test_every_contract_signal_exists():
     assert sorted(signals.ALL_SIGNALS) == sorted(CONTRACT_SIGNALS)
     assert signals.webhook_event_name("ticket_created") == "ticket.created"
     assert signals.webhook_event_name("sla_breached") == "sla.breached"
+    assert signals.webhook_event_name("side_conversation_closed") == "side_conversation.closed"
 
 
 def test_openapi_describes_every_route_and_is_valid(app):

@@ -141,3 +141,22 @@ def test_saved_views_migration_up_and_down(backend, test_databases, tmp_path):
     assert _tables(url) == before - ours
     with app.app_context():
         intid.db.engine.dispose()
+
+
+def test_side_conversations_migration_up_and_down(backend, test_databases, tmp_path):
+    """0018 creates the side conversations and their replies, and its downgrade drops those
+    two and nothing else."""
+    url = test_databases.fresh(backend, "sides")
+    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
+                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["escalated", "db", "upgrade", "0018_side_conversations"])
+    assert result.exit_code == 0, result.output
+    ours = {"escalated_side_conversations", "escalated_side_conversation_replies"}
+    before = _tables(url)
+    assert ours <= before
+    result = runner.invoke(args=["escalated", "db", "downgrade", "0016_saved_views"])
+    assert result.exit_code == 0, result.output
+    assert _tables(url) == before - ours
+    with app.app_context():
+        intid.db.engine.dispose()

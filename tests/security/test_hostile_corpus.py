@@ -220,6 +220,8 @@ def _seed(app: Flask) -> tuple[Any, dict[str, str]]:
         "subject": "Printer jam", "description": "It jams."}))
     made(customer.post(f"{api}/tickets/{ticket['id']}/replies", json={"body": "Still jams."}))
     note = made(admin.post(f"{api}/tickets/{ticket['id']}/notes", json={"body": "Check tray."}))
+    side = made(admin.post(f"{api}/tickets/{ticket['id']}/side-conversations",
+                           json={"subject": "Vendor", "body": "In stock?"}))
     files = made(customer.post(f"{api}/tickets/{ticket['id']}/attachments", data={
         "files": (io.BytesIO(b"hello"), "hello.txt", "text/plain")},
         content_type="multipart/form-data", headers={"X-CSRF-Token": CSRF}))
@@ -233,7 +235,7 @@ def _seed(app: Flask) -> tuple[Any, dict[str, str]]:
         "dept_id": str(dept["id"]), "tag_id": str(tag["id"]),
         "category_id": str(category["id"]), "article_id": str(article["id"]),
         "category_slug": category["slug"], "article_slug": article["slug"],
-        "tag_slug": tag["slug"], "user_id": str(people.agent.id),
+        "tag_slug": tag["slug"], "user_id": str(people.agent.id), "sc": str(side["id"]),
     }
     return people, values
 

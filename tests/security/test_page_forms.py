@@ -108,6 +108,12 @@ FORMS = [
     PageForm("agent rename view", "agent", "/support/agent/tickets/views/{view}/rename",
              {"name": "Renamed"}, ("name", 120), keeps_text=False),
     PageForm("agent delete view", "agent", "/support/agent/tickets/views/{view}/delete"),
+    PageForm("agent side start", "agent", A + "/side-conversations",
+             {"subject": "Ask", "body": "In stock?"}, ("body", None)),
+    PageForm("agent side reply", "agent", A + "/side-conversations/{side}/reply",
+             {"body": "More"}, ("body", None)),
+    PageForm("agent side close", "agent", A + "/side-conversations/{side}/close"),
+    PageForm("agent side reopen", "agent", A + "/side-conversations/{side}/reopen"),
     PageForm("agent follow", "agent", A + "/follow", {"action": "follow"},
              enum=("action", "stalk")),
     PageForm("agent pin", "agent", A + "/notes/{note}/pin", {"pinned": "1"},
@@ -163,6 +169,10 @@ def world(app, users) -> dict[str, str]:
             "guest_done": guest_access.issue_token(guest_done),
             "survey": csat.issue_token(survey_of) or "", "note": str(note.id),
         }
+        from flask_escalated.services import side_conversations
+
+        values["side"] = str(side_conversations.start(
+            mine, Actor.agent(users.agent.id), subject="Vendor", body="In stock?").id)
     with ext.unit_of_work():
         editor = Principal.build(str(users.admin.id), is_admin=True)
         article = kb.create_article(editor, {

@@ -155,10 +155,14 @@ def world(app, users, ext, make_ticket):
 
         view = views.create(editor, {"name": "Urgent", "filters": {"priority": "urgent"},
                                      "shared": True})
+        from flask_escalated.services import side_conversations
+
+        side = side_conversations.start(t, Actor.agent(users.agent.id), subject="Vendor",
+                                        body="In stock?")
     return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
             "v": custom_field.id, "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid,
             "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
             "u": users.agent2.id, "i": ignored.id, "f": flow.id, "x": macro.id,
             "c": kb_category.id, "o": kb_article.id, "cr": response.id,
-            "sv": view.id}
+            "sv": view.id, "sc": side.id}

@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (route registration)
     resources,
     roles,
     rules,
+    side_conversations,
     sla,
     tickets,
     tokens,

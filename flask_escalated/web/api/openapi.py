@@ -41,6 +41,8 @@ OPERATION_IDS = {
     "show_settings": "settings.show", "csat_report": "reports.csat.show",
     "search_kb": "kb.search", "permission_catalogue": "permissions.show",
     "revoke_token": "api_tokens.revoke", "rotate_webhook_secret": "webhooks.secret.rotate",
+    "close_side_conversation": "tickets.side_conversations.close",
+    "reopen_side_conversation": "tickets.side_conversations.reopen",
 }
 _VERBS = {("GET", True): "list", ("POST", True): "create", ("PUT", True): "replace",
           ("PATCH", True): "update", ("DELETE", True): "delete", ("GET", False): "show",
