@@ -36,6 +36,9 @@ class AgentProfile(TimestampMixin, Base):
     role: Mapped[str] = mapped_column(String(40), default="agent")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     max_open_tickets: Mapped[int | None] = mapped_column(Integer)
+    #: ``online`` or ``away``: automatic assignment passes over agents who are away.
+    availability: Mapped[str] = mapped_column(String(10), default="online",
+                                              server_default="online")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     signature: Mapped[str | None] = mapped_column(Text)
 
