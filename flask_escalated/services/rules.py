@@ -157,7 +157,10 @@ def apply_action(action: dict[str, Any], ticket: Ticket, rule: Any,
     elif kind == "set_priority":
         tickets.change_priority(ticket, value, actor)
     elif kind == "assign_agent":
-        assignment.assign(ticket, value, actor)
+        if actor.is_agent:  # a macro run by hand: the agent's own decision
+            assignment.assign(ticket, value, actor)
+        else:
+            assignment.assign_by_rule(ticket, value, actor)
     elif kind == "assign_department":
         tickets.change_department(ticket, value, actor)
         dept = ticket.department
