@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..events import Actor, record
 from ..models import AgentProfile, Department, DepartmentMember, Ticket
 from . import activity, ext, routing, session, tickets
-from .errors import Conflict, ValidationError
+from .errors import ValidationError
 
 #: Automatic strategies, which respect availability and capacity (:mod:`.capacity`).
 AUTO_STRATEGIES = ("round_robin", "least_loaded", "skills")
@@ -114,11 +114,10 @@ def auto_assign(ticket: Ticket, actor: Actor, *, strategy: str) -> Ticket:
 
 def assign_by_rule(ticket: Ticket, user_id: object, actor: Actor) -> Ticket:
     """A rule's or automation's ``assign_agent``: the named agent, only if they are online
-    and have room (otherwise the ticket is marked unrouted and the action fails)."""
+    and have room (otherwise :class:`.routing.Unroutable`: the action fails and the rule
+    runner marks the ticket unrouted)."""
     uid = _check_assignee(user_id)
     if uid == ticket.assignee_id:
         return ticket
-    if not routing.claim_one(ticket, uid):
-        raise Conflict("The agent is away or at capacity; the ticket was left unassigned.",
-                       {"assignee_id": "unavailable"})
+    routing.claim_one(ticket, uid)
     return assign(ticket, uid, actor, strategy="rule")

@@ -17,12 +17,13 @@ says why, for the queue's ``assignee=unrouted`` filter and the dashboard's count
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select
 
 from ..clock import now
 from ..domain import OPEN_CATEGORIES
 from ..models import Department, Ticket, UnroutedTicket
 from . import capacity, session, skills
+from .errors import Conflict
 
 NO_AGENTS = "no_agents"
 NO_SKILLS = "no_skills"
@@ -80,13 +81,22 @@ def route(ticket: Ticket, strategy: str, department: Department | None) -> str |
     return chosen
 
 
-def claim_one(ticket: Ticket, user_id: str) -> bool:
-    """Whether ``user_id`` (named by a rule) may take ``ticket`` now; marks it unrouted when
-    not."""
+class Unroutable(Conflict):
+    """A rule named an agent who is away or at capacity. The rule runner rolls the action
+    back, then marks the ticket unrouted with :attr:`reason` outside the rolled-back part."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The agent is unavailable ({REASONS[reason]}); the ticket was left "
+                         "unassigned.", {"assignee_id": "unavailable"})
+        self.reason = reason
+
+
+def claim_one(ticket: Ticket, user_id: str) -> None:
+    """Let ``user_id`` (named by a rule) take ``ticket`` if they are online and have room;
+    :class:`Unroutable` otherwise."""
     chosen, reason = capacity.claim([user_id], ticket.channel)
     if chosen is None:
-        mark_unrouted(ticket, AGENT_AWAY if reason == capacity.ALL_AWAY else AGENT_AT_CAPACITY)
-    return chosen is not None
+        raise Unroutable(AGENT_AWAY if reason == capacity.ALL_AWAY else AGENT_AT_CAPACITY)
 
 
 def mark_unrouted(ticket: Ticket, reason: str) -> None:
@@ -99,17 +109,18 @@ def clear(ticket: Ticket) -> None:
     session().execute(delete(UnroutedTicket).where(UnroutedTicket.ticket_id == ticket.id))
 
 
-def unrouted_clause() -> object:
+def unrouted_clause() -> ColumnElement[bool]:
     """Tickets waiting for an agent because automatic assignment found nobody: unassigned,
     open, with a reason recorded."""
     return and_(Ticket.assignee_id.is_(None), Ticket.status_category.in_(OPEN_CATEGORIES),
                 exists().where(UnroutedTicket.ticket_id == Ticket.id))
 
 
-def unrouted_count(visible: object | None = None) -> int:
-    stmt = select(func.count()).select_from(Ticket).where(unrouted_clause())  # type: ignore[arg-type]
+def unrouted_count(visible: ColumnElement[bool] | None = None) -> int:
+    """How many tickets wait unrouted (of those ``visible`` keeps, when given)."""
+    stmt = select(func.count()).select_from(Ticket).where(unrouted_clause())
     if visible is not None:
-        stmt = stmt.where(visible)  # type: ignore[arg-type]
+        stmt = stmt.where(visible)
     return int(session().execute(stmt).scalar_one())
 
 

@@ -88,7 +88,7 @@ def agent_skills(user_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         for link, skill in session().execute(
             select(AgentSkill, Skill).join(Skill, Skill.id == AgentSkill.skill_id)
             .where(AgentSkill.user_id.in_(ids)).order_by(AgentSkill.user_id, Skill.name)
-        ).tuples():
+        ):
             out[link.user_id].append({"skill_id": skill.id, "slug": skill.slug,
                                       "name": skill.name, "proficiency": link.proficiency})
     return out
