@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select
 from ..domain import CHANNELS, OPEN_CATEGORIES
 from ..events import Actor
 from ..models import AgentCapacity, AgentProfile, Ticket
+from ..models.base import table
 from . import audit, session
 from .errors import ValidationError
 
@@ -32,6 +33,7 @@ MAX_CONCURRENT = 10_000
 ONLINE, AWAY = "online", "away"
 AVAILABILITY: tuple[str, ...] = (ONLINE, AWAY)
 
+_BY_ASSIGNEE = f"ix_{table('tickets')}_assignee_id_status_category_updated_at_id"
 #: Why :func:`claim` found nobody.
 ALL_AWAY = "all_away"
 AT_CAPACITY = "at_capacity"
@@ -66,7 +68,10 @@ def loads(user_ids: Sequence[str], channel: str | None = None, *,
             .group_by(Ticket.assignee_id, Ticket.channel))
     db = session()
     if fresh and db.get_bind().dialect.name in ("mysql", "mariadb"):
-        stmt = stmt.with_for_update(read=True)
+        # Through the assignee index only: a full scan would also lock (and wait for) the
+        # rows another worker has just inserted while it waits for our profile locks.
+        stmt = stmt.with_for_update(read=True).with_hint(Ticket, f"FORCE INDEX ({_BY_ASSIGNEE})",
+                                                         "mysql")
     for uid, ch, count in db.execute(stmt):
         total, same = out[str(uid)]
         out[str(uid)] = (total + int(count), same + (int(count) if ch == channel else 0))
