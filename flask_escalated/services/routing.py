@@ -17,11 +17,13 @@ says why, for the queue's ``assignee=unrouted`` filter and the dashboard's count
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select
 
 from ..clock import now
 from ..domain import OPEN_CATEGORIES
-from ..models import Department, Ticket, UnroutedTicket
+from ..models import AgentProfile, Department, Ticket, UnroutedTicket
 from . import capacity, session, skills
 from .errors import Conflict
 
@@ -131,3 +133,10 @@ def reasons_of(ticket_ids: list[int]) -> dict[int, str]:
     rows = session().execute(select(UnroutedTicket.ticket_id, UnroutedTicket.reason)
                              .where(UnroutedTicket.ticket_id.in_(ticket_ids)))
     return {int(t): REASONS.get(r, r) for t, r in rows}
+
+
+def routing_values(profile: AgentProfile) -> dict[str, Any]:
+    """An agent's skills, capacity and availability, as the agent detail shows them."""
+    return {"skills": skills.agent_skills([profile.user_id])[profile.user_id],
+            "capacity": capacity.capacities_of([profile.user_id])[profile.user_id],
+            "availability": profile.availability}

@@ -18,6 +18,7 @@ from ..models.tickets import ticket_tags
 from . import audit, session
 from .errors import Conflict, NotFound, ValidationError
 from .ids import parse_id
+from .serializers import iso
 from .tags import slugify
 
 MAX_NAME = 120
@@ -72,7 +73,7 @@ def serialize_many(rows: Sequence[Skill]) -> list[dict[str, Any]]:
         "id": r.id, "name": r.name, "slug": r.slug, "description": r.description,
         "tag_ids": tags.get(r.id, []), "department_ids": depts.get(r.id, []),
         "agent_count": int(agents.get(r.id, 0)),
-        "created_at": r.created_at, "updated_at": r.updated_at,
+        "created_at": iso(r.created_at), "updated_at": iso(r.updated_at),
     } for r in rows]
 
 

@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (route registration)
     resources,
     roles,
     rules,
+    skills,
     sla,
     tickets,
     tokens,
