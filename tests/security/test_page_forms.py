@@ -103,6 +103,8 @@ FORMS = [
     PageForm("agent save view", "agent", "/support/agent/tickets/views",
              {"name": "Urgent", "priority": "urgent"}, ("name", 120), keeps_text=False),
     PageForm("agent default view", "agent", "/support/agent/tickets/views/{view}/default"),
+    PageForm("agent availability", "agent", "/support/agent/availability", {"status": "away"},
+             enum=("status", "busy")),
     PageForm("agent follow", "agent", A + "/follow", {"action": "follow"},
              enum=("action", "stalk")),
     PageForm("agent pin", "agent", A + "/notes/{note}/pin", {"pinned": "1"},
