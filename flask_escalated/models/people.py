@@ -51,7 +51,8 @@ class Department(TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: How new tickets in this department are assigned: manual, round_robin or least_loaded.
+    #: How new tickets in this department are assigned: manual, round_robin, least_loaded or
+    #: skills.
     assignment_strategy: Mapped[str] = mapped_column(String(20), default="manual")
     #: Round-robin cursor: the agent who got the department's last auto-assigned ticket.
     last_assigned_user_id: Mapped[str | None] = mapped_column(UserId)
