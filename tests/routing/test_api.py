@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
+from flask_escalated.events import Actor
 from flask_escalated.models import AuditLog
 
 pytestmark = pytest.mark.all_databases
+SYSTEM = Actor.system()
 
 
 def test_skill_crud_and_routing(api, users, ext, crew):
@@ -112,3 +114,23 @@ def test_queue_filter_shows_unrouted_tickets(api, users, ext, crew, strategy, ne
     assert [t["id"] for t in r.json["data"]] == [stuck.id]
     none = {t["id"] for t in admin.get("/tickets?assignee=none").json["data"]}
     assert stuck.id in none and routed_by_hand.id not in none
+
+
+def test_auto_assign_by_skills_through_the_api(api, users, ext, crew, skill):
+    from flask_escalated.services import skills
+
+    s = skill("Billing", department_ids=[crew.dept.id])
+    with ext.unit_of_work():
+        skills.set_agent_skills(SYSTEM, crew.cat, [{"skill_id": s.id, "proficiency": 4}])
+    admin = api(users.admin)
+    tid = admin.post("/tickets", {"subject": "s", "description": "d",
+                                  "department_id": crew.dept.id}).json["data"]["id"]
+    r = admin.post(f"/tickets/{tid}/assign", {"strategy": "skills"})
+    assert r.status_code == 200, r.json
+    assert r.json["data"]["assignee"]["id"] == crew.cat
+    admin.put(f"/agents/{crew.cat}/capacity", {"max_concurrent": 1})
+    other = admin.post("/tickets", {"subject": "s", "description": "d",
+                                    "department_id": crew.dept.id}).json["data"]["id"]
+    r = admin.post(f"/tickets/{other}/assign", {"strategy": "skills"})
+    assert r.status_code == 200 and r.json["data"]["assignee"] is None
+    assert [t["id"] for t in admin.get("/tickets?assignee=unrouted").json["data"]] == [other]
