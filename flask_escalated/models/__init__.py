@@ -10,6 +10,7 @@ from .guest import GuestChallenge, GuestToken
 from .kb import KbArticle, KbCategory, KbFeedback, KbPendingView
 from .people import AgentProfile, Contact, Department, DepartmentMember
 from .roles import Role, RoleGrant
+from .routing import AgentCapacity, AgentSkill, Skill, UnroutedTicket, skill_departments, skill_tags
 from .rules import Automation, EscalationRule, Macro, RuleFiring, RuleLog, Workflow
 from .search import TicketSearchDocument
 from .settings import Setting
@@ -25,7 +26,9 @@ from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
 __all__ = [
     "TABLE_PREFIX",
     "Activity",
+    "AgentCapacity",
     "AgentProfile",
+    "AgentSkill",
     "ApiToken",
     "Attachment",
     "AuditLog",
@@ -60,6 +63,7 @@ __all__ = [
     "Setting",
     "SideConversation",
     "SideConversationReply",
+    "Skill",
     "SlaPolicy",
     "Tag",
     "Ticket",
@@ -67,11 +71,14 @@ __all__ = [
     "TicketSearchDocument",
     "TicketStatus",
     "TwoFactorCredential",
+    "UnroutedTicket",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
     "Workflow",
     "metadata",
+    "skill_departments",
+    "skill_tags",
     "ticket_tags",
     "view_departments",
 ]

@@ -36,6 +36,9 @@ class AgentProfile(TimestampMixin, Base):
     role: Mapped[str] = mapped_column(String(40), default="agent")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     max_open_tickets: Mapped[int | None] = mapped_column(Integer)
+    #: ``online`` or ``away``: automatic assignment passes over agents who are away.
+    availability: Mapped[str] = mapped_column(String(10), default="online",
+                                              server_default="online")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     signature: Mapped[str | None] = mapped_column(Text)
 
@@ -48,7 +51,8 @@ class Department(TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: How new tickets in this department are assigned: manual, round_robin or least_loaded.
+    #: How new tickets in this department are assigned: manual, round_robin, least_loaded or
+    #: skills.
     assignment_strategy: Mapped[str] = mapped_column(String(20), default="manual")
     #: Round-robin cursor: the agent who got the department's last auto-assigned ticket.
     last_assigned_user_id: Mapped[str | None] = mapped_column(UserId)

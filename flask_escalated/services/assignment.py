@@ -1,22 +1,25 @@
-"""Assignment: manual, round-robin within a department, and least-loaded.
+"""Assignment: manual, and automatic by round-robin, least-loaded or skills.
 
 Auto-assignment considers agents with an active agent profile (in the department's member list
-when the ticket has a department), skipping agents at their ``max_open_tickets`` capacity.
-Round-robin keeps its cursor on the department row, which is locked (``FOR UPDATE`` on servers)
-while the next agent is picked, so two workers never hand out the same turn.
+when the ticket has a department) who are online and below their capacity (:mod:`.capacity`),
+in the order :mod:`.routing` ranks them. Round-robin keeps its cursor on the department row,
+which is locked (``FOR UPDATE`` on servers) while the next agent is picked, so two workers
+never hand out the same turn. Manual assignment by an agent is a person's decision and may go
+over a limit; every automatic one may not.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..domain import OPEN_CATEGORIES
 from ..events import Actor, record
 from ..models import AgentProfile, Department, DepartmentMember, Ticket
-from . import activity, ext, session, tickets
+from . import activity, ext, routing, session, tickets
 from .errors import ValidationError
 
-STRATEGIES = ("manual", "round_robin", "least_loaded")
+#: Automatic strategies, which respect availability and capacity (:mod:`.capacity`).
+AUTO_STRATEGIES = ("round_robin", "least_loaded", "skills")
+STRATEGIES = ("manual", *AUTO_STRATEGIES)
 
 
 def _check_assignee(user_id: object) -> str:
@@ -44,6 +47,7 @@ def assign(
         return ticket
     previous = ticket.assignee_id
     ticket.assignee_id = uid
+    routing.clear(ticket)
     tickets.touch(ticket)
     activity.record(ticket, "assigned", actor, assignee_id=uid, previous=previous,
                     strategy=strategy)
@@ -78,66 +82,16 @@ def candidates(department_id: int | None) -> list[str]:
     return sorted(session().execute(query).scalars())
 
 
-def open_loads(user_ids: list[str]) -> dict[str, int]:
-    """Open tickets per agent, in one grouped query."""
-    if not user_ids:
-        return {}
-    rows = session().execute(
-        select(Ticket.assignee_id, func.count())
-        .where(Ticket.assignee_id.in_(user_ids), Ticket.status_category.in_(OPEN_CATEGORIES))
-        .group_by(Ticket.assignee_id)
-    )
-    loads = dict.fromkeys(user_ids, 0)
-    loads.update({str(uid): int(count) for uid, count in rows})
-    return loads
-
-
-def _with_capacity(user_ids: list[str], loads: dict[str, int]) -> list[str]:
-    caps: dict[str, int | None] = {
-        uid: cap
-        for uid, cap in session().execute(
-            select(AgentProfile.user_id, AgentProfile.max_open_tickets).where(
-                AgentProfile.user_id.in_(user_ids)
-            )
-        )
-    }
-
-    def has_room(uid: str) -> bool:
-        cap = caps.get(uid)
-        return cap is None or loads.get(uid, 0) < cap
-
-    return [u for u in user_ids if has_room(u)]
-
-
-def pick_round_robin(department: Department) -> str | None:
-    pool = candidates(department.id)
-    pool = _with_capacity(pool, open_loads(pool))
-    if not pool:
-        return None
-    cursor = department.last_assigned_user_id
-    after = [u for u in pool if cursor is None or u > cursor]
-    chosen = after[0] if after else pool[0]
-    department.last_assigned_user_id = chosen
-    return chosen
-
-
-def pick_least_loaded(department_id: int | None) -> str | None:
-    pool = candidates(department_id)
-    loads = open_loads(pool)
-    pool = _with_capacity(pool, loads)
-    if not pool:
-        return None
-    return min(pool, key=lambda u: (loads[u], u))
-
-
 def auto_assign(ticket: Ticket, actor: Actor, *, strategy: str) -> Ticket:
-    """Assign by ``round_robin`` or ``least_loaded``; leaves the ticket alone if nobody fits."""
-    if strategy not in ("round_robin", "least_loaded"):
+    """Assign by ``round_robin``, ``least_loaded`` or ``skills`` (see :mod:`.routing`) to an
+    agent who is online and has room; if nobody fits, the ticket stays unassigned and is
+    marked unrouted."""
+    if strategy not in AUTO_STRATEGIES:
         raise ValidationError(
             f"Unknown assignment strategy '{strategy}'.",
-            {"strategy": "round_robin or least_loaded"},
+            {"strategy": " or ".join(AUTO_STRATEGIES)},
         )
-    chosen: str | None
+    department = None
     if strategy == "round_robin":
         if ticket.department_id is None:
             raise ValidationError(
@@ -146,10 +100,24 @@ def auto_assign(ticket: Ticket, actor: Actor, *, strategy: str) -> Ticket:
             )
         department = session().execute(
             select(Department).where(Department.id == ticket.department_id).with_for_update()
+            .execution_options(populate_existing=True)
         ).scalar_one()
-        chosen = pick_round_robin(department)
-    else:
-        chosen = pick_least_loaded(ticket.department_id)
+    elif ticket.department_id is not None:
+        department = session().get(Department, ticket.department_id)
+    chosen = routing.route(ticket, strategy, department)
     if chosen is None:
         return ticket
+    if strategy == "round_robin" and department is not None:
+        department.last_assigned_user_id = chosen
     return assign(ticket, chosen, actor, strategy=strategy)
+
+
+def assign_by_rule(ticket: Ticket, user_id: object, actor: Actor) -> Ticket:
+    """A rule's or automation's ``assign_agent``: the named agent, only if they are online
+    and have room (otherwise :class:`.routing.Unroutable`: the action fails and the rule
+    runner marks the ticket unrouted)."""
+    uid = _check_assignee(user_id)
+    if uid == ticket.assignee_id:
+        return ticket
+    routing.claim_one(ticket, uid)
+    return assign(ticket, uid, actor, strategy="rule")

@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "api_token": ("view", "manage"),
     "audit": ("view",),
     "inbound_email": ("view", "manage"),
+    "skill": ("view", "manage"),
 }
 ALL_PERMISSIONS: frozenset[str] = frozenset(
     f"{group}.{action}" for group, actions in PERMISSIONS.items() for action in actions

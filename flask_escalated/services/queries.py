@@ -43,7 +43,7 @@ class TicketFilter:
     status: list[str] = field(default_factory=list)
     category: list[str] = field(default_factory=list)
     priority: list[str] = field(default_factory=list)
-    assignee: str | None = None  # a user id, "me" or "none"
+    assignee: str | None = None  # a user id, "me", "none" or "unrouted"
     department_id: int | None = None
     no_department: bool = False
     tag: str | None = None
@@ -102,6 +102,10 @@ def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) 
         query = query.where(Ticket.priority.in_(flt.priority))
     if flt.assignee == "none":
         query = query.where(Ticket.assignee_id.is_(None))
+    elif flt.assignee == "unrouted":
+        from .routing import unrouted_clause
+
+        query = query.where(unrouted_clause())
     elif flt.assignee == "me":
         query = query.where(Ticket.assignee_id == principal.user_id)
     elif flt.assignee:

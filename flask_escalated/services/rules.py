@@ -22,7 +22,18 @@ from ..clock import now
 from ..domain import CLOSED_CATEGORIES, PRIORITIES
 from ..events import Actor
 from ..models import Automation, EscalationRule, RuleFiring, RuleLog, Ticket, Workflow
-from . import assignment, audit, conditions, deletion, replies, savepoint, session, tags, tickets
+from . import (
+    assignment,
+    audit,
+    conditions,
+    deletion,
+    replies,
+    routing,
+    savepoint,
+    session,
+    tags,
+    tickets,
+)
 from .errors import NotFound, ServiceError, ValidationError
 from .ids import parse_id
 from .sla_sweep import skip_locked
@@ -157,7 +168,10 @@ def apply_action(action: dict[str, Any], ticket: Ticket, rule: Any,
     elif kind == "set_priority":
         tickets.change_priority(ticket, value, actor)
     elif kind == "assign_agent":
-        assignment.assign(ticket, value, actor)
+        if actor.is_agent:  # a macro run by hand: the agent's own decision
+            assignment.assign(ticket, value, actor)
+        else:
+            assignment.assign_by_rule(ticket, value, actor)
     elif kind == "assign_department":
         tickets.change_department(ticket, value, actor)
         dept = ticket.department
@@ -194,6 +208,8 @@ def run_logged(kind: str, rule: Any, ticket: Ticket, at: datetime) -> None:
             done.append(action["type"])
         except (ServiceError, ValueError) as exc:
             errors.append(f"{action.get('type')}: {getattr(exc, 'message', exc)}")
+            if isinstance(exc, routing.Unroutable):  # visible in the queue, not only the log
+                routing.mark_unrouted(ticket, exc.reason)
     db.add(RuleLog(rule_kind=kind, rule_id=rule.id, rule_name=rule.name, ticket_id=ticket.id,
                    actions=done, error="; ".join(errors) or None, created_at=at))
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from ..clock import now
 from ..domain import OPEN_CATEGORIES, STATUS_CATEGORIES
 from ..models import Activity, Attachment, Reply, Ticket
-from . import queries, replies, session
+from . import ext, queries, replies, session
 from .permissions import Principal, visible_tickets
 from .queries import TicketFilter
 
@@ -40,6 +40,9 @@ class Dashboard:
     my_breached: int
     unassigned_total: int
     at: datetime = field(default_factory=now)
+    #: Open tickets automatic assignment found nobody for, and the caller's availability.
+    unrouted_total: int = 0
+    availability: str = "online"
 
     def user_ids(self) -> list[str | None]:
         return [i for t in (*self.mine, *self.unassigned, *self.at_risk)
@@ -93,7 +96,16 @@ def dashboard(principal: Principal) -> Dashboard:
     ).scalars())
     return Dashboard(mine=mine, unassigned=unassigned, at_risk=at_risk, by_status=by_status,
                      workload=workload, my_total=sum(workload.values()),
-                     my_breached=my_breached, unassigned_total=int(unassigned_total), at=at)
+                     my_breached=my_breached, unassigned_total=int(unassigned_total), at=at,
+                     **_routing(principal))
+
+
+def _routing(principal: Principal) -> dict[str, Any]:
+    from .routing import unrouted_count
+
+    profile = ext().agent_profile(principal.user_id) if principal.user_id else None
+    return {"unrouted_total": unrouted_count(visible_tickets(principal)),
+            "availability": getattr(profile, "availability", "online")}
 
 
 # ---------------------------------------------------------------------------- the timeline

@@ -158,5 +158,29 @@ def test_side_conversations_migration_up_and_down(backend, test_databases, tmp_p
     result = runner.invoke(args=["escalated", "db", "downgrade", "0016_saved_views"])
     assert result.exit_code == 0, result.output
     assert _tables(url) == before - ours
+def test_skills_capacity_migration_up_and_down(backend, test_databases, tmp_path):
+    """0019 creates the skills, their routing links, agents' skills and capacities and the
+    unrouted tickets, adds the agents' availability, and its downgrade takes back exactly that."""
+    url = test_databases.fresh(backend, "routing")
+    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
+                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["escalated", "db", "upgrade", "0019_skills_capacity"])
+    assert result.exit_code == 0, result.output
+    ours = {"escalated_skills", "escalated_skill_tags", "escalated_skill_departments",
+            "escalated_agent_skills", "escalated_agent_capacities", "escalated_unrouted_tickets"}
+    before = _tables(url)
+    assert ours <= before
+    engine = sa.create_engine(url)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("escalated_agent_profiles")}
+    engine.dispose()
+    assert "availability" in columns
+    result = runner.invoke(args=["escalated", "db", "downgrade", "0018_side_conversations"])
+    assert result.exit_code == 0, result.output
+    assert _tables(url) == before - ours
+    engine = sa.create_engine(url)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("escalated_agent_profiles")}
+    engine.dispose()
+    assert "availability" not in columns
     with app.app_context():
         intid.db.engine.dispose()

@@ -114,6 +114,8 @@ FORMS = [
              {"body": "More"}, ("body", None)),
     PageForm("agent side close", "agent", A + "/side-conversations/{side}/close"),
     PageForm("agent side reopen", "agent", A + "/side-conversations/{side}/reopen"),
+    PageForm("agent availability", "agent", "/support/agent/availability", {"status": "away"},
+             enum=("status", "busy")),
     PageForm("agent follow", "agent", A + "/follow", {"action": "follow"},
              enum=("action", "stalk")),
     PageForm("agent pin", "agent", A + "/notes/{note}/pin", {"pinned": "1"},

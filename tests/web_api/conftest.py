@@ -53,7 +53,8 @@ _PLACEHOLDERS = {"ident": "t", "reply_id": "n", "attachment_id": "a", "user_id":
                  "dept_id": "d", "tag_id": "g", "webhook_id": "w", "token_id": "k",
                  "delivery_id": "y", "inbound_id": "i", "policy_id": "p", "schedule_id": "b",
                  "holiday_id": "h", "macro_id": "x", "category_id": "c", "article_id": "o",
-                 "canned_id": "cr", "field_id": "v", "view_id": "sv"}
+                 "canned_id": "cr", "field_id": "v", "view_id": "sv",
+                 "skill_id": "sk"}
 
 
 def template(path: str) -> str:
@@ -159,10 +160,13 @@ def world(app, users, ext, make_ticket):
 
         side = side_conversations.start(t, Actor.agent(users.agent.id), subject="Vendor",
                                         body="In stock?")
+        from flask_escalated.services import skills
+
+        skill = skills.create(Actor.system(), {"name": "Seed skill"})
     return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
             "v": custom_field.id, "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid,
             "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
             "u": users.agent2.id, "i": ignored.id, "f": flow.id, "x": macro.id,
             "c": kb_category.id, "o": kb_article.id, "cr": response.id,
-            "sv": view.id, "sc": side.id}
+            "sv": view.id, "sc": side.id, "sk": skill.id}

@@ -66,6 +66,7 @@ def create_admin_blueprint() -> Blueprint:
         logs,
         people,
         reports,
+        routing,
         rules,
         saved_views,
         sla,
@@ -90,6 +91,7 @@ def create_admin_blueprint() -> Blueprint:
     saved_views.register_all(bp)
     webhooks.register_all(bp)
     tokens.register_all(bp)
+    routing.register_all(bp)
     logs.register_all(bp)
     settings_page.register(bp)
     bp.app_context_processor(_template_helpers)

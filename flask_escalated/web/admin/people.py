@@ -31,7 +31,8 @@ def _department_specs(model: Any) -> list[FieldSpec]:
                      agent_ids={"widget": "checkboxes", "choices": _agent_choices(),
                                 "label": "Agents", "help": None},
                      assignment_strategy={"help": "How new tickets are assigned: by hand, "
-                                                  "in turn, or to the least loaded agent."})
+                                                  "in turn, to the least loaded agent, or "
+                                                  "by skills (see Skills)."})
 
 
 DEPARTMENTS = Resource(

@@ -24,6 +24,7 @@ from . import (  # noqa: F401  (route registration)
     roles,
     rules,
     side_conversations,
+    skills,
     sla,
     tickets,
     tokens,

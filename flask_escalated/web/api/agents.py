@@ -14,6 +14,7 @@ from flask import Response, jsonify
 from ...models import AgentProfile
 from ...services import agents, serializers
 from ...services.errors import PermissionDenied
+from ...services.routing import routing_values
 from ..security import current_principal
 from .base import route
 from .commit import committed
@@ -32,7 +33,8 @@ def check_role_change(data: dict[str, Any]) -> None:
 
 def agent_out(profile: AgentProfile) -> dict[str, Any]:
     user = serializers.People([profile.user_id]).user(profile.user_id) or {}
-    return {**agents.agent_values(profile), "name": user.get("name"), "email": user.get("email")}
+    return {**agents.agent_values(profile), "name": user.get("name"), "email": user.get("email"),
+            **routing_values(profile)}
 
 
 @route("/agents", ["POST"], summary="Make a host user an agent", tag="Agents",

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ._base import Body, Id, Out, absent
 from .roles import RoleSlug
+from .skills import AgentSkillOut
 
 MaxOpen = Annotated[int, Field(ge=1, le=10_000, description="At most this many open tickets "
                                "assigned at once (null: no limit).")]
@@ -51,6 +52,10 @@ class AgentOut(Out):
     department_ids: list[int]
     max_open_tickets: int | None
     is_active: bool
+    skills: list[AgentSkillOut]
+    capacity: dict[str, int] = Field(description="Open tickets at once per channel "
+                                     "('default': all together).")
+    availability: str = Field(description="online or away (away: no automatic assignment).")
 
 
 class AgentEnvelope(Out):

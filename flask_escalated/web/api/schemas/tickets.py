@@ -107,7 +107,8 @@ class TicketList(Paged):
     status_category: list[StatusCategory] | None = None
     priority: list[Priority] | None = None
     assignee: Annotated[str, Field(max_length=64)] | None = Field(
-        None, description="A user id, 'me' or 'none'.")
+        None, description="A user id, 'me', 'none' or 'unrouted' (unassigned because "
+        "automatic assignment found nobody who fits).")
     department_id: Annotated[str, Field(pattern=r"^([0-9]{1,19}|none)$")] | None = Field(
         None, description="A department id or 'none'.")
     tag: TagName | None = None
