@@ -9,6 +9,7 @@ from .email import InboundEmail, OutboundEmail
 from .guest import GuestChallenge, GuestToken
 from .kb import KbArticle, KbCategory, KbFeedback, KbPendingView
 from .people import AgentProfile, Contact, Department, DepartmentMember
+from .relations import TicketLink
 from .roles import Role, RoleGrant
 from .rules import Automation, EscalationRule, Macro, RuleFiring, RuleLog, Workflow
 from .search import TicketSearchDocument
@@ -61,6 +62,7 @@ __all__ = [
     "Tag",
     "Ticket",
     "TicketFollower",
+    "TicketLink",
     "TicketSearchDocument",
     "TicketStatus",
     "TwoFactorCredential",

@@ -141,3 +141,29 @@ def test_saved_views_migration_up_and_down(backend, test_databases, tmp_path):
     assert _tables(url) == before - ours
     with app.app_context():
         intid.db.engine.dispose()
+
+
+def test_ticket_relations_migration_up_and_down(backend, test_databases, tmp_path):
+    """0017 creates the ticket links and the replies' ``merged_from_id``; its downgrade drops
+    exactly those."""
+    url = test_databases.fresh(backend, "relations")
+    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
+                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["escalated", "db", "upgrade", "0017_ticket_relations"])
+    assert result.exit_code == 0, result.output
+    before = _tables(url)
+    assert "escalated_ticket_links" in before
+    engine = sa.create_engine(url)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("escalated_replies")}
+    engine.dispose()
+    assert "merged_from_id" in columns
+    result = runner.invoke(args=["escalated", "db", "downgrade", "0016_saved_views"])
+    assert result.exit_code == 0, result.output
+    assert _tables(url) == before - {"escalated_ticket_links"}
+    engine = sa.create_engine(url)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("escalated_replies")}
+    engine.dispose()
+    assert "merged_from_id" not in columns
+    with app.app_context():
+        intid.db.engine.dispose()
