@@ -18,6 +18,7 @@ CONTRACT_SIGNALS = [
     "tag_added", "tag_removed", "department_changed", "csat_submitted",
     "article_created", "article_updated", "article_published", "article_deleted",
     "canned_created", "canned_updated", "canned_deleted",
+    "ticket_linked", "ticket_unlinked",
 ]
 
 
