@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import CLOSED
@@ -470,3 +470,25 @@ def forward_same_requester(ticket: Ticket) -> Ticket:
         and live.requester_user_id == ticket.requester_user_id
     same_contact = ticket.contact_id is not None and live.contact_id == ticket.contact_id
     return live if same_user or same_contact else ticket
+
+
+def merge_candidates(principal: Principal, ticket: Ticket, q: str, *, limit: int = 20
+                     ) -> list[Ticket]:
+    """Tickets ``ticket`` could be merged into, for the merge picker: the one a reference or
+    id names, or those whose subject holds ``q``; visible, live, never ``ticket`` itself;
+    most recently updated first."""
+    text = " ".join(q.split())[:200]
+    if not text:
+        return []
+    named = tickets.parse_ident(text)
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    match: ColumnElement[bool] = Ticket.subject.ilike(f"%{escaped}%", escape="\\")
+    if named is not None:
+        match = or_(match, Ticket.id == named)
+    query = (select(Ticket).where(match, Ticket.id != ticket.id,
+                                  Ticket.merged_into_id.is_(None))
+             .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit))
+    scope = visible_tickets(principal)
+    if scope is not None:
+        query = query.where(scope)
+    return list(session().execute(query).scalars())

@@ -61,7 +61,7 @@ from ..services.ids import parse_id
 from ..services.permissions import Principal, can_act_on_ticket
 from ..services.queries import SLA_STATES, TicketFilter
 from ..services.sanitize import message_html
-from . import agent_canned, agent_views
+from . import agent_canned, agent_relations, agent_views
 from .api.schemas.pages import (
     AgentReply,
     AssigneeChange,
@@ -106,6 +106,7 @@ def create_agent_blueprint() -> Blueprint:
     bp.add_url_rule("/tickets/<ident>/follow", "follow", follow, methods=["POST"])
     agent_canned.register(bp)
     agent_views.register(bp)
+    agent_relations.register(bp)
     bp.add_url_rule("/tickets/<ident>/notes/<escalated_id:reply_id>/pin", "pin", pin,
                     methods=["POST"])
     bp.app_context_processor(_template_helpers)
