@@ -73,7 +73,7 @@ def test_split_a_reply_and_manage_links(app, ext, users, agent, make_ticket, fre
                    data={"ticket": other_ref, "type": "blocks", "csrf_token": CSRF})
     assert r.status_code == 303
     page = agent.get(f"/support/agent/tickets/{other_ref}").get_data(as_text=True)
-    assert f"Blocked by <a href" in page
+    assert "Blocked by <a href" in page
     link_id = int(re.search(r'data-link="(\d+)"', page).group(1))
     r = agent.post(f"/support/agent/tickets/{other_ref}/links/{link_id}/delete",
                    data={"csrf_token": CSRF})
