@@ -55,7 +55,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/tickets/<ident>/merge", "merge", merge, methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/split", "split", split, methods=["POST"])
     bp.add_url_rule("/tickets/<ident>/links", "link", add_link, methods=["POST"])
-    bp.add_url_rule("/tickets/<ident>/links/<int:link_id>/delete", "unlink", remove_link,
+    bp.add_url_rule("/tickets/<ident>/links/<escalated_id:link_id>/delete", "unlink", remove_link,
                     methods=["POST"])
     bp.context_processor(lambda: {"relations_panel": relations_panel})
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from ....services.relations import ALIASES, LINK_TYPES, MAX_SPLIT_REPLIES, USER_LINK_TYPES
-from ._base import Body, Id, Out
+from ._base import Body, Id, Out, _user_ref
 
-#: A ticket named by id (``42``) or reference (``ESC-00042``).
+#: A ticket named by id (``42``) or reference (``ESC-00042``); a number is read as its text,
+#: which the ticket lookup parses either way.
 TicketIdent = Annotated[
-    Id | Annotated[str, Field(min_length=1, max_length=40)],
-    Field(description="A ticket id or its reference.", examples=["ESC-00042"]),
+    str, Field(min_length=1, max_length=40), BeforeValidator(_user_ref),
+    WithJsonSchema({"type": ["string", "integer"], "minLength": 1, "maxLength": 40,
+                    "minimum": 1, "description": "A ticket id or its reference.",
+                    "examples": ["ESC-00042"]}),
 ]
 #: The vocabulary, plus the family's other spellings (mapped on input).
 LINK_TYPES_IN = USER_LINK_TYPES + tuple(sorted(ALIASES))
