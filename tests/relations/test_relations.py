@@ -151,10 +151,9 @@ def test_merging_back_into_my_own_source_is_a_cycle(app, ext, users, make_ticket
     me = Principal.build(str(users.agent.id), is_agent=True)
     with ext.unit_of_work():
         relations.merge(me, tickets.get_ticket(a), b)
-    with ext.unit_of_work():
-        # b is where a went: merging b back into a would make a cycle.
-        with pytest.raises(Conflict, match="cycle"):
-            relations.merge(me, tickets.get_ticket(b), a)
+    # b is where a went: merging b back into a would make a cycle.
+    with ext.unit_of_work(), pytest.raises(Conflict, match="cycle"):
+        relations.merge(me, tickets.get_ticket(b), a)
     assert fresh(Ticket, b).merged_into_id is None
 
 
