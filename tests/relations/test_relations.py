@@ -312,6 +312,9 @@ def test_replies_to_a_merged_ticket_land_on_the_live_one(app, ext, api, users, m
                                  {"into": target}).status_code == 200
     r = api(users.other).post(f"/tickets/{other_source}/replies", {"body": "Hello?"})
     assert r.status_code == 409
+    assert api(users.other).get(f"/tickets/{other_source}").json["data"]["merged_into"] is None
+    assert api(users.customer).get(f"/tickets/{source}").json["data"]["merged_into"]["id"] \
+        == target
 
 
 def test_portal_and_guest_pages_follow_the_merge(app, ext, api, users, client_as, make_ticket):

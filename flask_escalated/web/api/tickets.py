@@ -58,6 +58,9 @@ def detail_payload(ticket: Any, principal: Principal, status: int = 200) -> tupl
         body["sla"] = [s.as_dict() for s in sla.state(ticket)]
         body["followers"] = followers.list_followers(ticket)
         body["links"] = [v.as_dict() for v in relations.list_links(ticket, principal)]
+    elif body["merged_into"] is not None \
+            and relations.forward_for(principal, ticket, "ticket.view") is ticket:
+        body["merged_into"] = None  # merged into a ticket this customer does not see
     return jsonify({"data": body}), status
 
 
