@@ -89,6 +89,10 @@ ACTIVITY_TYPES: Final = (
     "snoozed",
     "woken",
     "merged",
+    "merge_received",
+    "split",
+    "linked",
+    "unlinked",
 )
 
 #: Who caused a change.

@@ -67,6 +67,8 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "ticket_reopened": ("status",),
     "ticket_merged": ("merged_into_id",),
     "ticket_split": ("split",),
+    "ticket_linked": ("links",),
+    "ticket_unlinked": ("links",),
     "ticket_snoozed": ("snoozed_until",),
     "ticket_woken": ("snoozed_until",),
     "sla_breached": ("sla",),

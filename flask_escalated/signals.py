@@ -37,6 +37,11 @@ ticket_reopened = escalated_signals.signal("ticket_reopened")
 ticket_merged = escalated_signals.signal("ticket_merged")
 #: ``ticket`` (the source), ``actor``, ``new_ticket``
 ticket_split = escalated_signals.signal("ticket_split")
+#: ``ticket``, ``actor``, ``link`` ({id, type, direction, ticket: {id, reference}}), as
+#: the ticket the link was made from reads it
+ticket_linked = escalated_signals.signal("ticket_linked")
+#: ``ticket``, ``actor``, ``link`` (as it was)
+ticket_unlinked = escalated_signals.signal("ticket_unlinked")
 #: ``ticket``, ``actor``, ``until``
 ticket_snoozed = escalated_signals.signal("ticket_snoozed")
 #: ``ticket``, ``actor``
@@ -92,6 +97,7 @@ ALL_SIGNALS: dict[str, NamedSignal] = {
         canned_created, canned_updated, canned_deleted,
         side_conversation_created, side_conversation_replied, side_conversation_closed,
         side_conversation_reopened,
+        ticket_linked, ticket_unlinked,
     )
 }
 

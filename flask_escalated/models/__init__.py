@@ -9,6 +9,7 @@ from .email import InboundEmail, OutboundEmail
 from .guest import GuestChallenge, GuestToken
 from .kb import KbArticle, KbCategory, KbFeedback, KbPendingView
 from .people import AgentProfile, Contact, Department, DepartmentMember
+from .relations import TicketLink
 from .roles import Role, RoleGrant
 from .routing import AgentCapacity, AgentSkill, Skill, UnroutedTicket, skill_departments, skill_tags
 from .rules import Automation, EscalationRule, Macro, RuleFiring, RuleLog, Workflow
@@ -68,6 +69,7 @@ __all__ = [
     "Tag",
     "Ticket",
     "TicketFollower",
+    "TicketLink",
     "TicketSearchDocument",
     "TicketStatus",
     "TwoFactorCredential",

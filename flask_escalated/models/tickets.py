@@ -208,6 +208,10 @@ class Reply(TimestampMixin, Base):
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
     #: The ticket's department when the reply was written (reports count it there).
     department_id: Mapped[int | None] = mapped_column(BigId)
+    #: Set on replies carried over by a merge: the ticket they were written on.
+    merged_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey(Ticket.id, ondelete="SET NULL")
+    )
 
     attachments: Mapped[list[Attachment]] = relationship(
         lazy="select", order_by="Attachment.id", viewonly=True

@@ -66,7 +66,9 @@ def resolve(token: str) -> Ticket:
     if ticket is None:
         raise NotFound(NOT_FOUND)
     row.last_used_at = now()
-    return ticket
+    from .relations import forward_same_requester
+
+    return forward_same_requester(ticket)
 
 
 def actor_for(ticket: Ticket) -> Actor:

@@ -307,9 +307,15 @@ def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
     ticket, matched_by = resolve(parsed)
     full, html = _bodies(parsed)
     if ticket is not None:
+        origin, ticket = ticket, _live(ticket)
         try:
-            actor = participant(ticket, parsed.from_email,
-                                agent_signed=agent_signed(ticket, parsed))
+            # Authority comes from the ticket the message was addressed to; a merged one
+            # forwards the reply to the ticket that took it over.
+            actor = participant(origin, parsed.from_email,
+                                agent_signed=agent_signed(origin, parsed))
+            if actor is None and origin is not ticket:
+                actor = participant(ticket, parsed.from_email,
+                                    agent_signed=agent_signed(ticket, parsed))
         except UnverifiedAgent:
             return finish(row, Outcome("ignored", "unverified_agent", matched_by, ticket,
                                        reason=(
@@ -325,6 +331,13 @@ def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
                           key)
     new = _new_ticket(parsed, full, html)
     return _claim(row, Outcome("processed", "ticket_created", matched_by, new), key)
+
+
+def _live(ticket: Ticket) -> Ticket:
+    """A merged ticket's live successor (itself on a broken chain: the mail is still filed)."""
+    from .relations import merged_into
+
+    return merged_into(ticket) or ticket
 
 
 def _new_ticket(parsed: ParsedMail, text: str, html: str) -> Ticket:

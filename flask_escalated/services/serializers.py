@@ -103,9 +103,13 @@ def ticket(t: Ticket, people: People, *, for_agent: bool) -> dict[str, Any]:
 def ticket_detail(t: Ticket, people: People, *, for_agent: bool) -> dict[str, Any]:
     from .csat import for_ticket
     from .custom_fields import custom_field_values
+    from .relations import merged_into
 
     rating = for_ticket(t.id)
+    live = merged_into(t)
     return {**ticket(t, people, for_agent=for_agent), "description": t.description,
+            "merged_into": None if live is None else {"id": live.id,
+                                                      "reference": live.reference},
             "custom_fields": custom_field_values(t, for_customer=not for_agent),
             "satisfaction": None if rating is None else {
                 "rating": rating.rating, "comment": rating.comment,

@@ -386,3 +386,14 @@ def clean_targets(raw: Any) -> dict[str, dict[str, int]]:
         clean[priority] = row
     return clean
 
+
+
+def stop(ticket: Ticket, at: datetime | None = None) -> None:
+    """Stop the clock for good (a ticket merged into another): paused, nothing due, so no
+    sweep warns or breaches it again."""
+    at = at or now()
+    if ticket.sla_clock_at is not None and ticket.sla_paused_at is None:
+        _checkpoint(ticket, at, schedule_for(_policy(ticket)))
+    ticket.sla_paused_at = ticket.sla_paused_at or at
+    for target in TARGETS:
+        _set(ticket, target, None, None)

@@ -61,7 +61,7 @@ from ..services.ids import parse_id
 from ..services.permissions import Principal, can_act_on_ticket
 from ..services.queries import SLA_STATES, TicketFilter
 from ..services.sanitize import message_html
-from . import agent_canned, agent_routing, agent_side, agent_views
+from . import agent_canned, agent_relations, agent_routing, agent_side, agent_views
 from .api.schemas.pages import (
     AgentReply,
     AssigneeChange,
@@ -108,6 +108,7 @@ def create_agent_blueprint() -> Blueprint:
     agent_views.register(bp)
     agent_side.register(bp)
     agent_routing.register(bp)
+    agent_relations.register(bp)
     bp.add_url_rule("/tickets/<ident>/notes/<escalated_id:reply_id>/pin", "pin", pin,
                     methods=["POST"])
     bp.app_context_processor(_template_helpers)

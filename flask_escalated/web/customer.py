@@ -31,6 +31,7 @@ from ..services import (
     departments,
     ext,
     queries,
+    relations,
     replies,
     serializers,
     ticket_search,
@@ -163,8 +164,11 @@ def _load(ident: str) -> Any:
 
 
 @requires("ticket.view")
-def show_ticket(ident: str) -> str:
+def show_ticket(ident: str) -> Any:
     ticket, principal = _load(ident)
+    live = relations.forward_for(principal, ticket, "ticket.view")
+    if live is not ticket:  # merged: the conversation goes on at the live ticket
+        return redirect(url_for(".ticket", ident=live.reference), 303)
     return _ticket_page(ticket, principal)
 
 

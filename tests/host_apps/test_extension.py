@@ -20,6 +20,7 @@ CONTRACT_SIGNALS = [
     "canned_created", "canned_updated", "canned_deleted",
     "side_conversation_created", "side_conversation_replied", "side_conversation_closed",
     "side_conversation_reopened",
+    "ticket_linked", "ticket_unlinked",
 ]
 
 

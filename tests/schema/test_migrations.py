@@ -155,9 +155,11 @@ def test_side_conversations_migration_up_and_down(backend, test_databases, tmp_p
     ours = {"escalated_side_conversations", "escalated_side_conversation_replies"}
     before = _tables(url)
     assert ours <= before
-    result = runner.invoke(args=["escalated", "db", "downgrade", "0016_saved_views"])
+    result = runner.invoke(args=["escalated", "db", "downgrade", "0017_ticket_relations"])
     assert result.exit_code == 0, result.output
     assert _tables(url) == before - ours
+
+
 def test_skills_capacity_migration_up_and_down(backend, test_databases, tmp_path):
     """0019 creates the skills, their routing links, agents' skills and capacities and the
     unrouted tickets, adds the agents' availability, and its downgrade takes back exactly that."""
@@ -182,5 +184,29 @@ def test_skills_capacity_migration_up_and_down(backend, test_databases, tmp_path
     columns = {c["name"] for c in sa.inspect(engine).get_columns("escalated_agent_profiles")}
     engine.dispose()
     assert "availability" not in columns
+
+
+def test_ticket_relations_migration_up_and_down(backend, test_databases, tmp_path):
+    """0017 creates the ticket links and the replies' ``merged_from_id``; its downgrade drops
+    exactly those."""
+    url = test_databases.fresh(backend, "relations")
+    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
+                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["escalated", "db", "upgrade", "0017_ticket_relations"])
+    assert result.exit_code == 0, result.output
+    before = _tables(url)
+    assert "escalated_ticket_links" in before
+    engine = sa.create_engine(url)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("escalated_replies")}
+    engine.dispose()
+    assert "merged_from_id" in columns
+    result = runner.invoke(args=["escalated", "db", "downgrade", "0016_saved_views"])
+    assert result.exit_code == 0, result.output
+    assert _tables(url) == before - {"escalated_ticket_links"}
+    engine = sa.create_engine(url)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("escalated_replies")}
+    engine.dispose()
+    assert "merged_from_id" not in columns
     with app.app_context():
         intid.db.engine.dispose()

@@ -120,6 +120,13 @@ FORMS = [
              enum=("action", "stalk")),
     PageForm("agent pin", "agent", A + "/notes/{note}/pin", {"pinned": "1"},
              enum=("pinned", "yes")),
+    PageForm("agent merge", "agent", A + "/merge", {"into": "{done}"}, ("into", 40),
+             keeps_text=False),
+    PageForm("agent split", "agent", A + "/split", {"reply_ids": "{note}"}, ("subject", 500),
+             keeps_text=False),
+    PageForm("agent link", "agent", A + "/links", {"ticket": "{done}", "type": "related"},
+             ("ticket", 40), keeps_text=False, enum=("type", "cousin")),
+    PageForm("agent unlink", "agent", A + "/links/{link}/delete"),
     PageForm("agent bulk", "agent", "/support/agent/tickets/bulk",
              {"ids": "{ticket_id}", "action": "priority", "priority": "low"}, ("tag", 80),
              keeps_text=False, enum=("action", "explode")),
@@ -189,6 +196,10 @@ def world(app, users) -> dict[str, str]:
         mine_view = views.create(Principal.build(str(users.agent.id), is_agent=True),
                                  {"name": "Mine", "filters": {"priority": "urgent"}})
         values["view"] = str(mine_view.id)
+        from flask_escalated.services import relations
+
+        values["link"] = str(relations.link(
+            Principal.build(str(users.agent.id), is_agent=True), mine, done.id, "related").id)
     with ext.unit_of_work():
         two_factor.begin(str(users.agent.id), "agent@example.org", "Escalated")
         enrolled = two_factor.begin(str(users.agent2.id), "agent2@example.org", "Escalated")

@@ -54,7 +54,7 @@ _PLACEHOLDERS = {"ident": "t", "reply_id": "n", "attachment_id": "a", "user_id":
                  "delivery_id": "y", "inbound_id": "i", "policy_id": "p", "schedule_id": "b",
                  "holiday_id": "h", "macro_id": "x", "category_id": "c", "article_id": "o",
                  "canned_id": "cr", "field_id": "v", "view_id": "sv",
-                 "skill_id": "sk"}
+                 "skill_id": "sk", "link_id": "l"}
 
 
 def template(path: str) -> str:
@@ -163,10 +163,16 @@ def world(app, users, ext, make_ticket):
         from flask_escalated.services import skills
 
         skill = skills.create(Actor.system(), {"name": "Seed skill"})
+        from flask_escalated.services import relations
+
+        other_ticket = tickets.create_ticket(tickets.NewTicket(
+            subject="Toner", description="Low.", requester_user_id=str(users.customer.id)),
+            Actor.system())
+        linked = relations.link(editor, t, other_ticket.id, "related")
     return {"k": token_row.id, "w": hook.id, "y": delivery.id, "e": esc.id, "m": auto.id,
             "v": custom_field.id, "p": policy.id, "b": schedule.id, "h": holiday.id, "t": tid,
             "r": reply.id,
             "n": note.id, "a": att.id, "d": dept.id, "g": tag_id, "s": "parked",
             "u": users.agent2.id, "i": ignored.id, "f": flow.id, "x": macro.id,
             "c": kb_category.id, "o": kb_article.id, "cr": response.id,
-            "sv": view.id, "sc": side.id, "sk": skill.id}
+            "sv": view.id, "sc": side.id, "sk": skill.id, "l": linked.id}

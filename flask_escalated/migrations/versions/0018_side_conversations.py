@@ -1,7 +1,7 @@
 """Side conversations on tickets and their replies.
 
 Revision ID: 0018_side_conversations
-Revises: 0016_saved_views
+Revises: 0017_ticket_relations
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import mysql, postgresql
 import flask_escalated.models.base
 
 revision: str = '0018_side_conversations'
-down_revision: str | None = '0016_saved_views'
+down_revision: str | None = '0017_ticket_relations'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

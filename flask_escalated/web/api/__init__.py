@@ -19,6 +19,7 @@ from . import (  # noqa: F401  (route registration)
     macros,
     mail,
     openapi,
+    relations,
     reports,
     resources,
     roles,

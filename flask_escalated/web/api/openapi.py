@@ -35,6 +35,7 @@ OPERATION_IDS = {
     "download_attachment": "attachments.download", "apply_macro": "tickets.macros.apply",
     "preview_canned_response": "tickets.canned_responses.preview",
     "view_counts": "views.counts", "make_default_view": "views.default.set",
+    "merge_ticket": "tickets.merge", "split_ticket": "tickets.split",
     "reprocess_inbound": "inbound_emails.reprocess", "openapi_json": "openapi.show",
     "me": "me.show", "redeliver": "webhooks.deliveries.redeliver",
     "show_agent_roles": "agents.roles.show", "get_transitions": "status_transitions.show",

@@ -12,6 +12,7 @@ from ...services import (
     custom_fields,
     followers,
     queries,
+    relations,
     replies,
     serializers,
     sla,
@@ -56,6 +57,10 @@ def detail_payload(ticket: Any, principal: Principal, status: int = 200) -> tupl
         body["allowed_statuses"] = [s.slug for s in statuses.allowed_targets(ticket.status)]
         body["sla"] = [s.as_dict() for s in sla.state(ticket)]
         body["followers"] = followers.list_followers(ticket)
+        body["links"] = [v.as_dict() for v in relations.list_links(ticket, principal)]
+    elif body["merged_into"] is not None \
+            and relations.forward_for(principal, ticket, "ticket.view") is ticket:
+        body["merged_into"] = None  # merged into a ticket this customer does not see
     return jsonify({"data": body}), status
 
 
@@ -284,6 +289,7 @@ def _reply_input(model: type[M]) -> tuple[M, list[attachments.Upload]]:
        body=ReplyCreate, status=201, response=ReplyEnvelope)
 def create_reply(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "reply.create")
+    ticket = relations.forward_for(principal, ticket, "reply.create")
     data, uploads = _reply_input(ReplyCreate)
     internal = data.is_note
     if internal:
@@ -300,6 +306,7 @@ def create_reply(ident: str) -> tuple[Response, int]:
        response=ReplyEnvelope)
 def create_note(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "reply.create_internal")
+    ticket = relations.forward_for(principal, ticket, "reply.create_internal")
     data, uploads = _reply_input(NoteCreate)
     with committed():
         reply = replies.add_reply(ticket, data.body, principal.actor, internal=True,

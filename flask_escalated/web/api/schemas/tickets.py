@@ -13,6 +13,7 @@ from ....services.snooze import PRESETS
 from ._base import Body, Id, IsoDateTime, LongText, Out, UserRef, absent
 from .common import ContactOut, Email, Paged, UserOut
 from .departments import DepartmentRef
+from .relations import LinkOut, TicketRefOut
 from .tags import TagName, TagOut, Tags
 
 Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
@@ -187,6 +188,9 @@ class TicketDetailOut(TicketOut):
     allowed_statuses: list[str] = absent(description="Agents only.")
     sla: list[SlaTargetOut] = absent(description="Agents only.")
     followers: list[str] = absent(description="Agents only: user ids.")
+    merged_into: TicketRefOut | None = Field(
+        description="The live ticket this one was merged into (null when not merged).")
+    links: list[LinkOut] = absent(description="Agents only: links to tickets they may see.")
 
 
 class TicketEnvelope(Out):
