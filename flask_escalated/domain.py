@@ -93,6 +93,10 @@ ACTIVITY_TYPES: Final = (
     "split",
     "linked",
     "unlinked",
+    "side_conversation_started",
+    "side_conversation_replied",
+    "side_conversation_closed",
+    "side_conversation_reopened",
 )
 
 #: Who caused a change.

@@ -40,6 +40,9 @@ def test_merge_through_the_picker_without_scripts(app, ext, users, agent, make_t
     assert fresh(Ticket, source).merged_into_id == target
     page = agent.get(f"/support/agent/tickets/{src_ref}").get_data(as_text=True)
     assert "data-merged-into" in page and "data-merge-picker" not in page
+    assert f"merged this ticket into {dst_ref}" in page  # the timeline says what happened
+    page = agent.get(f"/support/agent/tickets/{dst_ref}").get_data(as_text=True)
+    assert f"merged {src_ref} into this one" in page
     # A refusal comes back as a message on the ticket, nothing changed.
     r = agent.post(f"/support/agent/tickets/{dst_ref}/merge",
                    data={"into": dst_ref, "csrf_token": CSRF}, follow_redirects=True)
@@ -66,6 +69,7 @@ def test_split_a_reply_and_manage_links(app, ext, users, agent, make_ticket, fre
     page = agent.get(f"/support/agent/tickets/{ref}").get_data(as_text=True)
     assert re.search(r"Split <a href=\"[^\"]+\">" + new_ref, page)
     assert "esc-status esc-status-open" in page
+    assert f"split replies into {new_ref}" in page
 
     other = make_ticket()
     other_ref = fresh(Ticket, other).reference
@@ -74,6 +78,7 @@ def test_split_a_reply_and_manage_links(app, ext, users, agent, make_ticket, fre
     assert r.status_code == 303
     page = agent.get(f"/support/agent/tickets/{other_ref}").get_data(as_text=True)
     assert "Blocked by <a href" in page
+    assert f"linked {ref} (blocked by)" in page
     link_id = int(re.search(r'data-link="(\d+)"', page).group(1))
     r = agent.post(f"/support/agent/tickets/{other_ref}/links/{link_id}/delete",
                    data={"csrf_token": CSRF})

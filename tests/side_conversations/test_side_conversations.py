@@ -201,6 +201,8 @@ def test_the_agent_page_panel(client_as, users, ticket_of, api, ext):
     assert r.status_code == 303
     page = client.get(f"/support/agent/tickets/{reference}").get_data(as_text=True)
     assert "Reopen side conversation" in page and "Yes." in page
+    assert "started the side conversation “Ask billing”" in page  # the timeline
+    assert "closed a side conversation" in page
     # A refused form: the page again, 422, the subject named and the text kept.
     r = client.post(url, data={"csrf_token": token, "subject": "", "body": "kept-text-xyz"})
     assert r.status_code == 422 and "kept-text-xyz" in r.get_data(as_text=True)
