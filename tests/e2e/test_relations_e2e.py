@@ -1,6 +1,7 @@
-"""Merge and split in a real browser: an agent merges a customer's two tickets with the
-merge picker, the customer's old page forwards to the live ticket, and the agent splits a
-reply into a new ticket with the reply's own button."""
+"""Merge, split and a side conversation in a real browser: an agent merges a customer's two
+tickets with the merge picker, the customer's old page forwards to the live ticket, the agent
+splits a reply into a new ticket with the reply's own button, then asks a vendor in a side
+conversation on the live ticket, which the customer never sees."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import re
 import pytest
 
 from .test_portal_e2e import open_ticket, unique
+from .test_side_conversations_e2e import start_side_conversation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one demo server
 
 
-def test_an_agent_merges_two_tickets_and_splits_a_reply(signed_in, screenshot):
+def test_an_agent_merges_two_tickets_splits_a_reply_and_asks_a_vendor(signed_in, screenshot):
     customer = signed_in("customer@demo.test")
     first_subject = unique("Scanner stuck")
     second_subject = unique("Scanner jammed on floor 3")
@@ -57,3 +59,10 @@ def test_an_agent_merges_two_tickets_and_splits_a_reply(signed_in, screenshot):
     agent.goto(f"/support/agent/tickets/{second}")
     assert match.group(1) in agent.locator("[data-links]").inner_text()
     assert extra in agent.locator("[data-live-region=conversation]").inner_text()
+
+    # A side conversation on the live ticket: the agents' thread, never the customer's.
+    subject = unique("Ask the vendor about the scanner")
+    start_side_conversation(agent, subject, "Is the floor 3 scanner under warranty?")
+    screenshot(agent, "agent-merged-ticket-side-conversation")
+    customer.goto(f"/support/tickets/{second}")
+    assert subject not in customer.content() and "warranty" not in customer.content()

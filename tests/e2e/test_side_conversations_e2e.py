@@ -4,10 +4,25 @@ in it and closes it; the customer's page never shows it."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Locator, Page
 
 from .test_portal_e2e import open_ticket, unique
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one demo server
+
+
+def start_side_conversation(agent: Page, subject: str, body: str) -> Locator:
+    """Start a side conversation from the open ticket page's panel; its element afterwards."""
+    panel = agent.locator("#side-conversations")
+    panel.get_by_text("Start a side conversation").click()
+    agent.locator("#side-subject").fill(subject)
+    agent.locator("#side-body").fill(body)
+    with agent.expect_navigation():
+        panel.get_by_role("button", name="Start side conversation").click()
+    conversation = agent.locator("[data-side-conversation]").filter(has_text=subject)
+    assert conversation.count() == 1
+    assert body in conversation.inner_text()
+    return conversation
 
 
 def test_an_agent_starts_a_side_conversation_and_replies(signed_in, screenshot):
@@ -18,15 +33,8 @@ def test_an_agent_starts_a_side_conversation_and_replies(signed_in, screenshot):
     agent.goto(f"/support/agent/tickets/{reference}")
     panel = agent.locator("#side-conversations")
     assert "No side conversations." in panel.inner_text()
-    panel.get_by_text("Start a side conversation").click()
     subject = unique("Ask the vendor about toner")
-    agent.locator("#side-subject").fill(subject)
-    agent.locator("#side-body").fill("Is batch 42 known to smear?")
-    with agent.expect_navigation():
-        panel.get_by_role("button", name="Start side conversation").click()
-    conversation = agent.locator("[data-side-conversation]").filter(has_text=subject)
-    assert conversation.count() == 1
-    assert "Is batch 42 known to smear?" in conversation.inner_text()
+    conversation = start_side_conversation(agent, subject, "Is batch 42 known to smear?")
 
     answer = unique("Batch 42 was recalled")
     conversation.locator("textarea[name=body]").fill(answer)
