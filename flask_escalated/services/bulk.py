@@ -1,4 +1,4 @@
-"""Bulk actions on many tickets: assign, status, priority, add a tag, department.
+"""Bulk actions on many tickets: assign, status, priority, add a tag, department, merge.
 
 Each ticket goes through the same per-ticket service an agent would use by hand (so activity,
 SLA, events and the transition table apply unchanged) inside its own SAVEPOINT, all within the
@@ -25,12 +25,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain import CLOSED_CATEGORIES
 from ..models import Ticket
-from . import assignment, savepoint, session, statuses, tags, tickets
+from . import assignment, relations, savepoint, session, statuses, tags, tickets
 from .errors import PermissionDenied, ServiceError, ValidationError
 from .ids import parse_id
 from .permissions import Principal, can_act_on_ticket, can_view_ticket
 
-ACTIONS = ("assign", "status", "priority", "add_tag", "department")
+ACTIONS = ("assign", "status", "priority", "add_tag", "department", "merge")
 MAX_TICKETS = 100
 
 
@@ -67,6 +67,8 @@ def parse_ids(raw: Iterable[object]) -> list[int]:
 def _permission(action: str, value: Any) -> str:
     if action == "assign":
         return "ticket.assign"
+    if action == "merge":
+        return "ticket.merge"
     if action == "status" and isinstance(value, str):
         try:
             if statuses.category_of(value) in CLOSED_CATEGORIES:
@@ -89,6 +91,9 @@ def _check_value(action: str, value: Any) -> None:
             raise ValidationError("Name the tag to add.", {"tag": "required"})
     elif action == "assign" and (value is None or value == ""):
         raise ValidationError("Choose an agent (or 'unassigned').", {"assignee": "required"})
+    elif action == "merge" and (not isinstance(value, str) or not value.strip()):
+        raise ValidationError("Name the ticket to merge into (reference or id).",
+                              {"into": "required"})
 
 
 def _apply_one(ticket: Ticket, action: str, value: Any, principal: Principal,
@@ -106,6 +111,8 @@ def _apply_one(ticket: Ticket, action: str, value: Any, principal: Principal,
         tickets.change_priority(ticket, value, actor)
     elif action == "add_tag":
         tags.add_tags(ticket, [value], actor)
+    elif action == "merge":
+        relations.merge(principal, ticket, value)
     else:
         tickets.change_department(ticket, value or None, actor)
 
@@ -114,7 +121,9 @@ def apply(principal: Principal, ticket_ids: list[int], action: str, value: Any) 
     """Apply ``action`` with ``value`` to each ticket; the caller commits.
 
     ``value``: an agent's user id, ``"me"`` or ``"none"`` for ``assign``; a status slug; a
-    priority; a tag name; a department id or ``""`` (no department).
+    priority; a tag name; a department id or ``""`` (no department); for ``merge``, the
+    target's reference or id: each selected ticket is merged into it in turn, in selection
+    order (the target itself, when selected, is reported and left alone).
     """
     _check_value(action, value)
     if len(ticket_ids) > MAX_TICKETS:

@@ -281,7 +281,7 @@ def bulk_action() -> Response:
     ids = data.page_ids if data.all_on_page else data.ids
     value = {"assign": data.assignee, "status": data.status,
              "priority": data.priority, "add_tag": data.tag,
-             "department": data.department_id}[data.action]
+             "department": data.department_id, "merge": data.into}[data.action]
     try:
         ticket_ids = bulk.parse_ids(ids)
         with ext().unit_of_work():
@@ -290,7 +290,8 @@ def bulk_action() -> Response:
         flash(exc.message, "error")
         return redirect(back, 303)
     if result.done:
-        flash(f"Updated {len(result.done)} ticket{'s' if len(result.done) != 1 else ''}.",
+        verb = f"Merged into {data.into}:" if data.action == "merge" else "Updated"
+        flash(f"{verb} {len(result.done)} ticket{'s' if len(result.done) != 1 else ''}.",
               "success")
     for ticket_id, message in result.failed.items():
         flash(f"{result.label(ticket_id)} was not changed: {message}", "error")

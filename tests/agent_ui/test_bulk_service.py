@@ -62,3 +62,30 @@ def test_permissions_are_checked_per_ticket(users, make_ticket, ext, fresh):
     assert "ticket.edit" in r1.failed[a.id]
     assert r2.failed[a.id] == "No such ticket."
     assert fresh(a.id).priority == "medium"
+
+
+def test_merge_several_tickets_into_one(users, make_ticket, ext, fresh, signal_log):
+    """Merge one or more sources into a target in one call: each through the merge service in
+    its own savepoint, the target itself reported and left alone, a refusal keeping the rest."""
+    target, a, b, merged = make_ticket(), make_ticket(), make_ticket(), make_ticket()
+    with ext.unit_of_work():
+        tickets.get_ticket(merged.id).merged_into_id = target.id  # already merged elsewhere
+    reference = fresh(target.id).reference
+    with ext.unit_of_work():
+        result = bulk.apply(agent(users), [a.id, target.id, b.id, merged.id], "merge", reference)
+    assert result.done == [a.id, b.id]
+    assert "itself" in result.failed[target.id]
+    assert "already merged" in result.failed[merged.id]
+    assert fresh(a.id).merged_into_id == target.id and fresh(b.id).merged_into_id == target.id
+    assert fresh(a.id).status_category == "closed"
+    assert fresh(target.id).merged_into_id is None
+    sources = [r.kwargs["ticket"].id for r in signal_log if r.name == "ticket_merged"]
+    assert sources == [a.id, b.id]
+    with pytest.raises(ValidationError):
+        bulk.apply(agent(users), [a.id], "merge", " ")
+    light = Principal.build(str(users.light.id), is_agent=True, role="light_agent")
+    c = make_ticket()
+    with ext.unit_of_work():
+        refused = bulk.apply(light, [c.id], "merge", reference)
+    assert "ticket.merge" in refused.failed[c.id]
+    assert fresh(c.id).merged_into_id is None

@@ -180,6 +180,15 @@ def test_bulk_actions(browser, users, make_ticket, ext, fresh):
     assert fresh(b.id).department_id is None
 
 
+def test_bulk_merge_from_the_queue(browser, users, make_ticket, fresh):
+    target, a, b = make_ticket(), make_ticket(), make_ticket()
+    br = browser(users.agent)
+    assert 'name="into"' in br.get(Q)
+    r = _bulk(br, [a.id, b.id], "merge", into=target.reference)
+    assert f"Merged into {target.reference}: 2 tickets." in br.get(r.headers["Location"])
+    assert fresh(a.id).merged_into_id == fresh(b.id).merged_into_id == target.id
+
+
 def test_bulk_reports_each_failure_and_keeps_the_rest(browser, users, make_ticket, ext,
                                                       fresh):
     a, b, c = make_ticket(), make_ticket(), make_ticket()

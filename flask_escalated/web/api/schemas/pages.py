@@ -16,6 +16,7 @@ from pydantic import Field
 from ....services.bulk import ACTIONS
 from ....services.snooze import PRESETS
 from ._base import Body, Id, LongText, UserRef
+from .relations import TicketIdent
 from .replies import ReplyCreate
 from .tags import TagName, Tags
 from .tickets import Priority, StatusSlug, Subject, Version
@@ -109,6 +110,7 @@ class BulkChange(Body):
     priority: Priority | None = None
     tag: TagName | None = None
     department_id: Id | None = None
+    into: TicketIdent | None = None
 
 
 class TwoFactorCode(Body):
