@@ -54,7 +54,7 @@ _PLACEHOLDERS = {"ident": "t", "reply_id": "n", "attachment_id": "a", "user_id":
                  "delivery_id": "y", "inbound_id": "i", "policy_id": "p", "schedule_id": "b",
                  "holiday_id": "h", "macro_id": "x", "category_id": "c", "article_id": "o",
                  "canned_id": "cr", "field_id": "v", "view_id": "sv",
-                 "skill_id": "sk", "link_id": "l"}
+                 "skill_id": "sk", "link_id": "l", "sc": "sc"}
 
 
 def template(path: str) -> str:
