@@ -7,11 +7,22 @@ import time
 import click
 from flask import current_app
 
+from .. import logs
 from ..config import Config
 from ..jobs import QUEUES, redis_connection
 from ..jobs.schedule import InlineScheduler, active_schedule
 from ..jobs.worker import worker_class
 from .group import escalated_cli
+
+LOG_FORMAT = click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default=None,
+    help="Log to stderr in this format, each line with its request id (default: leave "
+         "logging as the host app set it up).")
+
+
+def _configure_logging(log_format: str | None) -> None:
+    if log_format:
+        logs.configure_logging(log_format)
 
 
 @escalated_cli.command("worker")
@@ -19,8 +30,10 @@ from .group import escalated_cli
               help="Queues to listen on (default: all of Escalated's).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
-def worker(queues: tuple[str, ...], burst: bool, simple: bool) -> None:
+@LOG_FORMAT
+def worker(queues: tuple[str, ...], burst: bool, simple: bool, log_format: str | None) -> None:
     """Run an RQ worker on the Escalated queues, each job inside this app's context."""
+    _configure_logging(log_format)
     conn = redis_connection()
     if conn is None:
         raise click.ClickException(
@@ -34,8 +47,10 @@ def worker(queues: tuple[str, ...], burst: bool, simple: bool) -> None:
 
 @escalated_cli.command("cron")
 @click.option("--once", is_flag=True, help="Run every job once now and exit (inline mode).")
-def cron(once: bool) -> None:
+@LOG_FORMAT
+def cron(once: bool, log_format: str | None) -> None:
     """Run the periodic schedule: RQ's cron scheduler with Redis, in-process without."""
+    _configure_logging(log_format)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     schedule = active_schedule()
     conn = redis_connection()

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 
+from .. import logs
 from ..config import Config
 
 log = logging.getLogger("flask_escalated.jobs")
@@ -34,11 +35,22 @@ def redis_connection() -> Redis | None:
     return conn  # type: ignore[no-any-return]
 
 
+class EscalatedQueue(Queue):
+    """An RQ queue whose jobs carry the request id they were enqueued under (``meta``), so a
+    worker's log lines for them name the request that caused them."""
+
+    def create_job(self, *args: Any, **kwargs: Any) -> Any:
+        request_id = logs.get_request_id()
+        if request_id:
+            kwargs["meta"] = {logs.JOB_META_KEY: request_id, **(kwargs.get("meta") or {})}
+        return super().create_job(*args, **kwargs)
+
+
 def queue(name: str = DEFAULT_QUEUE) -> Queue:
     conn = redis_connection()
     if conn is None:
         raise RuntimeError(f"{Config.REDIS_URL} is not set; there is no RQ queue to use.")
-    return Queue(name, connection=conn)
+    return EscalatedQueue(name, connection=conn)
 
 
 def enqueue(task: Callable[..., Any], *args: Any, queue_name: str = DEFAULT_QUEUE,
@@ -59,8 +71,10 @@ def run_in_background(app: Flask, name: str, work: Callable[[int], Any], ids: li
     The request that made the work never waits for it. Threads are remembered on the app's
     state so :meth:`Escalated.wait_for_background` can let them finish (tests, shutdown).
     """
+    request_id = logs.get_request_id()
+
     def run() -> None:
-        with app.app_context():
+        with app.app_context(), logs.bound(request_id):
             for item in ids:
                 try:
                     work(item)

@@ -7,15 +7,19 @@ from typing import Any
 from flask import Flask
 from rq import SimpleWorker, Worker
 
+from .. import logs
+
 
 class AppContextMixin:
-    """Push the app context around every job (set ``app`` before starting the worker)."""
+    """Push the app context around every job (set ``app`` before starting the worker), with
+    the request id the job was enqueued under bound for its log lines."""
 
     app: Flask | None = None
 
     def perform_job(self, job: Any, queue: Any, *args: Any, **kwargs: Any) -> bool:
         assert self.app is not None, "set the worker's app first"
-        with self.app.app_context():
+        request_id = (job.meta or {}).get(logs.JOB_META_KEY)
+        with self.app.app_context(), logs.bound(logs.valid_request_id(request_id), job.id):
             return super().perform_job(job, queue, *args, **kwargs)  # type: ignore[misc]
 
 

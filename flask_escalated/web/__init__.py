@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from .. import logs
 from ..config import Config, frame_ancestors
 from ..services.audit import request_info
 from . import chrome, inputs, ratelimits
@@ -98,6 +99,8 @@ def register_blueprints(app: Flask) -> None:
         app.context_processor(lambda: {"escalated_live": page_settings})
     app.register_blueprint(parent)
     _install_errors(app, prefix)
+    app.before_request(_bind_request_id)
+    app.teardown_request(_unbind_request_id)
     app.after_request(_security_headers)
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         log.warning("SESSION_COOKIE_SAMESITE is not set: Escalated keeps its CSRF token in the "
@@ -106,6 +109,25 @@ def register_blueprints(app: Flask) -> None:
 
 def _remember_request_info() -> None:
     request_info.set((request.remote_addr, (request.user_agent.string or "")[:255] or None))
+
+
+def _bind_request_id() -> None:
+    """Give the request its id (see :mod:`flask_escalated.logs`) for logs, jobs and the
+    response's ``X-Request-Id``; the host's own routes are left alone."""
+    from flask import current_app
+
+    if not _in_escalated(current_app.config[Config.ROUTE_PREFIX].rstrip("/")):
+        return
+    request_id = logs.valid_request_id(request.headers.get(logs.HEADER)) \
+        or logs.new_request_id()
+    g.escalated_request_id = request_id
+    g.escalated_request_id_token = logs.current_request_id.set(request_id)
+
+
+def _unbind_request_id(exc: BaseException | None) -> None:
+    token = g.pop("escalated_request_id_token", None)
+    if token is not None:
+        logs.current_request_id.reset(token)
 
 
 def _in_escalated(prefix: str) -> bool:
@@ -160,6 +182,9 @@ def _security_headers(response: Response) -> Response:
     if not _in_escalated(cfg[Config.ROUTE_PREFIX].rstrip("/")):
         return response
     headers = response.headers
+    request_id = g.get("escalated_request_id")
+    if request_id:
+        headers[logs.HEADER] = request_id
     headers.setdefault("Referrer-Policy", cfg[Config.REFERRER_POLICY])
     headers.setdefault("X-Content-Type-Options", "nosniff")
     if (request.blueprint or "").startswith(EMBEDDABLE):
