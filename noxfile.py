@@ -3,8 +3,8 @@
 Sessions: ``demo`` (start the demo helpdesk), ``tests`` (the whole suite: the tests marked
 ``all_databases`` on SQLite, PostgreSQL and MariaDB, the others on SQLite; see tests/README.md),
 ``tests_sqlite`` / ``tests_postgres`` / ``tests_mariadb`` (every test on that one database),
-``lint``, ``typing``, ``bench``. Extra arguments after ``--`` go to the tool
-(``python3 noxfile.py -s tests -- -k api``).
+``lint``, ``typing``, ``bench``, ``stack`` (the production topology, see README). Extra
+arguments after ``--`` go to the tool (``python3 noxfile.py -s tests -- -k api``).
 """
 
 from __future__ import annotations
@@ -113,6 +113,16 @@ def demo(session: nox.Session) -> None:
     port = os.environ.get("PORT", "5000")
     session.log(f"Open http://127.0.0.1:{port} and sign in as customer@demo.test / demo")
     session.run("python", "-m", "examples.demo", "--port", port, *session.posargs)
+
+
+@nox.session
+def stack(session: nox.Session) -> None:
+    """The production topology on this machine (Ctrl-C stops it): two gunicorn web processes
+    on ports 8001 and 8002, two RQ workers and the cron process, on PostgreSQL and Redis
+    (README, *Deploying*). Arguments after ``--`` go to ``python -m examples.stack``
+    (``-- --fresh`` starts from an empty database, ``-- --help`` lists the options)."""
+    session.install("-e", ".[stack]")
+    session.run("python", "-m", "examples.stack", *session.posargs)
 
 
 @nox.session

@@ -5,6 +5,7 @@ http://127.0.0.1:5000 and sign in as admin@demo.test, agent@demo.test or custome
 with the password ``demo``.
 
 Environment: ``DATABASE_URL`` and ``REDIS_URL`` pick the database and Redis;
+``WEBHOOK_ALLOWED_HOSTS`` lets webhooks reach receivers on this machine;
 ``ESCALATED_ENABLE_REALTIME=1`` turns on live updates over Socket.IO, and
 ``SOCKETIO_MESSAGE_QUEUE=redis://...`` lets several demo processes share them.
 """
@@ -90,6 +91,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Other sites that may embed the widget (space-separated origins); the demo's own
         # origin needs no entry.
         ESCALATED_WIDGET_ORIGINS=os.environ.get("WIDGET_ORIGINS", "").split(),
+        # Webhook receivers on private addresses the demo may post to (space-separated host
+        # names or addresses, e.g. "127.0.0.1" for a receiver on this machine).
+        ESCALATED_WEBHOOK_ALLOWED_HOSTS=os.environ.get("WEBHOOK_ALLOWED_HOSTS", "").split(),
         DEMO_SEED=True,
     )
     if test_config:

@@ -1,0 +1,1 @@
+"""The production topology, started on one machine: see :mod:`examples.stack.__main__`."""
