@@ -83,6 +83,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL")
         or "sqlite:///" + os.path.join(app.instance_path, "demo.sqlite"),
+        # A connection the database closed (a restart, an idle timeout) is replaced before use
+        # instead of failing the request that draws it from the pool.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         ESCALATED_REDIS_URL=os.environ.get("REDIS_URL"),
         ESCALATED_ENABLE_REALTIME=_flag(os.environ.get("ESCALATED_ENABLE_REALTIME")),
         ESCALATED_SOCKETIO_MESSAGE_QUEUE=os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
