@@ -126,6 +126,14 @@ def stack(session: nox.Session) -> None:
 
 
 @nox.session
+def load(session: nox.Session) -> None:
+    """The load test against the stack: 50 clients for 2 minutes on PostgreSQL, then an audit
+    of every acknowledged write, webhook and mail (``bench/load.py``; ``-- --help``)."""
+    session.install("-e", DEV)
+    session.run("python", "-m", "bench.load", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks in bench/ (see bench/README.md)."""
     session.install("-e", DEV)

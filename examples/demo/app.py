@@ -5,7 +5,9 @@ http://127.0.0.1:5000 and sign in as admin@demo.test, agent@demo.test or custome
 with the password ``demo``.
 
 Environment: ``DATABASE_URL`` and ``REDIS_URL`` pick the database and Redis;
-``WEBHOOK_ALLOWED_HOSTS`` lets webhooks reach receivers on this machine;
+``WEBHOOK_ALLOWED_HOSTS`` lets webhooks reach receivers on this machine; ``MAIL_FROM`` (with
+``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_DOMAIN``) sends mail; ``INBOUND_SECRET`` opens the inbound
+mail webhook; ``RATE_LIMIT_ENABLED=0`` turns the rate limits off (a load test from one address);
 ``ESCALATED_ENABLE_REALTIME=1`` turns on live updates over Socket.IO, and
 ``SOCKETIO_MESSAGE_QUEUE=redis://...`` lets several demo processes share them.
 """
@@ -99,6 +101,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ESCALATED_WEBHOOK_ALLOWED_HOSTS=os.environ.get("WEBHOOK_ALLOWED_HOSTS", "").split(),
         DEMO_SEED=True,
     )
+    app.config.update(_mail_settings())
+    if os.environ.get("INBOUND_SECRET"):
+        app.config["ESCALATED_INBOUND_SECRET"] = os.environ["INBOUND_SECRET"]
+    if os.environ.get("RATE_LIMIT_ENABLED"):
+        app.config["ESCALATED_RATE_LIMIT_ENABLED"] = _flag(os.environ["RATE_LIMIT_ENABLED"])
     if test_config:
         app.config.update(test_config)
     db.init_app(app)
@@ -124,6 +131,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         InlineScheduler(app).start()
     return app
+
+
+def _mail_settings() -> dict[str, Any]:
+    """Outbound mail when ``MAIL_FROM`` is set: ``MAIL_SERVER`` and ``MAIL_PORT`` (plain SMTP,
+    e.g. a local relay) and ``MAIL_DOMAIN`` for Message-IDs and reply addresses."""
+    sender = os.environ.get("MAIL_FROM")
+    if not sender:
+        return {}
+    return {
+        "ESCALATED_MAIL_FROM": sender,
+        "ESCALATED_MAIL_DOMAIN": os.environ.get("MAIL_DOMAIN") or sender.rpartition("@")[2],
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_DEFAULT_SENDER": sender,
+    }
 
 
 def _flag(value: str | None) -> bool:

@@ -5,7 +5,7 @@ It starts, all on 127.0.0.1 and all against PostgreSQL and Redis:
 
 - two web processes (gunicorn, one ``gthread`` worker each, ports 8001 and 8002), sharing
   real-time updates through the Redis message queue;
-- two RQ workers listening on the three queues;
+- two RQ workers listening on the three queues (``--simple``: no fork per job);
 - the cron process (RQ's cron scheduler) that enqueues the periodic jobs.
 
 Before that it creates the database if it is missing and brings the tables to head once, so
@@ -153,8 +153,11 @@ def processes(args: argparse.Namespace, ports: list[int]) -> list[Process]:
         )
         for i, port in enumerate(ports, 1)
     ]
+    # --simple: jobs run in the worker process. Every job opens its own app context and unit
+    # of work and keeps nothing between jobs, and a fork per job costs more than most jobs.
     found += [
-        Process(f"worker-{i}", [*demo, "escalated", "worker", "--log-format", args.log_format])
+        Process(f"worker-{i}", [*demo, "escalated", "worker", "--simple",
+                                "--log-format", args.log_format])
         for i in range(1, args.workers + 1)
     ]
     found.append(Process("cron", [*demo, "escalated", "cron", "--log-format", args.log_format]))

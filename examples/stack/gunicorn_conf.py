@@ -16,7 +16,9 @@ threads = int(os.environ.get("STACK_WEB_THREADS", "32"))
 # A request longer than this is a bug or a stuck client; the worker is restarted.
 timeout = 60
 graceful_timeout = 10
-keepalive = 5
+# Longer than a client's pause between requests on a kept-alive connection, so the server
+# never closes one just as the client sends on it (a balancer in front keeps its own, shorter).
+keepalive = 75
 accesslog = "-"
 # gunicorn's control socket, one per web process (they would share one default path).
 control_socket = os.environ.get("STACK_CONTROL_SOCKET", "gunicorn.ctl")

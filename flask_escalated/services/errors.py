@@ -46,3 +46,17 @@ class InvalidTransition(Conflict):
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"
+
+
+class StorageFull(ServiceError):
+    """Attachment storage has no room left: nothing was saved, try again once it has."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
+class StorageUnavailable(ServiceError):
+    """Attachment storage could not be written (a network volume gone, a read-only disk)."""
+
+    status = 503
+    code = "storage_unavailable"

@@ -8,6 +8,8 @@ back are removed; files of deleted rows are removed only after the delete commit
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
 import secrets
 from typing import IO, Any, Protocol
@@ -17,6 +19,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from ..clock import now
+from .errors import StorageFull, StorageUnavailable
+
+log = logging.getLogger("flask_escalated.storage")
 
 _WRITTEN = "escalated.files_written"
 _DOOMED = "escalated.files_doomed"
@@ -78,7 +83,19 @@ def save(session: Session, data: bytes) -> str:
     """Write ``data`` and return its key; the file is removed again if the session rolls back."""
     key = new_key()
     storage = get_storage()
-    storage.save(key, data)
+    try:
+        storage.save(key, data)
+    except OSError as exc:
+        # A partly written file is removed; the caller's transaction rolls back, so the
+        # ticket, reply or message that needed the file is not written either.
+        with contextlib.suppress(Exception):
+            storage.delete(key)
+        log.error("attachment storage refused %d bytes: %s", len(data), exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull("There is no room left for files; nothing was saved. "
+                              "Try again later.") from exc
+        raise StorageUnavailable("Files cannot be stored right now; nothing was saved. "
+                                 "Try again later.") from exc
     session.info.setdefault(_WRITTEN, []).append((storage, key))
     return key
 

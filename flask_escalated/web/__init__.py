@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from .. import logs
 from ..config import Config, frame_ancestors
 from ..services.audit import request_info
-from . import chrome, inputs, ratelimits
+from . import chrome, inputs, ratelimits, unavailable
 
 log = logging.getLogger("flask_escalated.web")
 
@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
             inputs.install(bp)
             parent.register_blueprint(bp)
         app.context_processor(lambda: {"escalated_live": page_settings})
+    unavailable.install(parent)
     app.register_blueprint(parent)
     _install_errors(app, prefix)
     app.before_request(_bind_request_id)
@@ -166,6 +167,8 @@ def error_in_area_format(exc: HTTPException, prefix: str) -> Any:
     blueprint = request.blueprint or ""
     if (rest.startswith(JSON_AREAS) or blueprint.startswith(("escalated.api", "escalated.live"))
             or blueprint.startswith(EMBEDDABLE) or blueprint == "escalated.inbound"):
+        if exc.code == 503:
+            return error_response(503, "unavailable", exc.description or "Unavailable.")
         if (exc.code or 500) >= 500:  # the details are in the log, never in the answer
             return error_response(500, "server_error", "Something went wrong on our side.")
         return http_error_response(exc)

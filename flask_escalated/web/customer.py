@@ -111,6 +111,7 @@ def new_ticket() -> Any:
     principal = current_principal()
     form: dict[str, Any] = {}
     errors: dict[str, Any] = {}
+    refused = 422
     offered = custom_fields.form_fields(for_customer=True)
     if request.method == "POST":
         form = {**request.form.to_dict(),
@@ -134,6 +135,7 @@ def new_ticket() -> Any:
                 ticket = tickets.create_ticket(new, principal.actor)
         except ServiceError as exc:
             errors = exc.fields or {"form": exc.message}
+            refused = exc.status  # 422 for the form's values, 507/503 when files cannot be kept
             flash(exc.message, "error")
         else:
             flash(f"Ticket {ticket.reference} was opened. We'll reply here soon.", "success")
@@ -149,7 +151,7 @@ def new_ticket() -> Any:
         default_priority=cfg[Config.DEFAULT_PRIORITY],
         max_files=cfg[Config.MAX_ATTACHMENTS],
         max_size=cfg[Config.MAX_ATTACHMENT_SIZE],
-    ), 422 if errors else 200
+    ), refused if errors else 200
 
 
 def _load(ident: str) -> Any:

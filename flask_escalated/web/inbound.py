@@ -18,8 +18,14 @@ from werkzeug.wrappers import Response
 
 from ..config import Config
 from ..services import inbound_pipeline
+from ..services.errors import ServiceError
 from ..services.inbound_parse import ADAPTERS
-from .api.errors import error_response, http_error_response, unexpected_response
+from .api.errors import (
+    error_response,
+    http_error_response,
+    service_error_response,
+    unexpected_response,
+)
 from .security import public
 
 MAX_INBOUND_BYTES = 40 * 1024 * 1024
@@ -33,6 +39,9 @@ def create_inbound_blueprint() -> Blueprint:
     bp.add_url_rule("/inbound", "email_wrong_method", wrong_method,
                     methods=["GET", "PUT", "PATCH", "DELETE"])
     bp.register_error_handler(HTTPException, _http_error)
+    # Storage full or unavailable while keeping the raw message: 507/503, so the provider
+    # sends it again later and nothing is lost.
+    bp.register_error_handler(ServiceError, service_error_response)
     bp.register_error_handler(Exception, unexpected_response)
     return bp
 

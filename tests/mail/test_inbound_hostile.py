@@ -152,16 +152,17 @@ def test_a_wrong_method_is_a_json_405(app, method):
     assert _log(app.extensions["escalated"]) == []
 
 
-def test_our_own_failure_is_a_json_500(make_app, tmp_path):
-    """Storage that cannot be written (a file where the folder should be)."""
+def test_storage_that_cannot_be_written_is_a_json_503(make_app, tmp_path):
+    """Storage that cannot be written (a file where the folder should be): 503, so the
+    provider sends the message again later; nothing is recorded meanwhile."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     app = make_app(ESCALATED_INBOUND_SECRET=SECRET, ESCALATED_MAIL_DOMAIN=DOMAIN,
                    ESCALATED_ATTACHMENT_STORAGE=str(blocker))
     with app.app_context():
         r = _post(app, "raw", _raw(), "message/rfc822")
-        assert r.status_code == 500 and r.is_json
-        assert r.json["error"]["code"] == "server_error" and "fields" in r.json["error"]
+        assert r.status_code == 503 and r.is_json
+        assert r.json["error"]["code"] == "storage_unavailable" and "fields" in r.json["error"]
 
 
 @pytest.mark.parametrize("query", ["status=nope", "ticket_id=%C2%B9",

@@ -1,0 +1,251 @@
+"""Fault drills that fit in the suite (bench/RELIABILITY.md lists them all, with figures):
+the database drops every connection, attachment storage is full or gone, and a webhook
+receiver is down for a while and then returns."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import threading
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from flask_escalated.events import Actor
+from flask_escalated.models import InboundEmail, Reply, Ticket, WebhookDelivery
+from flask_escalated.services import tickets, tokens, webhooks
+from flask_escalated.services.storage import LocalStorage
+from tests.hosts import intid
+
+SECRET = "drill-inbound-secret"
+
+
+def _count(model) -> int:
+    with intid.db.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+
+
+def _kill_connections(backend: str, url: str) -> int:
+    """What a database restart does to the app: every connection but this one is closed by
+    the server. Returns how many were killed."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    killed = 0
+    with engine.connect() as conn:
+        if backend == "postgres":
+            killed = len(conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).all())
+        else:
+            ids = conn.execute(sa.text(
+                "SELECT id FROM information_schema.processlist "
+                "WHERE db = DATABASE() AND id <> CONNECTION_ID()")).scalars().all()
+            for ident in ids:
+                try:
+                    conn.execute(sa.text(f"KILL {int(ident)}"))
+                    killed += 1
+                except sa.exc.DBAPIError:  # it ended on its own meanwhile
+                    pass
+    engine.dispose()
+    return killed
+
+
+@pytest.fixture
+def token_of(app):
+    ext = app.extensions["escalated"]
+
+    def make(user) -> dict[str, str]:
+        with ext.unit_of_work():
+            _, plain = tokens.create_token(str(user.id), "drill", ["*"], Actor.system())
+        return {"Authorization": f"Bearer {plain}"}
+
+    return make
+
+
+@pytest.mark.all_databases
+def test_a_database_restart_answers_503_then_recovers(backend, database_url, app, users,
+                                                     token_of, client_as):
+    if backend == "sqlite":
+        pytest.skip("a file database has no server to restart")
+    auth = token_of(users.agent)
+    client = app.test_client()
+    portal = client_as(users.customer)
+    assert client.get("/support/api/v1/tickets", headers=auth).status_code == 200
+    assert portal.get("/support/tickets").status_code == 200
+    intid.db.session.remove()  # the test's own session is not a request's
+    assert _kill_connections(backend, database_url) >= 1
+
+    during = client.get("/support/api/v1/tickets", headers=auth)
+    assert during.status_code == 503, during.get_data(True)
+    # 5 s, or the rate limit window's end when that is later (Flask-Limiter keeps the later)
+    assert int(during.headers["Retry-After"]) >= 5
+    error = during.get_json()["error"]
+    assert error["code"] == "unavailable" and "try again" in error["message"].lower()
+    assert "Traceback" not in during.get_data(True)
+
+    # The pool dropped the broken connections: the very next requests work again, a write too.
+    after = client.post("/support/api/v1/tickets", headers=token_of(users.customer),
+                        json={"subject": "After the restart", "description": "Still here?"})
+    assert after.status_code == 201, after.get_data(True)
+    assert portal.get("/support/tickets").status_code == 200
+
+    # A page answers with the error page, not a traceback.
+    intid.db.session.remove()
+    _kill_connections(backend, database_url)
+    page = portal.get("/support/tickets")
+    assert page.status_code == 503 and "try again" in page.get_data(True).lower()
+    assert portal.get("/support/tickets").status_code == 200
+
+
+@pytest.mark.all_databases
+def test_pre_ping_hides_a_restart_from_every_request(backend, database_url, make_app,
+                                                     users_for):
+    if backend == "sqlite":
+        pytest.skip("a file database has no server to restart")
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True})
+    people = users_for(app)
+    ext = app.extensions["escalated"]
+    with app.app_context(), ext.unit_of_work():
+        _, plain = tokens.create_token(str(people.agent.id), "drill", ["*"], Actor.system())
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {plain}"}
+    assert client.get("/support/api/v1/tickets", headers=auth).status_code == 200
+    _kill_connections(backend, database_url)
+    assert client.get("/support/api/v1/tickets", headers=auth).status_code == 200
+
+
+class FullDisk(LocalStorage):
+    """A disk that fills up halfway through the file."""
+
+    def save(self, key: str, data: bytes) -> None:
+        path = Path(self._path(key))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+
+class GoneVolume(LocalStorage):
+    def save(self, key: str, data: bytes) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+
+def _raw_mail() -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"] = "dana@example.org", "help@support.example.test"
+    msg["Subject"], msg["Message-ID"] = "Order 7 is late", "<drill-1@example.org>"
+    msg.set_content("Where is it?")
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize(("storage", "status", "code"), [
+    (FullDisk, 507, "insufficient_storage"), (GoneVolume, 503, "storage_unavailable")])
+def test_full_or_missing_storage_refuses_the_upload_and_writes_nothing(
+        make_app, users_for, tmp_path, storage, status, code):
+    root = tmp_path / "files"
+    app = make_app(ESCALATED_ATTACHMENT_STORAGE=storage(str(root)),
+                   ESCALATED_INBOUND_SECRET=SECRET)
+    people = users_for(app)
+    ext = app.extensions["escalated"]
+    with app.app_context():
+        with ext.unit_of_work():
+            _, plain = tokens.create_token(str(people.customer.id), "drill", ["*"],
+                                           Actor.system())
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {plain}"}
+        made = client.post("/support/api/v1/tickets", headers=auth,
+                           json={"subject": "No file yet", "description": "Text only."})
+        assert made.status_code == 201
+        ident = made.get_json()["data"]["reference"]
+        replies_before = _count(Reply)
+        r = client.post(f"/support/api/v1/tickets/{ident}/replies", headers=auth,
+                        data={"body": "The scan.",
+                              "files": [(io.BytesIO(b"%PDF-1.4 " + b"x" * 4000), "scan.pdf")]},
+                        content_type="multipart/form-data")
+        assert r.status_code == status, r.get_data(True)
+        assert r.get_json()["error"]["code"] == code
+        assert "try again" in r.get_json()["error"]["message"].lower()
+        assert _count(Reply) == replies_before  # not half-written
+        assert not [p for p in root.rglob("*") if p.is_file()]  # the partial file is gone
+
+        # The inbound webhook stores the raw message first: refused the same way, so the
+        # provider sends it again later; nothing is recorded meanwhile.
+        mail = client.post("/support/webhook/email/inbound?adapter=raw", data=_raw_mail(),
+                           content_type="message/rfc822",
+                           headers={"X-Escalated-Inbound-Secret": SECRET})
+        assert mail.status_code == status, mail.get_data(True)
+        assert _count(InboundEmail) == 0 and _count(Ticket) == 1
+
+        # The portal's form says so on the page.
+        portal = app.test_client(user=people.customer)
+        page = portal.get("/support/tickets/new")
+        token = page.get_data(True).split('name="csrf_token" value="')[1].split('"')[0]
+        form = portal.post("/support/tickets/new", data={
+            "csrf_token": token, "subject": "Form with a file", "description": "Attached.",
+            "priority": "medium", "files": [(io.BytesIO(b"abc" * 100), "a.txt")]},
+            content_type="multipart/form-data")
+        assert form.status_code == status
+        assert "try again" in form.get_data(True).lower()
+        assert _count(Ticket) == 1
+
+
+class FlakyReceiver(BaseHTTPRequestHandler):
+    """Answers 503 while ``down`` is set, 204 after; records every attempt."""
+
+    down = True
+    attempts: list[tuple[str, int]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        status = 503 if FlakyReceiver.down else 204
+        FlakyReceiver.attempts.append((body["id"], status))
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.all_databases
+def test_a_receiver_down_for_a_while_gets_every_event_once_afterwards(make_app, users_for,
+                                                                       clock):
+    FlakyReceiver.down, FlakyReceiver.attempts = True, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = make_app(ESCALATED_WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"],
+                       ESCALATED_WEBHOOK_MAX_ATTEMPTS=8)
+        people = users_for(app)
+        ext = app.extensions["escalated"]
+        with app.app_context():
+            with ext.unit_of_work():
+                webhooks.create_webhook(Actor.system(), {
+                    "url": f"http://127.0.0.1:{server.server_address[1]}/in",
+                    "events": ["ticket.created"]})
+            for i in range(12):
+                with ext.unit_of_work():
+                    tickets.create_ticket(tickets.NewTicket(
+                        requester_user_id=str(people.customer.id), subject=f"Outage {i}",
+                        description="While the receiver is down."), Actor.system())
+            ext.wait_for_background(app=app)
+            # Sixty seconds of outage: each delivery was tried and failed, and is due again.
+            for _ in range(3):
+                clock.advance(seconds=20)
+                for delivery_id in webhooks.due_ids():
+                    webhooks.deliver(delivery_id)
+            assert FlakyReceiver.attempts and {s for _, s in FlakyReceiver.attempts} == {503}
+            FlakyReceiver.down = False
+            for _ in range(6):  # the receiver is back: the sweep drains the backlog
+                clock.advance(minutes=30)
+                for delivery_id in webhooks.due_ids():
+                    webhooks.deliver(delivery_id)
+            rows = ext.session.execute(sa.select(WebhookDelivery.uid, WebhookDelivery.status)
+                                       ).all()
+    finally:
+        server.shutdown()
+    assert len(rows) == 12 and {status for _, status in rows} == {"delivered"}
+    delivered = [uid for uid, status in FlakyReceiver.attempts if status == 204]
+    assert sorted(delivered) == sorted(uid for uid, _ in rows)  # every event once, none twice
+
