@@ -8,6 +8,7 @@ import errno
 import io
 import json
 import threading
+from datetime import timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -249,3 +250,118 @@ def test_a_receiver_down_for_a_while_gets_every_event_once_afterwards(make_app, 
     delivered = [uid for uid, status in FlakyReceiver.attempts if status == 204]
     assert sorted(delivered) == sorted(uid for uid, _ in rows)  # every event once, none twice
 
+
+
+class HoldingReceiver(BaseHTTPRequestHandler):
+    """Holds the first delivery until ``release`` is set (the sender is killed meanwhile);
+    answers every later one at once. Records each attempt's delivery header."""
+
+    attempts: list[str] = []
+    arrived = threading.Event()
+    release = threading.Event()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        HoldingReceiver.attempts.append(self.headers["X-Escalated-Delivery"])
+        if len(HoldingReceiver.attempts) == 1:
+            HoldingReceiver.arrived.set()
+            HoldingReceiver.release.wait(30)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.xdist_group("redis")  # Redis db 6
+def test_a_worker_killed_mid_delivery_is_retried_under_the_same_delivery_id(
+        backend, test_databases, tmp_path):
+    """SIGKILL of the RQ worker while the receiver holds the request: the delivery stays
+    claimed, the sweep sends it again once the claim expires, with the same
+    ``X-Escalated-Delivery`` id, so a receiver that keys on it acts once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+    from datetime import datetime, timezone
+
+    from redis import Redis
+
+    from flask_escalated.clock import FrozenClock, set_clock
+    from flask_escalated.models import metadata
+
+    redis_url = "redis://127.0.0.1:6379/6"
+    Redis.from_url(redis_url).flushdb()
+    HoldingReceiver.attempts = []
+    HoldingReceiver.arrived.clear()
+    HoldingReceiver.release.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HoldingReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = test_databases.fresh(backend, "killed")
+    config = {"SQLALCHEMY_DATABASE_URI": url, "ESCALATED_REDIS_URL": redis_url,
+              "ESCALATED_WEBHOOK_ALLOWED_HOSTS": ["127.0.0.1"],
+              "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path / "files"), "TESTING": False}
+    (tmp_path / "killed_host.py").write_text(textwrap.dedent(f"""
+        from tests.hosts import intid
+
+        def create_app():
+            return intid.create_app({config!r})
+    """))
+    app = intid.create_app(config)
+    worker = None
+    try:
+        with app.app_context():
+            metadata.create_all(intid.db.engine)
+            intid.db.metadata.create_all(intid.db.engine)
+            customer = intid.make_user("dana@example.org", "Dana")
+            ext = app.extensions["escalated"]
+            with ext.unit_of_work():
+                webhooks.create_webhook(Actor.system(), {
+                    "url": f"http://127.0.0.1:{server.server_address[1]}/in",
+                    "events": ["ticket.created"]})
+            with ext.unit_of_work():
+                tickets.create_ticket(tickets.NewTicket(
+                    requester_user_id=str(customer.id), subject="Killed mid-flight",
+                    description="The worker dies while sending this."), Actor.system())
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.getcwd()])}
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "killed_host:create_app", "escalated",
+             "worker", "--queue", "escalated-webhooks", "--simple"],
+            env=env, cwd=os.getcwd(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert HoldingReceiver.arrived.wait(60), "the worker never sent the delivery"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        HoldingReceiver.release.set()
+        with app.app_context():
+            (row,) = ext.session.execute(sa.select(WebhookDelivery)).scalars().all()
+            assert row.status == "pending" and row.delivered_at is None  # nothing recorded
+            ext.session.rollback()
+            # Still claimed: a sweep now leaves it alone (no second sender at the same time).
+            assert app.test_cli_runner().invoke(args=["escalated", "deliver-webhooks"]) \
+                .exit_code == 0
+            assert len(HoldingReceiver.attempts) == 1
+            # Once the claim has expired, the sweep sends it again.
+            set_clock(FrozenClock(datetime.now(timezone.utc) + webhooks.CLAIM
+                                  + timedelta(seconds=1)))
+            try:
+                result = app.test_cli_runner().invoke(args=["escalated", "deliver-webhooks"])
+                assert result.exit_code == 0, result.output
+            finally:
+                set_clock(None)
+            deadline = time.monotonic() + 10
+            while len(HoldingReceiver.attempts) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            row = ext.session.execute(sa.select(WebhookDelivery)).scalar_one()
+            assert row.status == "delivered"
+        assert len(HoldingReceiver.attempts) == 2
+        assert HoldingReceiver.attempts[0] == HoldingReceiver.attempts[1] == row.uid
+    finally:
+        HoldingReceiver.release.set()
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        server.shutdown()
+        with app.app_context():
+            intid.db.session.remove()
+            intid.db.engine.dispose()
