@@ -369,7 +369,7 @@ def drain(database: str, timeout: float) -> float:
 
 
 def audit(database: str, record: Record, hooks: list[tuple[str, str]],
-          mail_ids: list[str]) -> dict[str, Any]:
+          mail_ids: list[str], drill: bool = False) -> dict[str, Any]:
     """Compare what the clients were told with what the database, the receiver and the SMTP
     server hold. Every number under ``problems`` must be 0."""
     engine = sa.create_engine(database)
@@ -425,7 +425,9 @@ def audit(database: str, record: Record, hooks: list[tuple[str, str]],
     mailed = Counter(mail_ids)
     problems = {
         "server_errors": sum(n for c in record.statuses.values() for s, n in c.items()
-                             if s >= 500 or s == 0),
+                             if (s >= 500 and s != 503) or s == 0),
+        # 503 is the clear answer while the database is away (a drill); none otherwise
+        "unavailable_503": 0 if drill else sum(c.get(503, 0) for c in record.statuses.values()),
         "acknowledged_tickets_missing": sum(1 for r in refs if found.get(r, 0) == 0),
         "acknowledged_tickets_duplicated": sum(1 for r in refs if found.get(r, 0) > 1),
         "acknowledged_replies_missing": len(reply_ids - stored_replies),
@@ -447,6 +449,40 @@ def audit(database: str, record: Record, hooks: list[tuple[str, str]],
                              "inbound": len(inbound)},
             "received": {"webhooks": len(hooks), "mails": len(mail_ids)},
             "inbound_statuses": dict(Counter(s for v in stored.values() for s in v))}
+
+
+def run_drills(args: argparse.Namespace, started: float, drills: list[dict[str, Any]],
+               record: Record) -> None:
+    """The faults ``--flush-redis-at`` and ``--drop-connections-at`` ask for, at their time."""
+    planned = sorted(
+        [(at, name) for at, name in ((args.flush_redis_at, "flush_redis"),
+                                     (args.drop_connections_at, "drop_connections"))
+         if at is not None])
+    for at, name in planned:
+        time.sleep(max(0.0, started + at - time.monotonic()))
+        with record.lock:
+            before = sum(sum(c.values()) for c in record.statuses.values())
+        if name == "flush_redis":
+            from redis import Redis
+
+            conn = Redis.from_url(args.redis_url)
+            lost = {q: conn.llen(f"rq:queue:{q}") for q in
+                    ("escalated", "escalated-webhooks", "escalated-mail")}
+            conn.flushdb()
+            conn.close()
+            detail: dict[str, Any] = {"queued_jobs_lost": lost}
+        else:
+            target = sa.make_url(args.database_url)
+            engine = sa.create_engine(target.set(database="postgres"), poolclass=sa.NullPool)
+            with engine.connect() as conn:
+                killed = len(conn.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"),
+                    {"n": target.database}).all())
+            engine.dispose()
+            detail = {"connections_closed": killed}
+        drills.append({"drill": name, "at_seconds": at, "requests_before": before, **detail})
+        print(f"  drill {name} at {at:.0f} s: {detail}", flush=True)
 
 
 def summarize(record: Record, seconds: float) -> dict[str, Any]:
@@ -515,6 +551,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default=None, help="results file (default: bench/results/...)")
+    parser.add_argument("--flush-redis-at", type=float, default=None, metavar="SECONDS",
+                        help="drill: FLUSHDB the stack's Redis this far into the run")
+    parser.add_argument("--drop-connections-at", type=float, default=None, metavar="SECONDS",
+                        help="drill: the database closes every connection of the stack this "
+                             "far into the run (what a restart does to the clients)")
     args = parser.parse_args(argv)
 
     from aiosmtpd.controller import Controller
@@ -562,10 +603,15 @@ def main(argv: list[str] | None = None) -> int:
                           args.seed + n) for n in range(args.clients)]
         print(f"{args.clients} clients ({agents} agents) for {args.seconds:.0f} s ...",
               flush=True)
+        drills: list[dict[str, Any]] = []
+        chaos = threading.Thread(target=run_drills, args=(args, started, drills, record),
+                                 daemon=True)
         for client in clients:
             client.start()
+        chaos.start()
         for client in clients:
             client.join()
+        chaos.join()
         elapsed = time.monotonic() - started
         load_after = os.getloadavg()
         print(f"Load done in {elapsed:.0f} s; waiting for the workers to drain ...", flush=True)
@@ -585,7 +631,9 @@ def main(argv: list[str] | None = None) -> int:
         "requests_per_second": round(sum(r["requests"] for r in rows.values()) / elapsed, 1),
         "drain_seconds": round(drained, 1),
         "kinds": rows,
-        "audit": audit(args.database_url, record, list(Receiver.seen), sink.message_ids),
+        "drills": drills,
+        "audit": audit(args.database_url, record, list(Receiver.seen), sink.message_ids,
+                       drill=bool(drills)),
         "errors": record.errors[:50],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

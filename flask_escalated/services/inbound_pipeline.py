@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 from typing import Any
 
-from sqlalchemy.exc import DataError, StatementError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError, StatementError
 
 from ..events import Actor
 from . import audit, ext, inbound
@@ -128,6 +129,14 @@ def apply(inbound_id: int) -> tuple[int, dict[str, Any]]:
             inbound.fail(inbound.get(inbound_id), f"{exc.message} {exc.fields}")
         return 422, {"error": {"code": exc.code, "message": exc.message,
                                "fields": {**exc.fields, "inbound_id": inbound_id}}}
+    except (OperationalError, InterfaceError) as exc:
+        # The database went away (restart, failover, deadlock): not the message's fault. It
+        # is marked failed if the database is back, and the 503 makes the provider send it
+        # again; its Message-ID keeps the retry from being applied twice.
+        with contextlib.suppress(Exception):
+            _failure(inbound_id, 503, "unavailable", "", f"The database was unavailable: "
+                     f"{exc.orig or exc}"[:2000])
+        raise
     except (DataError, StatementError) as exc:  # a value the database refused
         reason = f"The database refused a value of this message: {exc.orig or exc}"[:2000]
         return _failure(inbound_id, 422, "unstorable_mail", "The message could not be stored.",

@@ -8,7 +8,7 @@ import errno
 import io
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -285,7 +285,6 @@ def test_a_worker_killed_mid_delivery_is_retried_under_the_same_delivery_id(
     import sys
     import textwrap
     import time
-    from datetime import datetime, timezone
 
     from redis import Redis
 
@@ -365,3 +364,114 @@ def test_a_worker_killed_mid_delivery_is_retried_under_the_same_delivery_id(
         with app.app_context():
             intid.db.session.remove()
             intid.db.engine.dispose()
+
+
+@pytest.mark.all_databases
+def test_two_sweeps_and_two_crons_at_once_record_each_breach_once(backend, test_databases,
+                                                                  tmp_path):
+    """Four processes at the same moment, two ``check-sla`` and two ``cron --once``, over
+    the same due tickets: every breach is recorded once (one stamp, one activity row, one
+    webhook delivery), however the work was shared out."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from flask_escalated.models import metadata
+
+    url = test_databases.fresh(backend, "sweeps")
+    config = {"SQLALCHEMY_DATABASE_URI": url, "ESCALATED_WEBHOOK_ALLOWED_HOSTS": ["127.0.0.1"],
+              "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path / "files"), "TESTING": False}
+    (tmp_path / "sweep_host.py").write_text(textwrap.dedent(f"""
+        from tests.hosts import intid
+
+        def create_app():
+            return intid.create_app({config!r})
+    """))
+    app = intid.create_app(config)
+    n = 80
+    try:
+        with app.app_context():
+            metadata.create_all(intid.db.engine)
+            intid.db.metadata.create_all(intid.db.engine)
+            customer = intid.make_user("dana@example.org", "Dana")
+            ext = app.extensions["escalated"]
+            for i in range(n):
+                with ext.unit_of_work():
+                    tickets.create_ticket(tickets.NewTicket(
+                        requester_user_id=str(customer.id), subject=f"Due {i}",
+                        description="Nobody answered."), Actor.system())
+            with ext.unit_of_work():  # subscribed after the creations: only breaches count
+                webhooks.create_webhook(Actor.system(), {"url": "http://127.0.0.1:9/in",
+                                                         "events": ["sla.breached"]})
+            with intid.db.engine.begin() as conn:  # every clock ran out an hour ago
+                conn.execute(sa.text(
+                    "UPDATE escalated_tickets SET "
+                    "first_response_due_at = :past, resolution_due_at = :past"),
+                    {"past": datetime.now(timezone.utc).replace(tzinfo=None)
+                     - timedelta(hours=1)})
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.getcwd()])}
+        commands = [["check-sla"], ["check-sla"], ["cron", "--once"], ["cron", "--once"]]
+        procs = [subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "sweep_host:create_app", "escalated", *c],
+            env=env, cwd=os.getcwd(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True) for c in commands]
+        outputs = [p.communicate(timeout=240)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+        with app.app_context(), intid.db.engine.connect() as conn:
+            def count(sql: str) -> int:
+                return conn.execute(sa.text(sql)).scalar_one()
+
+            stamped = count("SELECT count(*) FROM escalated_tickets WHERE "
+                            "first_response_breached_at IS NOT NULL") + count(
+                "SELECT count(*) FROM escalated_tickets WHERE resolution_breached_at IS NOT NULL")
+            activities = count("SELECT count(*) FROM escalated_activities "
+                               "WHERE type = 'sla_breached'")
+            deliveries = count("SELECT count(*) FROM escalated_webhook_deliveries "
+                               "WHERE event = 'sla.breached'")
+        assert stamped == 2 * n
+        assert activities == 2 * n
+        assert deliveries == 2 * n
+    finally:
+        with app.app_context():
+            intid.db.session.remove()
+            intid.db.engine.dispose()
+
+
+def test_inbound_mail_met_by_a_database_failure_is_503_and_applied_on_the_retry(make_app):
+    """The database fails while a stored message is applied: 503, so the provider sends it
+    again, and the retry is applied once (no ticket from the failed try, none twice)."""
+    app = make_app(ESCALATED_INBOUND_SECRET=SECRET)
+    failing = {"on": True}
+
+    def fail_ticket_insert(conn, cursor, statement, parameters, context, executemany):
+        if failing["on"] and statement.lstrip().upper().startswith(
+                "INSERT INTO ESCALATED_TICKETS"):
+            raise sa.exc.OperationalError(statement, parameters,
+                                          Exception("server closed the connection unexpectedly"))
+
+    with app.app_context():
+        engine = intid.db.engine
+        sa.event.listen(engine, "before_cursor_execute", fail_ticket_insert)
+        try:
+            client = app.test_client()
+            headers = {"X-Escalated-Inbound-Secret": SECRET}
+            first = client.post("/support/webhook/email/inbound?adapter=raw", data=_raw_mail(),
+                                content_type="message/rfc822", headers=headers)
+            assert first.status_code == 503, first.get_data(True)
+            assert first.get_json()["error"]["code"] == "unavailable"
+            assert _count(Ticket) == 0
+            failing["on"] = False
+            retry = client.post("/support/webhook/email/inbound?adapter=raw", data=_raw_mail(),
+                                content_type="message/rfc822", headers=headers)
+            assert retry.status_code == 201, retry.get_data(True)
+            again = client.post("/support/webhook/email/inbound?adapter=raw", data=_raw_mail(),
+                                content_type="message/rfc822", headers=headers)
+            assert again.status_code == 200 and again.get_json()["outcome"] == "duplicate"
+            assert _count(Ticket) == 1
+            with engine.connect() as conn:
+                statuses = sorted(conn.execute(sa.text(
+                    "SELECT status FROM escalated_inbound_emails")).scalars())
+            assert statuses == ["duplicate", "failed", "processed"]
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", fail_ticket_insert)
