@@ -71,7 +71,10 @@ def install(app: Flask) -> Limiter:
         key_prefix="escalated",
         default_limits_exempt_when=lambda: True,
         application_limits_exempt_when=lambda: True,
+        # Redis unreachable: requests are still served, and the limits are still counted,
+        # in this process's memory until Redis answers again (README, Rate limits).
         swallow_errors=True,
+        in_memory_fallback_enabled=True,
         enabled=bool(app.config[Config.RATE_LIMIT_ENABLED]),
     )
     limiter.request_filter(_not_ours)

@@ -475,3 +475,14 @@ def test_inbound_mail_met_by_a_database_failure_is_503_and_applied_on_the_retry(
             assert statuses == ["duplicate", "failed", "processed"]
         finally:
             sa.event.remove(engine, "before_cursor_execute", fail_ticket_insert)
+
+
+def test_rate_limits_with_redis_gone_still_count_in_memory(make_app):
+    """Limiter storage that does not answer (Redis restarting): requests are served, and the
+    limits still hold, counted in this process until Redis is back."""
+    app = make_app(ESCALATED_RATE_LIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
+                   ESCALATED_WIDGET_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    statuses = [client.get("/support/widget/kb/search?q=printer").status_code
+                for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
