@@ -23,11 +23,13 @@ Results go to ``bench/results/load-<time>.json`` and a latency plot (SVG) next t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email
 import json
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -485,6 +487,33 @@ def run_drills(args: argparse.Namespace, started: float, drills: list[dict[str, 
         print(f"  drill {name} at {at:.0f} s: {detail}", flush=True)
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def memory(pids: dict[str, int]) -> dict[str, dict[str, float]]:
+    """Peak and current resident memory (MiB) of each stack process and its children (a
+    gunicorn master's worker), read from /proc before the stack stops."""
+    out = {}
+    for name, pid in pids.items():
+        for proc in [pid, *_children(pid)]:
+            fields = {}
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{proc}/status").read_text().splitlines():
+                    key, _, value = line.partition(":")
+                    if key in ("VmHWM", "VmRSS"):
+                        fields[key] = round(int(value.split()[0]) / 1024, 1)
+            if fields:
+                label = name if proc == pid else f"{name} (worker {proc})"
+                out[label] = {"peak_mib": fields.get("VmHWM", 0.0),
+                              "now_mib": fields.get("VmRSS", 0.0)}
+    return out
+
+
 def summarize(record: Record, seconds: float) -> dict[str, Any]:
     rows = {}
     for kind in sorted(record.latencies):
@@ -583,8 +612,12 @@ def main(argv: list[str] | None = None) -> int:
          "--dir", str(stack_dir)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     assert stack.stdout is not None
+    pids: dict[str, int] = {}
     for line in stack.stdout:
         print("  " + line.rstrip(), flush=True)
+        if " pid " in line:
+            name, _, rest = line.strip().partition(" ")
+            pids[name] = int(rest.split("pid")[1].split()[0])
         if line.startswith(("Ctrl+C", "The stack did not")):
             break
     if stack.poll() is not None:
@@ -617,6 +650,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Load done in {elapsed:.0f} s; waiting for the workers to drain ...", flush=True)
         drained = drain(args.database_url, args.drain_timeout)
         time.sleep(2)
+        rss = memory(pids)
+        rss["load driver (this process)"] = {
+            "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "now_mib": 0.0}
     finally:
         stack.send_signal(signal.SIGINT)
         stack.communicate(timeout=120)
@@ -630,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
         "total_requests": sum(r["requests"] for r in rows.values()),
         "requests_per_second": round(sum(r["requests"] for r in rows.values()) / elapsed, 1),
         "drain_seconds": round(drained, 1),
+        "memory": rss,
         "kinds": rows,
         "drills": drills,
         "audit": audit(args.database_url, record, list(Receiver.seen), sink.message_ids,

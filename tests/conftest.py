@@ -438,3 +438,23 @@ def count_queries(app: Flask) -> Callable[[], contextlib.AbstractContextManager[
             sa.event.remove(engine, "before_cursor_execute", before)
 
     return counter
+
+
+@pytest.fixture
+def flushed_redis() -> Iterator[Callable[[str], Any]]:
+    """``flushed_redis(url)``: a connection to that Redis database, emptied now and again after
+    the test (each test module that needs Redis keeps to a database number of its own)."""
+    from redis import Redis
+
+    opened: list[Any] = []
+
+    def connect(url: str) -> Any:
+        conn = Redis.from_url(url)
+        conn.flushdb()
+        opened.append(conn)
+        return conn
+
+    yield connect
+    for conn in opened:
+        conn.flushdb()
+        conn.close()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -252,6 +253,32 @@ def test_a_receiver_down_for_a_while_gets_every_event_once_afterwards(make_app, 
 
 
 
+def process_host(tmp_path: Path, module: str, config: dict) -> tuple[Any, dict[str, str], str]:
+    """A host app on its own fresh database that other processes can load too
+    (``flask --app <module>:create_app``): the app here with its tables, the environment for
+    those processes, and a customer's user id."""
+    import os
+    import textwrap
+
+    from flask_escalated.models import metadata
+
+    (tmp_path / f"{module}.py").write_text(textwrap.dedent(f"""
+        from tests.hosts import intid
+
+        def create_app():
+            return intid.create_app({config!r})
+    """))
+    app = intid.create_app(config)
+    with app.app_context():
+        metadata.create_all(intid.db.engine)
+        intid.db.metadata.create_all(intid.db.engine)
+        customer = intid.make_user("dana@example.org", "Dana")
+        intid.db.session.commit()
+        customer_id = str(customer.id)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.getcwd()])}
+    return app, env, customer_id
+
+
 class HoldingReceiver(BaseHTTPRequestHandler):
     """Holds the first delivery until ``release`` is set (the sender is killed meanwhile);
     answers every later one at once. Records each attempt's delivery header."""
@@ -283,13 +310,11 @@ def test_a_worker_killed_mid_delivery_is_retried_under_the_same_delivery_id(
     import signal
     import subprocess
     import sys
-    import textwrap
     import time
 
     from redis import Redis
 
     from flask_escalated.clock import FrozenClock, set_clock
-    from flask_escalated.models import metadata
 
     redis_url = "redis://127.0.0.1:6379/6"
     Redis.from_url(redis_url).flushdb()
@@ -302,19 +327,10 @@ def test_a_worker_killed_mid_delivery_is_retried_under_the_same_delivery_id(
     config = {"SQLALCHEMY_DATABASE_URI": url, "ESCALATED_REDIS_URL": redis_url,
               "ESCALATED_WEBHOOK_ALLOWED_HOSTS": ["127.0.0.1"],
               "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path / "files"), "TESTING": False}
-    (tmp_path / "killed_host.py").write_text(textwrap.dedent(f"""
-        from tests.hosts import intid
-
-        def create_app():
-            return intid.create_app({config!r})
-    """))
-    app = intid.create_app(config)
+    app, env, customer_id = process_host(tmp_path, "killed_host", config)
     worker = None
     try:
         with app.app_context():
-            metadata.create_all(intid.db.engine)
-            intid.db.metadata.create_all(intid.db.engine)
-            customer = intid.make_user("dana@example.org", "Dana")
             ext = app.extensions["escalated"]
             with ext.unit_of_work():
                 webhooks.create_webhook(Actor.system(), {
@@ -322,9 +338,8 @@ def test_a_worker_killed_mid_delivery_is_retried_under_the_same_delivery_id(
                     "events": ["ticket.created"]})
             with ext.unit_of_work():
                 tickets.create_ticket(tickets.NewTicket(
-                    requester_user_id=str(customer.id), subject="Killed mid-flight",
+                    requester_user_id=customer_id, subject="Killed mid-flight",
                     description="The worker dies while sending this."), Actor.system())
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.getcwd()])}
         worker = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "killed_host:create_app", "escalated",
              "worker", "--queue", "escalated-webhooks", "--simple"],
@@ -375,31 +390,20 @@ def test_two_sweeps_and_two_crons_at_once_record_each_breach_once(backend, test_
     import os
     import subprocess
     import sys
-    import textwrap
 
-    from flask_escalated.models import metadata
 
     url = test_databases.fresh(backend, "sweeps")
     config = {"SQLALCHEMY_DATABASE_URI": url, "ESCALATED_WEBHOOK_ALLOWED_HOSTS": ["127.0.0.1"],
               "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path / "files"), "TESTING": False}
-    (tmp_path / "sweep_host.py").write_text(textwrap.dedent(f"""
-        from tests.hosts import intid
-
-        def create_app():
-            return intid.create_app({config!r})
-    """))
-    app = intid.create_app(config)
+    app, env, customer_id = process_host(tmp_path, "sweep_host", config)
     n = 80
     try:
         with app.app_context():
-            metadata.create_all(intid.db.engine)
-            intid.db.metadata.create_all(intid.db.engine)
-            customer = intid.make_user("dana@example.org", "Dana")
             ext = app.extensions["escalated"]
             for i in range(n):
                 with ext.unit_of_work():
                     tickets.create_ticket(tickets.NewTicket(
-                        requester_user_id=str(customer.id), subject=f"Due {i}",
+                        requester_user_id=customer_id, subject=f"Due {i}",
                         description="Nobody answered."), Actor.system())
             with ext.unit_of_work():  # subscribed after the creations: only breaches count
                 webhooks.create_webhook(Actor.system(), {"url": "http://127.0.0.1:9/in",
@@ -410,7 +414,6 @@ def test_two_sweeps_and_two_crons_at_once_record_each_breach_once(backend, test_
                     "first_response_due_at = :past, resolution_due_at = :past"),
                     {"past": datetime.now(timezone.utc).replace(tzinfo=None)
                      - timedelta(hours=1)})
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.getcwd()])}
         commands = [["check-sla"], ["check-sla"], ["cron", "--once"], ["cron", "--once"]]
         procs = [subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "sweep_host:create_app", "escalated", *c],

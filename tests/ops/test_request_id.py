@@ -8,7 +8,6 @@ import json
 import logging
 
 import pytest
-from redis import Redis
 from rq import Queue
 
 from flask_escalated import logs
@@ -24,12 +23,8 @@ HEX_ID = r"^[0-9a-f]{32}$"
 
 
 @pytest.fixture
-def redis_db():
-    conn = Redis.from_url(REDIS_URL)
-    conn.flushdb()
-    yield conn
-    conn.flushdb()
-    conn.close()
+def redis_db(flushed_redis):
+    return flushed_redis(REDIS_URL)
 
 
 @pytest.fixture
