@@ -11,7 +11,6 @@ from .. import logs
 from ..config import Config
 from ..jobs import QUEUES, redis_connection
 from ..jobs.schedule import InlineScheduler, active_schedule
-from ..jobs.worker import worker_class
 from .group import escalated_cli
 
 LOG_FORMAT = click.option(
@@ -40,6 +39,8 @@ def worker(queues: tuple[str, ...], burst: bool, simple: bool, log_format: str |
             f"Set {Config.REDIS_URL} to use a worker; without it jobs run in-process "
             "(see `flask escalated cron`)."
         )
+    from ..jobs.worker import worker_class  # rq: loaded by the commands that run it only
+
     cls = worker_class(current_app._get_current_object(), simple=simple)  # type: ignore[attr-defined]
     w = cls(list(queues or QUEUES), connection=conn)
     w.work(burst=burst, with_scheduler=False)

@@ -6,14 +6,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
-from redis import Redis
-from rq import Queue
 
 from .. import logs
 from ..config import Config
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from rq import Queue
+
+# redis and rq are imported when a queue is first used: a process without
+# ESCALATED_REDIS_URL never loads them (about 12 MB).
 
 log = logging.getLogger("flask_escalated.jobs")
 
@@ -31,26 +37,33 @@ def redis_connection() -> Redis | None:
     extras = current_app.extensions["escalated"].state.extras
     conn = extras.get("redis")
     if conn is None:
+        from redis import Redis
+
         conn = extras["redis"] = Redis.from_url(url)
     return conn  # type: ignore[no-any-return]
 
 
-class EscalatedQueue(Queue):
+@cache
+def queue_class() -> type[Queue]:
     """An RQ queue whose jobs carry the request id they were enqueued under (``meta``), so a
     worker's log lines for them name the request that caused them."""
+    from rq import Queue
 
-    def create_job(self, *args: Any, **kwargs: Any) -> Any:
-        request_id = logs.get_request_id()
-        if request_id:
-            kwargs["meta"] = {logs.JOB_META_KEY: request_id, **(kwargs.get("meta") or {})}
-        return super().create_job(*args, **kwargs)
+    class EscalatedQueue(Queue):
+        def create_job(self, *args: Any, **kwargs: Any) -> Any:
+            request_id = logs.get_request_id()
+            if request_id:
+                kwargs["meta"] = {logs.JOB_META_KEY: request_id, **(kwargs.get("meta") or {})}
+            return super().create_job(*args, **kwargs)
+
+    return EscalatedQueue
 
 
 def queue(name: str = DEFAULT_QUEUE) -> Queue:
     conn = redis_connection()
     if conn is None:
         raise RuntimeError(f"{Config.REDIS_URL} is not set; there is no RQ queue to use.")
-    return EscalatedQueue(name, connection=conn)
+    return queue_class()(name, connection=conn)
 
 
 def enqueue(task: Callable[..., Any], *args: Any, queue_name: str = DEFAULT_QUEUE,

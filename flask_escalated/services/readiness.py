@@ -24,7 +24,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -77,15 +76,11 @@ def _timed(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-@cache
 def shipped_head() -> str:
-    """The head revision of the migrations in the package (one branch, one head)."""
-    from alembic.script import ScriptDirectory
+    """The head revision of the migrations in the package (see :mod:`flask_escalated.migrate`)."""
+    from ..migrate import shipped_head as head
 
-    from ..migrate import MIGRATIONS_DIR
-
-    heads = ScriptDirectory(MIGRATIONS_DIR).get_heads()
-    return ",".join(sorted(heads))
+    return head()
 
 
 def _database() -> tuple[Check, Check]:
@@ -120,15 +115,14 @@ def _database() -> tuple[Check, Check]:
 
 
 def _redis() -> Check:
-    from redis.exceptions import RedisError
-    from rq import Queue
-
     from ..jobs.queues import QUEUES, redis_connection
 
     started = time.perf_counter()
     conn = redis_connection()
     if conn is None:
         return Check(ok=True, ms=0.0, detail={"mode": "inline"})
+    from redis.exceptions import RedisError
+    from rq import Queue
     try:
         pipe = conn.pipeline(transaction=False)
         pipe.ping()

@@ -163,3 +163,11 @@ def test_query_parameters_are_refused(app):
     response = app.test_client().get(READYZ + "?verbose=1")
     assert response.status_code == 422
     assert response.get_json()["error"]["unknown_fields"] == ["verbose"]
+
+
+def test_the_shipped_head_read_without_alembic_is_alembics():
+    from alembic.script import ScriptDirectory
+
+    from flask_escalated.migrate import MIGRATIONS_DIR
+
+    assert shipped_head() == ",".join(sorted(ScriptDirectory(MIGRATIONS_DIR).get_heads()))

@@ -64,7 +64,7 @@ class Body(BaseModel):
     """A JSON request body: strict types, unknown keys refused."""
 
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False,
-                              regex_engine="python-re")
+                              regex_engine="python-re", defer_build=True)
 
     def changes(self) -> dict[str, Any]:
         """The fields the caller sent (absent and null differ on a PATCH), as plain values."""
@@ -75,14 +75,15 @@ class Query(BaseModel):
     """A query string: the same strictness; its values arrive as text and are read by the
     field's declared type (ASCII digits for numbers, exact words for choices)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re",
+                              defer_build=True)
 
 
 class Out(BaseModel):
     """A response body: every key declared (a serializer that drifts from its schema fails the
     suite-wide response check, see ``web/api/contract.py``), JSON types exact."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class Empty(Body):
