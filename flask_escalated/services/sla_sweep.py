@@ -37,6 +37,7 @@ from sqlalchemy import (
     ColumnElement,
     String,
     Table,
+    and_,
     case,
     cast,
     func,
@@ -115,12 +116,43 @@ def _due(kind: str, target: str, at: datetime) -> list[ColumnElement[bool]]:
     return clause
 
 
+def _index_order(kind: str, target: str) -> tuple[Any, Any]:
+    """Oldest due first, spelled as the sweep index's columns: every row wanted has the
+    recorded-at column NULL, so this is the due order, but only in this spelling does
+    PostgreSQL see that the index yields it (``IS NULL`` is no equality to its planner) and
+    walk the index rather than sort every unstamped row."""
+    return _flag(kind, target), _when(kind, target)
+
+
 def pending(at: datetime) -> list[tuple[str, str]]:
-    """The ``(kind, target)`` pairs with anything due, in one statement of index probes."""
-    pairs = [(kind, target) for kind in KINDS for target in TARGETS]
-    probes = [select(TICKETS.c.id).where(*_due(k, t, at)).exists() for k, t in pairs]
-    row = session().execute(select(*probes)).one()
-    return [pair for pair, due in zip(pairs, row, strict=True) if due]
+    """The ``(kind, target)`` pairs to work on, in one statement of index probes: the breaches
+    found due and, when none is, the warnings found due; when breaches are due, every warning
+    pair (they come after the breaches and are tried only if the batch has room).
+
+    The warning probes are asked only when no breach is due: while breaches wait, the warning
+    index still holds their rows (past due, not yet stamped), and walking past them would cost
+    every batch of a large backlog a scan of it."""
+
+    # The first due row in index order rather than EXISTS: for EXISTS the planner expects a
+    # match among the many unstamped rows and would scan the table for one; the index order
+    # with LIMIT 1 walks the index, which stops at once when nothing is due.
+    def probe(kind: str, target: str) -> Any:
+        return (
+            select(TICKETS.c.id)
+            .where(*_due(kind, target, at))
+            .order_by(*_index_order(kind, target))
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    breaches = [probe("breach", t) for t in TARGETS]
+    none_due = and_(*(b.is_(None) for b in breaches))
+    warnings = [case((none_due, probe("warning", t)), else_=None) for t in TARGETS]
+    row = session().execute(select(*breaches, *warnings)).one()
+    found = [("breach", t) for t, first in zip(TARGETS, row[:3], strict=True) if first is not None]
+    if found:
+        return found + [("warning", t) for t in TARGETS]
+    return [("warning", t) for t, first in zip(TARGETS, row[3:], strict=True) if first is not None]
 
 
 def _stamps(kind: str, target: str, at: datetime) -> dict[str, Any]:
@@ -137,8 +169,8 @@ def _stamp(
     kind: str, target: str, at: datetime, limit: int, dialect: str
 ) -> list[tuple[int, datetime | None]]:
     """Stamp up to ``limit`` due rows; returns their ``(id, due time)``, oldest due first."""
-    when, flag, due = _when(kind, target), _flag(kind, target), _col(f"{target}_due_at")
-    pick = select(TICKETS.c.id).where(*_due(kind, target, at)).order_by(when, TICKETS.c.id)
+    flag, due = _flag(kind, target), _col(f"{target}_due_at")
+    pick = select(TICKETS.c.id).where(*_due(kind, target, at)).order_by(*_index_order(kind, target))
     db = session()
     stamp = sa_update(TICKETS).values(_stamps(kind, target, at))
     if dialect == "mysql":
