@@ -9,7 +9,9 @@ from .group import escalated_cli
 
 
 @escalated_cli.command("check-sla")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--batch-size", default=sla_sweep.BATCH, show_default=True, type=click.IntRange(1, 10_000)
+)
 def check_sla(batch_size: int) -> None:
     """Record SLA warnings and breaches that are due (each exactly once)."""
     result = sla_sweep.SweepResult()
