@@ -23,5 +23,7 @@ def check_sla(batch_size: int) -> None:
             break
         batches += 1
         click.echo(f"  batch {batches}: {handled} recorded", err=True)
-    click.echo(f"SLA check: {result.breaches} breaches and {result.warnings} warnings recorded"
-               f" in {batches} batches.")
+    click.echo(
+        f"SLA check: {result.breaches} breaches and {result.warnings} warnings recorded"
+        f" in {batches} batches."
+    )

@@ -18,22 +18,30 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0021_sla_breach_settles_warning'
-down_revision: str | None = '0019_skills_capacity'
+revision: str = "0021_sla_breach_settles_warning"
+down_revision: str | None = "0019_skills_capacity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TARGETS = ('first_response', 'next_response', 'resolution')
+TARGETS = ("first_response", "next_response", "resolution")
 
 
 def upgrade() -> None:
-    tickets = sa.table('escalated_tickets', *(
-        sa.column(f'{target}_{suffix}')
-        for target in TARGETS for suffix in ('warned_at', 'breached_at')))
+    tickets = sa.table(
+        "escalated_tickets",
+        *(
+            sa.column(f"{target}_{suffix}")
+            for target in TARGETS
+            for suffix in ("warned_at", "breached_at")
+        ),
+    )
     for target in TARGETS:
-        warned, breached = tickets.c[f'{target}_warned_at'], tickets.c[f'{target}_breached_at']
-        op.execute(tickets.update().where(warned.is_(None), breached.is_not(None))
-                   .values({warned.key: breached}))
+        warned, breached = tickets.c[f"{target}_warned_at"], tickets.c[f"{target}_breached_at"]
+        op.execute(
+            tickets.update()
+            .where(warned.is_(None), breached.is_not(None))
+            .values({warned.key: breached})
+        )
 
 
 def downgrade() -> None:
