@@ -12,7 +12,7 @@ did not happen.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +80,70 @@ class DomainEvent:
     def ticket_id(self) -> int | None:
         return self.ticket.id if self.ticket is not None else None
 
+    @property
+    def has_ticket(self) -> bool:
+        """Whether the event concerns a ticket (without loading a batch's tickets)."""
+        return self.ticket is not None
+
+
+class TicketBatch:
+    """The tickets of one set-based change (an SLA sweep batch), loaded together on first need.
+
+    A set-based change writes its rows with a few statements and knows only ticket ids; loading
+    every ticket as an object just to raise its events would cost more than the change. Its
+    events therefore name their ticket by id, and the first handler or receiver that reads one
+    event's ``ticket`` loads every ticket of the batch in one query. When nothing reads them (no
+    webhook, mail, workflow, realtime or signal receiver wants them), none is loaded.
+    """
+
+    def __init__(self, session: Session, ids: Sequence[int]) -> None:
+        self.session = session
+        self.ids = list(ids)
+        self._tickets: dict[int, Ticket] | None = None
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        if self._tickets is None:
+            from sqlalchemy import select
+
+            from .models import Ticket
+
+            rows = self.session.execute(
+                select(Ticket)
+                .where(Ticket.id.in_(self.ids))
+                .execution_options(populate_existing=True)
+            ).scalars()
+            self._tickets = {t.id: t for t in rows}
+        return self._tickets.get(ticket_id)
+
+
+class BatchEvent(DomainEvent):
+    """A :class:`DomainEvent` of one ticket of a :class:`TicketBatch` (loaded when read)."""
+
+    def __init__(
+        self, name: str, actor: Actor, batch: TicketBatch, ticket_id: int, data: dict[str, Any]
+    ) -> None:
+        self.name = name
+        self.actor = actor
+        self.data = data
+        self.batch = batch
+        self._ticket_id = ticket_id
+
+    @property
+    def ticket(self) -> Ticket | None:
+        return self.batch.get(self._ticket_id)
+
+    @ticket.setter
+    def ticket(self, value: Ticket | None) -> None:
+        raise AttributeError("a batch event's ticket is the batch's")
+
+    @property
+    def ticket_id(self) -> int | None:
+        return self._ticket_id
+
+    @property
+    def has_ticket(self) -> bool:
+        return True
+
 
 BeforeCommitHandler = Callable[[Session, list[DomainEvent]], None]
 AfterCommitHandler = Callable[["Flask", list[DomainEvent]], None]
@@ -111,6 +175,26 @@ def record(
     ev = DomainEvent(name=name, actor=actor, ticket=ticket, data=data)
     session.info.setdefault(_PENDING, []).append(ev)
     return ev
+
+
+def record_batch(
+    session: Session,
+    name: str,
+    *,
+    actor: Actor,
+    batch: TicketBatch,
+    items: Iterable[tuple[int, dict[str, Any]]],
+) -> list[DomainEvent]:
+    """Queue one event ``name`` per ``(ticket id, data)`` of ``batch``: each is a full domain
+    event (one signal, one webhook delivery, one mail per event), whose ticket is loaded with
+    the rest of the batch only when something reads it."""
+    if name not in ALL_SIGNALS:
+        raise ValueError(f"unknown domain event {name!r}")
+    queued: list[DomainEvent] = [
+        BatchEvent(name, actor, batch, ticket_id, data) for ticket_id, data in items
+    ]
+    session.info.setdefault(_PENDING, []).extend(queued)
+    return queued
 
 
 def pending(session: Session) -> list[DomainEvent]:
@@ -197,6 +281,8 @@ def dispatch(app: Flask, session: Session) -> int:
             return sent
         for ev in events:
             signal = ALL_SIGNALS[ev.name]
+            if not signal.receivers:
+                continue  # nobody listens: do not load a batch event's ticket for nothing
             try:
                 signal.send(app, ticket=ev.ticket, actor=ev.actor, **ev.data)
             except Exception:

@@ -9,7 +9,9 @@ from .group import escalated_cli
 
 
 @escalated_cli.command("check-sla")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--batch-size", default=sla_sweep.BATCH, show_default=True, type=click.IntRange(1, 10_000)
+)
 def check_sla(batch_size: int) -> None:
     """Record SLA warnings and breaches that are due (each exactly once)."""
     result = sla_sweep.SweepResult()
@@ -21,5 +23,7 @@ def check_sla(batch_size: int) -> None:
             break
         batches += 1
         click.echo(f"  batch {batches}: {handled} recorded", err=True)
-    click.echo(f"SLA check: {result.breaches} breaches and {result.warnings} warnings recorded"
-               f" in {batches} batches.")
+    click.echo(
+        f"SLA check: {result.breaches} breaches and {result.warnings} warnings recorded"
+        f" in {batches} batches."
+    )

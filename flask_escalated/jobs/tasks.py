@@ -55,10 +55,11 @@ def _periodic(name: str, step: Callable[[], int], ttl: int = 600) -> dict[str, A
         return {"task": name, "processed": drain(step)}
 
 
-def check_sla(batch_size: int = 500) -> dict[str, Any]:
+def check_sla(batch_size: int | None = None) -> dict[str, Any]:
     from ..services import sla_sweep
 
-    return _periodic("check-sla", lambda: sla_sweep.sweep_batch(limit=batch_size))
+    limit = batch_size or sla_sweep.BATCH
+    return _periodic("check-sla", lambda: sla_sweep.sweep_batch(limit=limit))
 
 
 def wake_snoozed(batch_size: int = 500) -> dict[str, Any]:

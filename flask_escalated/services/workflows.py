@@ -30,7 +30,7 @@ _CAUSED = "escalated.workflow_events"
 @on_before_commit
 def run_workflows(db: Session, events: list[DomainEvent]) -> None:
     caused: set[int] = db.info.setdefault(_CAUSED, set())
-    todo = [e for e in events if e.ticket is not None and id(e) not in caused]
+    todo = [e for e in events if e.has_ticket and id(e) not in caused]
     if not todo:
         return
     flows = list(db.execute(select(Workflow).where(Workflow.is_active.is_(True))

@@ -3,6 +3,8 @@ as the models; and a host's own autogenerate leaving our tables alone."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -210,3 +212,42 @@ def test_ticket_relations_migration_up_and_down(backend, test_databases, tmp_pat
     assert "merged_from_id" not in columns
     with app.app_context():
         intid.db.engine.dispose()
+
+
+def test_breach_settles_warning_migration(backend, test_databases, tmp_path):
+    """0021 stamps ``warned_at`` where a breach was recorded without a warning, and only there."""
+    url = test_databases.fresh(backend, "slawarn")
+    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
+                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["escalated", "db", "upgrade", "0019_skills_capacity"])
+    assert result.exit_code == 0, result.output
+    breached, warned = datetime(2026, 5, 1, 9, 30), datetime(2026, 5, 1, 9, 0)
+    tickets = sa.table("escalated_tickets", *(sa.column(c) for c in (
+        "id", "reference", "subject", "description", "status", "status_category", "priority",
+        "priority_rank", "ticket_type", "channel", "reply_count", "version", "created_at",
+        "updated_at", "sla_used_seconds", "first_response_breached_at",
+        "first_response_warned_at", "resolution_breached_at", "resolution_warned_at")))
+    base = {"subject": "S", "description": "d", "status": "open", "status_category": "open",
+            "priority": "medium", "priority_rank": 2, "ticket_type": "question",
+            "channel": "web", "reply_count": 0, "version": 1, "created_at": warned,
+            "updated_at": warned, "sla_used_seconds": 0, "resolution_breached_at": None,
+            "resolution_warned_at": None}
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(tickets.insert(), [
+            {**base, "id": 1, "reference": "ESC-1", "first_response_breached_at": breached,
+             "first_response_warned_at": None},
+            {**base, "id": 2, "reference": "ESC-2", "first_response_breached_at": breached,
+             "first_response_warned_at": warned},
+        ])
+    result = runner.invoke(args=["escalated", "db", "upgrade", "0021_sla_breach_settles_warning"])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(tickets.c.id, tickets.c.first_response_warned_at,
+                                      tickets.c.resolution_warned_at)
+                            .order_by(tickets.c.id)).all()
+    engine.dispose()
+    assert [(r[0], r[1] is not None, r[2]) for r in rows] == [(1, True, None), (2, True, None)]
+    assert str(rows[0][1]).startswith("2026-05-01 09:30")
+    assert str(rows[1][1]).startswith("2026-05-01 09:00")

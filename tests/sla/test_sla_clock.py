@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -10,8 +11,18 @@ from sqlalchemy import func, select
 
 from flask_escalated.clock import FrozenClock, set_clock
 from flask_escalated.events import Actor
-from flask_escalated.models import Activity, BusinessSchedule, Holiday, SlaPolicy, Ticket
+from flask_escalated.models import (
+    Activity,
+    BusinessSchedule,
+    Department,
+    Holiday,
+    SlaPolicy,
+    Ticket,
+    Webhook,
+    WebhookDelivery,
+)
 from flask_escalated.services import assignment, replies, sla, sla_sweep, tickets
+from flask_escalated.signals import sla_breached
 
 pytestmark = pytest.mark.all_databases
 
@@ -25,9 +36,15 @@ TARGETS = {
 
 
 def make_policy(db, *, schedule=None, warning=30, conditions=None, position=0, name="Default"):
-    policy = SlaPolicy(name=name, conditions=conditions or {}, targets=TARGETS,
-                       schedule=schedule, warning_minutes=warning, position=position,
-                       is_active=True)
+    policy = SlaPolicy(
+        name=name,
+        conditions=conditions or {},
+        targets=TARGETS,
+        schedule=schedule,
+        warning_minutes=warning,
+        position=position,
+        is_active=True,
+    )
     db.add(policy)
     db.commit()
     return policy
@@ -35,10 +52,18 @@ def make_policy(db, *, schedule=None, warning=30, conditions=None, position=0, n
 
 def open_ticket(ext, users, priority="high", **kw):
     with ext.unit_of_work():
-        t = tickets.create_ticket(tickets.NewTicket(
-            subject="Down", description="Everything is down", priority=priority,
-            requester_user_id=str(users.customer.id), **kw), Actor.customer(users.customer.id)
-            if priority in ("low", "medium", "high") else Actor.system())
+        t = tickets.create_ticket(
+            tickets.NewTicket(
+                subject="Down",
+                description="Everything is down",
+                priority=priority,
+                requester_user_id=str(users.customer.id),
+                **kw,
+            ),
+            Actor.customer(users.customer.id)
+            if priority in ("low", "medium", "high")
+            else Actor.system(),
+        )
     return t.id
 
 
@@ -111,11 +136,14 @@ def test_priority_change_mid_flight_keeps_used_time(app, ext, users, clock):
 
 
 def test_business_hours_policy_berlin(app, ext, users, clock):
-    hours = {d: [{"start": "09:00", "end": "17:00"}]
-             for d in ("monday", "tuesday", "wednesday", "thursday", "friday")}
+    hours = {
+        d: [{"start": "09:00", "end": "17:00"}]
+        for d in ("monday", "tuesday", "wednesday", "thursday", "friday")
+    }
     schedule = BusinessSchedule(name="Berlin", timezone="Europe/Berlin", hours=hours)
-    schedule.holidays = [Holiday(name="Labour day", date=datetime(2026, 5, 1).date(),
-                                 recurring=True)]
+    schedule.holidays = [
+        Holiday(name="Labour day", date=datetime(2026, 5, 1).date(), recurring=True)
+    ]
     ext.session.add(schedule)
     make_policy(ext.session, schedule=schedule)
     # Thursday 30 April 2026, 16:30 Berlin (14:30 UTC); Friday 1 May is a holiday.
@@ -136,7 +164,8 @@ def test_sweep_records_warning_then_breach_exactly_once(app, ext, users, clock, 
     with ext.unit_of_work():
         assert sla_sweep.sweep_batch() == 0
     assert [(s.name, s.kwargs["warning_type"]) for s in signal_log] == [
-        ("sla_warning", "first_response")]
+        ("sla_warning", "first_response")
+    ]
     clock.advance(minutes=30)
     with ext.unit_of_work():
         assert sla_sweep.sweep_batch() == 1
@@ -145,10 +174,15 @@ def test_sweep_records_warning_then_breach_exactly_once(app, ext, users, clock, 
     assert [s.name for s in signal_log] == ["sla_warning", "sla_breached"]
     t = reload(ext, tid)
     assert t.first_response_breached_at == clock.current
-    kinds = ext.session.execute(
-        select(Activity.type).where(Activity.ticket_id == tid, Activity.type.like("sla_%"))
-        .order_by(Activity.id)
-    ).scalars().all()
+    kinds = (
+        ext.session.execute(
+            select(Activity.type)
+            .where(Activity.ticket_id == tid, Activity.type.like("sla_%"))
+            .order_by(Activity.id)
+        )
+        .scalars()
+        .all()
+    )
     assert kinds == ["sla_warning", "sla_breached"]
     assert {s.target: s.state for s in sla.state(t)}["first_response"] == "breached"
 
@@ -181,9 +215,83 @@ def test_sweep_is_a_constant_number_of_statements(app, ext, users, clock, count_
     assert counts[0] <= 12
 
 
+def test_sweep_statements_do_not_grow_with_the_batch(app, ext, users, clock, count_queries):
+    make_policy(ext.session, warning=0)
+    for _ in range(24):
+        open_ticket(ext, users, priority="urgent")
+    clock.advance(hours=1)  # 24 first responses due
+    counts = []
+    for limit in (4, 20):
+        with count_queries() as q, ext.unit_of_work():
+            assert sla_sweep.sweep_batch(limit=limit) == limit
+        counts.append(q.count)
+    # The probe, then per target an UPDATE ... RETURNING (a SELECT and an UPDATE on MariaDB)
+    # and one INSERT ... SELECT, and the webhook outbox's look-up of subscribers.
+    assert counts[0] == counts[1] <= 6, counts
+
+
+def test_a_sweep_with_nothing_due_is_one_statement(app, ext, users, clock, count_queries, backend):
+    make_policy(ext.session)
+    for _ in range(5):
+        open_ticket(ext, users, priority="low")
+    clock.advance(minutes=5)
+    with count_queries() as q, ext.unit_of_work():
+        assert sla_sweep.sweep_batch() == 0
+    # SQLite first takes its write lock (a no-op UPDATE) so sweeps serialise.
+    assert q.count == (2 if backend == "sqlite" else 1), q.statements
+
+
+def test_breach_rows_carry_the_due_time_and_department(app, ext, users, clock):
+    make_policy(ext.session, warning=0)
+    dept = Department(name="Ops", slug="ops")
+    ext.session.add(dept)
+    ext.session.commit()
+    plain = open_ticket(ext, users, priority="urgent", department_id=dept.id)
+    odd = open_ticket(ext, users, priority="urgent")
+    with ext.unit_of_work():
+        t = reload(ext, odd)
+        t.first_response_due_at = t.first_response_due_at.replace(microsecond=1500)
+        t.first_response_warning_at = t.first_response_due_at
+    clock.advance(hours=1)
+    with ext.unit_of_work():
+        assert sla_sweep.sweep_batch() == 2
+    for tid in (plain, odd):
+        t = reload(ext, tid)
+        row = ext.session.execute(
+            select(Activity).where(Activity.ticket_id == tid, Activity.type == "sla_breached")
+        ).scalar_one()
+        assert row.properties == {
+            "target": "first_response",
+            "due_at": t.first_response_due_at.isoformat(),
+        }
+        assert row.department_id == t.department_id
+        assert row.actor_type == "system" and row.created_at == clock.current
+        # The breach settles the warning: none is recorded for this due time any more.
+        assert t.first_response_warned_at == clock.current
+    assert reload(ext, odd).first_response_due_at.microsecond == 1500
+    assert reload(ext, plain).department_id == dept.id
+
+
 def test_two_workers_record_each_breach_once(app, ext, users, clock, backend):
     make_policy(ext.session, warning=0)
     ids = [open_ticket(ext, users, priority="urgent") for _ in range(30)]
+    # The events a breach raises stay once per breach too: the signal and the webhook outbox.
+    ext.session.add(
+        Webhook(
+            url="http://127.0.0.1:9/hook",
+            secret="s" * 32,
+            events=["sla.breached"],
+            is_active=True,
+            failure_count=0,
+        )
+    )
+    ext.session.commit()
+    seen: list[tuple[int, str]] = []
+
+    def on_breach(sender, ticket, breach_type, **kwargs) -> None:
+        seen.append((ticket.id, breach_type))
+
+    sla_breached.connect(on_breach, weak=False)
     clock.advance(hours=6)
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
@@ -214,11 +322,21 @@ def test_two_workers_record_each_breach_once(app, ext, users, clock, backend):
             if not sla_sweep.sweep_batch(limit=5):
                 break
     breached = ext.session.execute(
-        select(Activity.ticket_id, func.count()).where(Activity.type == "sla_breached")
+        select(Activity.ticket_id, func.count())
+        .where(Activity.type == "sla_breached")
         .group_by(Activity.ticket_id)
     ).all()
+    sla_breached.disconnect(on_breach)
     # Two targets (first response and resolution) per ticket, each once.
     assert sorted(breached) == sorted((i, 2) for i in ids)
+    expected = sorted((i, target) for i in ids for target in ("first_response", "resolution"))
+    assert sorted(seen) == expected
+    bodies = ext.session.execute(select(WebhookDelivery.body)).scalars().all()
+    outbox = sorted(
+        (json.loads(b)["payload"]["ticket"]["id"], json.loads(b)["payload"]["breach_type"])
+        for b in bodies
+    )
+    assert outbox == expected
 
 
 def test_assignment_does_not_disturb_the_clock(app, ext, users, clock):
