@@ -9,6 +9,7 @@ from flask import current_app
 
 from ..config import Config
 from ..jobs import QUEUES, redis_connection
+from ..jobs.queues import WEBHOOK_QUEUE
 from ..jobs.schedule import InlineScheduler, active_schedule
 from ..jobs.worker import worker_class
 from .group import escalated_cli
@@ -18,9 +19,18 @@ from .group import escalated_cli
 @click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUES),
               help="Queues to listen on (default: all of Escalated's).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
-def worker(queues: tuple[str, ...], burst: bool, simple: bool) -> None:
-    """Run an RQ worker on the Escalated queues, each job inside this app's context."""
+@click.option("--simple/--fork", default=None,
+              help="Run jobs in this process, or fork a child per job. Default: in this "
+                   "process for a worker on the escalated-webhooks queue alone, else fork.")
+def worker(queues: tuple[str, ...], burst: bool, simple: bool | None) -> None:
+    """Run an RQ worker on the Escalated queues, each job inside this app's context.
+
+    A worker on the webhook queue alone runs its jobs in its own process: a fork costs more
+    than a batch of deliveries, and keeping the process keeps the keep-alive connections to
+    the receivers (see ``services.webhook_sender``).
+    """
+    if simple is None:
+        simple = tuple(queues) == (WEBHOOK_QUEUE,)
     conn = redis_connection()
     if conn is None:
         raise click.ClickException(
