@@ -9,9 +9,8 @@ from flask import current_app
 
 from ..config import Config
 from ..jobs import QUEUES, redis_connection
-from ..jobs.queues import WEBHOOK_QUEUE
 from ..jobs.schedule import InlineScheduler, active_schedule
-from ..jobs.worker import worker_class
+from ..jobs.worker import runs_in_process, worker_class
 from .group import escalated_cli
 
 
@@ -30,7 +29,7 @@ def worker(queues: tuple[str, ...], burst: bool, simple: bool | None) -> None:
     the receivers (see ``services.webhook_sender``).
     """
     if simple is None:
-        simple = tuple(queues) == (WEBHOOK_QUEUE,)
+        simple = runs_in_process(queues)
     conn = redis_connection()
     if conn is None:
         raise click.ClickException(

@@ -27,6 +27,15 @@ class EscalatedSimpleWorker(AppContextMixin, SimpleWorker):
     """Runs jobs in the worker's own process (tests, platforms without fork)."""
 
 
+def runs_in_process(queues: tuple[str, ...] | list[str]) -> bool:
+    """Whether a worker on ``queues`` runs jobs in its own process unless told otherwise: a
+    worker on the webhook queue alone does (a fork per job costs more than a batch of
+    deliveries, and the process keeps its keep-alive connections); any other forks."""
+    from .queues import WEBHOOK_QUEUE
+
+    return tuple(queues) == (WEBHOOK_QUEUE,)
+
+
 def worker_class(app: Flask, simple: bool = False) -> type[Worker]:
     cls: type[Any] = EscalatedSimpleWorker if simple else EscalatedWorker
     bound = type(cls.__name__, (cls,), {"app": app})

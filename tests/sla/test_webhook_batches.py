@@ -190,3 +190,13 @@ def test_a_connection_the_receiver_dropped_is_replaced(redis_app, receiver):
     assert _count(app, WebhookDelivery, WebhookDelivery.status == "delivered") == 4
     assert len(receiver.requests) == 4
     assert http_pool.pool().opened == 4
+
+
+def test_only_a_webhook_worker_runs_jobs_in_process_by_default():
+    from flask_escalated.jobs.queues import DEFAULT_QUEUE, MAIL_QUEUE
+    from flask_escalated.jobs.worker import runs_in_process
+
+    assert runs_in_process((WEBHOOK_QUEUE,))
+    assert not runs_in_process(())  # every queue
+    assert not runs_in_process((WEBHOOK_QUEUE, MAIL_QUEUE))
+    assert not runs_in_process([DEFAULT_QUEUE])
