@@ -20,7 +20,16 @@ class AppContextMixin:
 
 
 class EscalatedWorker(AppContextMixin, Worker):
-    """Forking worker (the default for ``flask escalated worker``)."""
+    """Forking worker (the default for ``flask escalated worker`` on the other queues)."""
+
+    def main_work_horse(self, job: Any, queue: Any) -> None:
+        """In the forked child, leave the parent's pooled database connections to the parent
+        (a socket used by two processes corrupts both sides' protocol state): the child
+        opens its own (SQLAlchemy's ``dispose(close=False)`` after a fork)."""
+        assert self.app is not None, "set the worker's app first"
+        with self.app.app_context():
+            self.app.extensions["escalated"].session.get_bind().dispose(close=False)
+        super().main_work_horse(job, queue)
 
 
 class EscalatedSimpleWorker(AppContextMixin, SimpleWorker):
