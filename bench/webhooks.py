@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,8 @@ from flask_escalated.services import tickets, webhooks
 from .host import create_app, db
 from .run import RESULTS_DIR, fresh_database
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+# A Redis database no other worker listens on (a worker elsewhere would take the jobs).
+REDIS_URL = os.environ.get("ESCALATED_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 MODES = ("simple", "forking", "sweep", "per-job")
 RECEIVER = """
 import http.server, sys
