@@ -61,26 +61,41 @@ def run(backend: str, n: int, tmpdir: str) -> dict[str, Any]:
         client = app.test_client()
         headers = {"X-Escalated-Inbound-Secret": SECRET}
         times: list[float] = []
+        statements = [0]
+        with app.app_context():
+            engine = db.engine
+
+        def count(*_args: Any) -> None:
+            statements[0] += 1
+
+        sa.event.listen(engine, "before_cursor_execute", count)
+        per_kind: dict[str, list[int]] = {"new": [], "reply": []}
         last_ticket = None
         start = time.perf_counter()
         for i in range(n):
             body = _message(i, last_ticket if i % 2 else None)
+            statements[0] = 0
             t0 = time.perf_counter()
             r = client.post("/support/webhook/email/inbound?adapter=raw", data=body,
                             content_type="message/rfc822", headers=headers)
             times.append((time.perf_counter() - t0) * 1000)
+            per_kind["reply" if i % 2 else "new"].append(statements[0])
             assert r.status_code in (200, 201), r.get_data(True)
             if i % 2 == 0:
                 last_ticket = r.get_json()["ticket_id"]
             else:
                 assert r.get_json()["outcome"] == "reply_added", r.get_json()
         seconds = time.perf_counter() - start
+        sa.event.remove(engine, "before_cursor_execute", count)
         with app.app_context():
             db.engine.dispose()
     times.sort()
     return {"backend": backend, "messages": n, "seconds": round(seconds, 2),
             "per_second": round(n / seconds, 1), "median_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[int(len(times) * 0.95) - 1], 2)}
+            "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
+            # statements per message (SAVEPOINT and RELEASE included), the median of each kind
+            "statements_new": statistics.median(per_kind["new"]),
+            "statements_reply": statistics.median(per_kind["reply"])}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,11 +109,13 @@ def main(argv: list[str] | None = None) -> None:
             results.append(run(backend, args.messages, tmpdir))
             print(json.dumps(results[-1]), flush=True)
     save_results("inbound", results)
-    print("| back end | messages | seconds | messages/s | median ms | p95 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| back end | messages | seconds | messages/s | median ms | p95 ms "
+          "| statements (new / reply) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(f"| {r['backend']} | {r['messages']:,} | {r['seconds']} | {r['per_second']} "
-              f"| {r['median_ms']} | {r['p95_ms']} |")
+              f"| {r['median_ms']} | {r['p95_ms']} "
+              f"| {r['statements_new']:g} / {r['statements_reply']:g} |")
 
 
 if __name__ == "__main__":

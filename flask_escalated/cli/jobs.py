@@ -28,19 +28,30 @@ def _configure_logging(log_format: str | None) -> None:
 @click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUES),
               help="Queues to listen on (default: all of Escalated's).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
+@click.option("--simple/--fork", default=None,
+              help="Run jobs in this process, or fork a child per job. Default: in this "
+                   "process for a worker on the escalated-webhooks queue alone, else fork.")
 @LOG_FORMAT
-def worker(queues: tuple[str, ...], burst: bool, simple: bool, log_format: str | None) -> None:
-    """Run an RQ worker on the Escalated queues, each job inside this app's context."""
+def worker(queues: tuple[str, ...], burst: bool, simple: bool | None,
+           log_format: str | None) -> None:
+    """Run an RQ worker on the Escalated queues, each job inside this app's context.
+
+    A worker on the webhook queue alone runs its jobs in its own process: a fork costs more
+    than a batch of deliveries, and keeping the process keeps the keep-alive connections to
+    the receivers (see ``services.webhook_sender``).
+    """
     _configure_logging(log_format)
+    # rq is loaded by the commands that run it only
+    from ..jobs.worker import runs_in_process, worker_class
+
+    if simple is None:
+        simple = runs_in_process(queues)
     conn = redis_connection()
     if conn is None:
         raise click.ClickException(
             f"Set {Config.REDIS_URL} to use a worker; without it jobs run in-process "
             "(see `flask escalated cron`)."
         )
-    from ..jobs.worker import worker_class  # rq: loaded by the commands that run it only
-
     cls = worker_class(current_app._get_current_object(), simple=simple)  # type: ignore[attr-defined]
     w = cls(list(queues or QUEUES), connection=conn)
     w.work(burst=burst, with_scheduler=False)

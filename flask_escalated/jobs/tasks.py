@@ -104,11 +104,28 @@ def deliver_webhook(delivery_id: int) -> str:
     return webhooks.deliver(delivery_id)
 
 
-def deliver_webhooks(batch_size: int = 200) -> dict[str, Any]:
-    """Sweep the outbox: send every delivery that is due (new, or waiting for a retry)."""
-    from ..services import webhooks
+def deliver_pending() -> dict[str, Any]:
+    """Send the deliveries handed over since the last run, in batches (one job per burst)."""
+    from ..services import webhook_sender
 
-    return _sweep_outbox("deliver-webhooks", webhooks.due_ids, webhooks.deliver, batch_size)
+    return {"task": "deliver-pending", "processed": webhook_sender.drain_pending()}
+
+
+def deliver_webhooks(batch_size: int = 50) -> dict[str, Any]:
+    """Sweep the outbox: send every delivery that is due (new, or waiting for a retry), a
+    claimed batch at a time."""
+    from ..services import webhook_sender
+
+    with single_run("deliver-webhooks", 600) as go:
+        if not go:
+            return {"task": "deliver-webhooks", "skipped": "another run is in progress"}
+        total = 0
+        for _ in range(10_000):
+            claimed = webhook_sender.deliver_due(batch_size)
+            if not claimed:
+                break
+            total += claimed
+        return {"task": "deliver-webhooks", "processed": total}
 
 
 def deliver_mail(mail_id: int) -> str:

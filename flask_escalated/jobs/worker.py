@@ -24,11 +24,29 @@ class AppContextMixin:
 
 
 class EscalatedWorker(AppContextMixin, Worker):
-    """Forking worker (the default for ``flask escalated worker``)."""
+    """Forking worker (the default for ``flask escalated worker`` on the other queues)."""
+
+    def main_work_horse(self, job: Any, queue: Any) -> None:
+        """In the forked child, leave the parent's pooled database connections to the parent
+        (a socket used by two processes corrupts both sides' protocol state): the child
+        opens its own (SQLAlchemy's ``dispose(close=False)`` after a fork)."""
+        assert self.app is not None, "set the worker's app first"
+        with self.app.app_context():
+            self.app.extensions["escalated"].session.get_bind().dispose(close=False)
+        super().main_work_horse(job, queue)
 
 
 class EscalatedSimpleWorker(AppContextMixin, SimpleWorker):
     """Runs jobs in the worker's own process (tests, platforms without fork)."""
+
+
+def runs_in_process(queues: tuple[str, ...] | list[str]) -> bool:
+    """Whether a worker on ``queues`` runs jobs in its own process unless told otherwise: a
+    worker on the webhook queue alone does (a fork per job costs more than a batch of
+    deliveries, and the process keeps its keep-alive connections); any other forks."""
+    from .queues import WEBHOOK_QUEUE
+
+    return tuple(queues) == (WEBHOOK_QUEUE,)
 
 
 def worker_class(app: Flask, simple: bool = False) -> type[Worker]:

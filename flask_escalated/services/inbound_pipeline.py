@@ -14,8 +14,10 @@ import logging
 from typing import Any
 
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError, StatementError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..events import Actor
+from ..models import InboundEmail
 from . import audit, ext, inbound
 from .errors import Conflict, ServiceError
 from .inbound_parse import (
@@ -73,11 +75,18 @@ def _parse(adapter: str, raw: bytes) -> ParsedMail:
 
 
 def run(adapter: str, raw: bytes) -> tuple[int, dict[str, Any]]:
-    """Store, parse and apply one message; returns (HTTP status, response body)."""
+    """Store, parse and apply one message; returns (HTTP status, response body).
+
+    The stored row and the bytes in hand are applied as they are: reading both back from the
+    database and the storage right after storing them would only repeat what is known."""
     escalated = ext()
     with escalated.unit_of_work():
         row = inbound.receive(adapter, raw)
-    return apply(row.id)
+        ident = row.id
+    # The commit expired the row; its key is known, so the UPDATE that records the outcome
+    # needs no SELECT to find it (nothing else of the row is read before it is written).
+    set_committed_value(row, "id", ident)
+    return apply(ident, stored=(row, adapter, raw))
 
 
 def _failure(inbound_id: int, status: int, code: str, message: str, reason: str,
@@ -89,14 +98,20 @@ def _failure(inbound_id: int, status: int, code: str, message: str, reason: str,
                               "fields": {"inbound_id": inbound_id}}}
 
 
-def apply(inbound_id: int) -> tuple[int, dict[str, Any]]:
+def apply(inbound_id: int, stored: tuple[InboundEmail, str, bytes] | None = None
+          ) -> tuple[int, dict[str, Any]]:
     """Parse and apply a stored message (also the admin's "reprocess").
 
+    ``stored``: the row just committed by :func:`run`, its adapter and raw bytes, so they are
+    not read back (the row is only written to, by primary key, and answered by ``inbound_id``).
     Whatever happens, the stored row ends with an outcome: input that cannot be read or
     stored is failed with the reason (422), and an unexpected error too (500, logged)."""
     escalated = ext()
-    row = inbound.get(inbound_id)
-    adapter, raw = row.adapter, inbound.raw_of(row)
+    if stored is not None:
+        fresh, adapter, raw = stored
+    else:
+        fresh = inbound.get(inbound_id)
+        adapter, raw = fresh.adapter, inbound.raw_of(fresh)
     try:
         parsed = parse(adapter, raw)
     except SubscriptionConfirmation as note:
@@ -115,15 +130,14 @@ def apply(inbound_id: int) -> tuple[int, dict[str, Any]]:
         return _failure(inbound_id, 422, "unreadable_mail", reason, reason, "unreadable")
     try:
         with escalated.unit_of_work():
-            row = inbound.get(inbound_id)
-            outcome = inbound.process(row, parsed)
-            body = outcome.as_dict(row)
+            outcome = inbound.process(fresh, parsed)
+            body = outcome.as_dict(inbound_id)
     except inbound.DuplicateMessage:
         with escalated.unit_of_work():
             row = inbound.get(inbound_id)
             inbound.record_parsed(row, parsed)
             outcome = inbound.finish(row, inbound.Outcome("duplicate", "duplicate"))
-            body = outcome.as_dict(row)
+            body = outcome.as_dict(inbound_id)
     except ServiceError as exc:
         with escalated.unit_of_work():
             inbound.fail(inbound.get(inbound_id), f"{exc.message} {exc.fields}")

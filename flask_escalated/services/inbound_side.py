@@ -50,13 +50,13 @@ def process(row: InboundEmail, parsed: ParsedMail, conversation: SideConversatio
     """File the outside party's answer in its side conversation, or refuse a forged sender."""
     ticket = session().get(Ticket, conversation.ticket_id)
     if ticket is None:  # pragma: no cover - the conversation goes with its ticket
-        return finish(row, Outcome("ignored", "no_ticket", MATCHED_BY))
+        return finish(row, Outcome("ignored", "no_ticket", MATCHED_BY), parsed)
     if not _sender_is(conversation, parsed.from_email):
         return finish(row, Outcome("ignored", "unverified_sender", MATCHED_BY, ticket, reason=(
             f"{parsed.from_email} wrote to side conversation {conversation.id}, whose outside "
-            "address is another: only that address may answer, so nothing was posted.")))
+            "address is another: only that address may answer, so nothing was posted.")), parsed)
     full, _ = _bodies(parsed)
     side_conversations.receive_outside(conversation, ticket, normalize_email(parsed.from_email),
                                        strip_quoted(full) or "(no text)")
     return _claim(row, Outcome("processed", "side_reply_added", MATCHED_BY, ticket),
-                  dedupe_key(parsed.message_id))
+                  dedupe_key(parsed.message_id), parsed)

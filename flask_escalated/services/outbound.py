@@ -10,8 +10,10 @@ and obsolete forms (6to4 ``2002::/16``, Teredo ``2001::/32``, IPv4-compatible ``
 local-use NAT64 ``64:ff9b:1::/48``) are refused outright, since a webhook receiver has no
 reason to sit behind them and their IPv4 end could be anything.
 
-Checked when a URL is saved and again just before each request, since a hostname can resolve
-differently later (DNS rebinding): every address the name resolves to must be public.
+Checked when a URL is saved and again before each new connection, since a hostname can resolve
+differently later (DNS rebinding): every address the name resolves to must be public, and the
+connection goes to the address that was checked (see :mod:`.http_pool`, which keeps connections
+alive for at most a minute).
 """
 
 from __future__ import annotations
@@ -130,54 +132,41 @@ class Response:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _pinned(cls: type[http.client.HTTPConnection], address: IPAddress) -> Any:
-    """A connection class that connects to ``address`` whatever the host name resolves to
-    now (TLS still checks the certificate against the host name): the address we checked is
-    the address we call, so a DNS answer that changes in between cannot redirect us."""
-
-    def connect(addr: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        return socket.create_connection((str(address), addr[1]), *args, **kwargs)
-
-    def factory(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-        conn = cls(host, **kwargs)
-        conn._create_connection = connect  # type: ignore[attr-defined]
-        return conn
-
-    return factory
-
-
-class _PinnedHTTP(urllib.request.HTTPHandler):
-    def __init__(self, address: IPAddress) -> None:
-        super().__init__()
-        self.address = address
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_pinned(http.client.HTTPConnection, self.address), req)
-
-
-class _PinnedHTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, address: IPAddress) -> None:
-        super().__init__()
-        self.address = address
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_pinned(http.client.HTTPSConnection, self.address), req,
-                            context=self._context)  # type: ignore[attr-defined]
-
-
-def _opener(address: IPAddress | None) -> urllib.request.OpenerDirector:
-    if address is None:  # an allowlisted host: resolved as usual, proxies as configured
-        return urllib.request.build_opener(_NoRedirects)
-    # Straight to the checked address: no proxy from the environment in between.
-    return urllib.request.build_opener(_NoRedirects, urllib.request.ProxyHandler({}),
-                                       _PinnedHTTP(address), _PinnedHTTPS(address))
-
-
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10) -> Response:
-    """POST ``body``; never raises for network trouble (the result says what happened)."""
+    """POST ``body``; never raises for network trouble (the result says what happened).
+
+    Sent over this app's keep-alive pool (:mod:`.http_pool`), which checks and pins the
+    address of every connection it opens. An allowlisted host behind a proxy configured in the
+    environment goes through ``urllib`` instead, so that proxy is still used.
+    """
     started = time.perf_counter()
     try:
-        opener = _opener(check_destination(url))
+        if _proxied(url):
+            return _post_urllib(url, body, headers, timeout, started)
+        from .http_pool import pool
+
+        answer = pool().post(url, body, headers, timeout)
+        ok = 200 <= answer.status < 300
+        return Response(answer.status, answer.body, _ms(started),
+                        None if ok else f"HTTP {answer.status}")
+    except (UnsafeURL, OSError, http.client.HTTPException, ValueError) as exc:
+        return Response(None, "", _ms(started), str(exc)[:500])
+
+
+def _proxied(url: str) -> bool:
+    """An allowlisted host that the environment sends through a proxy."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host not in set(current_app.config[Config.WEBHOOK_ALLOWED_HOSTS] or []):
+        return False
+    return parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host)
+
+
+def _post_urllib(url: str, body: bytes, headers: dict[str, str], timeout: float,
+                 started: float) -> Response:
+    try:
+        check_destination(url)  # allowlisted: nothing to pin, resolved as usual
+        opener = urllib.request.build_opener(_NoRedirects)
         request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310
                                          headers=headers)
         with opener.open(request, timeout=timeout) as response:

@@ -295,6 +295,8 @@ def _before_commit(db: Session) -> None:
 
 
 def _forget(db: Session) -> None:
+    if db.in_nested_transaction():  # a SAVEPOINT ended: the transaction's changes still count
+        return
     db.info.pop(_TOUCHED, None)
 
 

@@ -19,22 +19,20 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import secrets
 import uuid
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import Engine, insert, or_, select, update
+from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..clock import now
-from ..config import Config
 from ..events import DomainEvent, on_after_commit, on_before_commit
 from ..models import KbArticle, Reply, Tag, Ticket, Webhook, WebhookAttempt, WebhookDelivery
 from ..signals import ALL_SIGNALS, webhook_event_name
-from . import audit, deletion, outbound, session
+from . import audit, deletion, outbound, session, webhook_sender
 from .errors import NotFound, ValidationError
 from .ids import parse_id
 
@@ -42,9 +40,7 @@ log = logging.getLogger("flask_escalated.webhooks")
 
 EVENTS = tuple(sorted(webhook_event_name(name) for name in ALL_SIGNALS))
 _NEW = "escalated.new_deliveries"
-CLAIM = timedelta(seconds=90)
-BASE_DELAY = 30  # seconds before the second attempt; doubles each time
-MAX_DELAY = 6 * 3600
+CLAIM = webhook_sender.CLAIM
 
 
 # ---------------------------------------------------------------------------- payloads
@@ -127,117 +123,40 @@ def write_outbox(db: Session, events: list[DomainEvent]) -> None:
 
 @on_after_commit
 def hand_over(app: Flask, events: list[DomainEvent]) -> None:
-    """After the commit, queue the new deliveries (RQ), or send them from a background thread
-    when there is no Redis: the request that caused them never waits for a receiver."""
+    """After the commit, hand the new deliveries to the webhook queue (RQ, batched: see
+    :mod:`.webhook_sender`), or send them from a background thread when there is no Redis:
+    the request that caused them never waits for a receiver."""
     db = app.extensions["escalated"].session
     ids = db.info.pop(_NEW, None)
     if not ids:
         return
-    from ..jobs.queues import WEBHOOK_QUEUE, queue, redis_connection, run_in_background
+    from ..jobs.queues import redis_connection, run_in_background
 
     if redis_connection() is not None:
-        from ..jobs.tasks import deliver_webhook
-
-        for delivery_id in ids:
-            queue(WEBHOOK_QUEUE).enqueue(deliver_webhook, delivery_id)
+        webhook_sender.hand_over(ids)
         return
     run_in_background(app, "webhooks", deliver, ids)
 
 
 # ---------------------------------------------------------------------------- sending
-def backoff(attempts: int) -> timedelta:
-    """Delay after ``attempts`` failed tries: 30 s, 60 s, 120 s ... capped, with ±20 % jitter."""
-    delay = min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
-    return timedelta(seconds=delay * random.uniform(0.8, 1.2))
-
-
-def _engine() -> Engine:
-    return cast(Engine, session().get_bind())
-
-
-def _claim(delivery_id: int) -> Any:
-    """Take the delivery for this sender and read what to send, in one short transaction.
-
-    Returns ``None`` if another sender holds it, it is not due, or it (or its webhook) is gone.
-    """
-    at = now()
-    with _engine().begin() as conn:
-        claimed = conn.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id,
-                   WebhookDelivery.status.in_(("pending", "failed")),
-                   or_(WebhookDelivery.claimed_until.is_(None),
-                       WebhookDelivery.claimed_until < at))
-            .values(claimed_until=at + CLAIM)
-        ).rowcount
-        if not claimed:
-            return None
-        return conn.execute(
-            select(WebhookDelivery.body, WebhookDelivery.event, WebhookDelivery.uid,
-                   WebhookDelivery.attempts, Webhook.id.label("webhook_id"), Webhook.url,
-                   Webhook.secret)
-            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-            .where(WebhookDelivery.id == delivery_id)
-        ).first()
+backoff = webhook_sender.backoff
 
 
 def deliver(delivery_id: int) -> str:
-    """Send one delivery once (if due and not taken by another sender); returns its status.
+    """Send one delivery once (if not taken by another sender); returns its status.
 
     No transaction stays open while the receiver answers: the claim commits first, and the
     outcome (delivery row, webhook health, attempt log) is written in a second transaction.
+    Batches of deliveries go through :func:`.webhook_sender.deliver_ids` the same way.
     """
-    job = _claim(delivery_id)
-    if job is None:
-        return "skipped"
-    body = job.body.encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "flask-escalated-webhooks",
-        "X-Escalated-Event": job.event,
-        "X-Escalated-Delivery": job.uid,
-        "X-Escalated-Signature": sign(body, job.secret),
-    }
-    result = outbound.post(job.url, body, headers)
-    attempts = job.attempts + 1
-    error = None if result.ok else (result.error or f"HTTP {result.status}")[:500]
-    stamp = now()
-    outcome: dict[str, Any] = {"attempts": attempts, "last_status_code": result.status,
-                               "last_error": error, "claimed_until": None}
-    if result.ok:
-        status = "delivered"
-        outcome.update(delivered_at=stamp, next_attempt_at=None)
-        health: dict[str, Any] = {"failure_count": 0, "last_delivered_at": stamp}
-    else:
-        dead = attempts >= int(current_app.config[Config.WEBHOOK_MAX_ATTEMPTS])
-        status = "dead" if dead else "failed"
-        outcome["next_attempt_at"] = None if dead else stamp + backoff(attempts)
-        health = {"failure_count": Webhook.failure_count + 1}
-    outcome["status"] = status
-    with _engine().begin() as conn:
-        conn.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
-                     .values(outcome))
-        conn.execute(update(Webhook).where(Webhook.id == job.webhook_id).values(health))
-        conn.execute(insert(WebhookAttempt).values(
-            delivery_id=delivery_id, number=attempts, status_code=result.status,
-            duration_ms=result.duration_ms, response_excerpt=result.body[:500] or None,
-            error=error, created_at=stamp))
-    return status
+    return webhook_sender.deliver_ids([delivery_id]).get(delivery_id, "skipped")
 
 
 def due_ids(limit: int = 500, at: datetime | None = None) -> list[int]:
     """Deliveries due now, read on a fresh connection: deliveries are written outside the
     caller's session, and a repeatable-read snapshot would keep offering the same rows."""
-    at = at or now()
-    with _engine().connect() as conn:
-        return list(conn.execute(
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.status.in_(("pending", "failed")),
-                   WebhookDelivery.next_attempt_at <= at,
-                   or_(WebhookDelivery.claimed_until.is_(None),
-                       WebhookDelivery.claimed_until < at))
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
-        ).scalars())
+    with webhook_sender._engine().connect() as conn:
+        return list(conn.execute(webhook_sender.due(limit, at or now())).scalars())
 
 
 def redeliver(actor: Any, webhook_id: object, delivery_id: object) -> WebhookDelivery:

@@ -244,3 +244,24 @@ def test_reindex_command_rebuilds_documents(app, users, make_ticket, ext):
     assert result.exit_code == 0, result.output
     assert "Indexed 2 tickets." in result.output
     assert set(_search(users, "narwhal")) == {a.id, b.id}
+
+
+def test_a_savepoint_after_a_change_keeps_the_document_current(app, users, make_ticket, ext):
+    """A SAVEPOINT released (or rolled back) after a reply must not drop the pending rewrite:
+    the reply is still in the transaction that commits."""
+    from flask_escalated.services import savepoint
+
+    t = make_ticket()
+    with ext.unit_of_work():
+        replies.add_reply(tickets.get_ticket(t.id), "an okapi wandered in",
+                          Actor.agent(users.agent.id))
+        session().flush()
+        with savepoint():
+            pass
+        try:
+            with savepoint():
+                raise RuntimeError("undone")
+        except RuntimeError:
+            pass
+    assert "okapi" in document(t.id).public_text
+    assert _search(users, "okapi") == [t.id]
