@@ -1,17 +1,22 @@
 """Ranked full-text search over knowledge-base articles, one function for every database.
 
-- **PostgreSQL**: ``websearch_to_tsquery('english', q)`` against the weighted document of
-  :data:`~flask_escalated.models.kb.PG_DOCUMENT` (title weight A, body weight B), which the GIN
-  expression index covers; ranked by ``ts_rank`` (see :func:`_postgres` for the cap).
-  ``websearch_to_tsquery`` never raises a syntax error, so quoted phrases, ``or`` and
-  ``-word`` keep working.
-- **MariaDB/MySQL**: ``MATCH (title, body_text) AGAINST (q IN NATURAL LANGUAGE MODE)`` on a
-  FULLTEXT index, plus twice the title-only relevance so title hits come first. Natural language
-  mode has no operators.
+Every database finds the articles with all the query's words and puts title matches first
+(:data:`TITLE_BOOST`), then orders by its own score:
+
+- **PostgreSQL**: ``websearch_to_tsquery('english', q)`` against the stored weighted vector
+  (title weight A, body weight B) and the stored title vector of
+  :mod:`~flask_escalated.models.kb`, each GIN-indexed and kept current by a trigger; ranked by
+  ``ts_rank`` over a bounded candidate set (:func:`_candidates`), so a word in nearly every
+  article costs about what a rare one does. ``websearch_to_tsquery`` never raises a syntax
+  error, so quoted phrases, ``or`` and ``-word`` keep working.
+- **MariaDB/MySQL**: ``MATCH ... AGAINST`` in boolean mode with every word required (InnoDB's
+  stop words and short words left out, as in ticket search), title relevance counted twice.
+  InnoDB collects every match, so this one is not bounded.
 - **SQLite**: an FTS5 table kept in step with the articles by :func:`index_article` and
   :func:`unindex_article` (the services call them on every write), ranked by ``bm25`` with the
-  title weighted ten times the body. The query is rebuilt from its word tokens, each quoted, so
-  FTS5 syntax (``NEAR(``, ``*``, ``:``, ``"``, ``AND``...) in user input is only ever text.
+  title weighted ten times the body, over the same kind of bounded candidate set. The query is
+  rebuilt from its word tokens, each quoted, so FTS5 syntax (``NEAR(``, ``*``, ``:``, ``"``,
+  ``AND``...) in user input is only ever text.
 
 Every caller gets the same validation: a missing or blank query and one longer than
 :data:`MAX_QUERY_LENGTH` are a 422; a query with no word in it finds nothing. Public callers
@@ -27,19 +32,35 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, literal_column, select, text
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    text,
+    union,
+)
 from sqlalchemy.dialects.mysql import match
 
 from ..models import KbArticle
-from ..models.kb import FTS_TABLE, KB_PUBLIC, KB_PUBLISHED, PG_DOCUMENT, PG_TITLE_DOCUMENT
+from ..models.kb import FTS_TABLE, KB_PUBLIC, KB_PUBLISHED, PG_TITLE_COLUMN, PG_VECTOR_COLUMN
 from . import session
 from .errors import ValidationError
+from .ticket_search import mysql_query
 
 MAX_QUERY_LENGTH = 200
 MAX_TOKENS = 16
 SNIPPET_LENGTH = 180
-#: PostgreSQL: how many title-ranked matches get the full (title and body) rank.
+#: How many of the newest matches (and of the newest title matches) get ranked: exact whenever
+#: fewer articles match; for a word in most articles, older body-only matches past the cap are
+#: left out, so the ranking work is bounded however common the words are.
 RANK_CANDIDATES = 200
+#: Added to a title match's score (more than any engine's score reaches), so title matches
+#: come first on every database and :attr:`SearchHit.rank` follows the order of the hits.
+TITLE_BOOST = 1000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -77,10 +98,12 @@ def tokens(query: str) -> list[str]:
     return _WORD.findall(query)[:MAX_TOKENS]
 
 
-def fts5_query(words: list[str]) -> str:
-    """An FTS5 MATCH expression that can only mean "all of these words": each is a quoted
-    string (a double quote inside doubled), so nothing the user typed is an operator."""
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+def fts5_query(words: list[str], column: str | None = None) -> str:
+    """An FTS5 MATCH expression that can only mean "all of these words" (in ``column`` if
+    given): each is a quoted string (a double quote inside doubled), so nothing the user typed
+    is an operator."""
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    return " AND ".join(f"{column} : {q}" for q in quoted) if column else " ".join(quoted)
 
 
 def search(raw_query: Any, *, include_internal: bool = False, limit: int = 20) -> list[SearchHit]:
@@ -93,7 +116,7 @@ def search(raw_query: Any, *, include_internal: bool = False, limit: int = 20) -
     if dialect == "postgresql":
         ranked = _postgres(query, include_internal, limit)
     elif dialect == "mysql":
-        ranked = _mysql(" ".join(words), include_internal, limit)
+        ranked = _mysql(words, include_internal, limit)
     else:
         ranked = _sqlite(words, include_internal, limit)
     if not ranked:
@@ -112,33 +135,48 @@ def _visible(include_internal: bool) -> Any:
     return clause
 
 
+def _newest(found: Any, include_internal: bool) -> Any:
+    """The ids of the newest :data:`RANK_CANDIDATES` visible articles where ``found`` holds:
+    through the search index when few match, down the id index (stopping at the cap) when
+    most do."""
+    return (select(KbArticle.id).where(found, _visible(include_internal))
+            .order_by(KbArticle.id.desc()).limit(RANK_CANDIDATES).subquery())
+
+
+def _candidates(in_title: Any, anywhere: Any, include_internal: bool) -> Any:
+    """Title matches and matches anywhere, each bounded by :func:`_newest`: every title match
+    among the newest matches is among the newest title matches, so title matches still come
+    first, and the ranking work stays bounded however common the words are."""
+    title_hits, hits = _newest(in_title, include_internal), _newest(anywhere, include_internal)
+    return union(select(title_hits.c.id), select(hits.c.id))
+
+
 def _postgres(query: str, include_internal: bool, limit: int) -> list[tuple[int, float]]:
-    """Two steps, because ``ts_rank`` must rebuild the document's tsvector row by row (the GIN
-    index finds matches but stores no vectors): the index finds every match and the (short)
-    titles rank them into :data:`RANK_CANDIDATES`; only those get the full title-and-body
-    rank. Exact whenever fewer articles match; for a very common word, body-only matches
-    beyond the cap are taken newest first."""
+    """Title matches first, then ``ts_rank`` over the stored weighted vector, both computed for
+    the bounded candidate set of :func:`_candidates` only."""
     tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"),
                                         bindparam("q", query))
-    document: ColumnElement[Any] = literal_column(PG_DOCUMENT)
-    candidates = (
-        select(KbArticle.id, KbArticle.title, KbArticle.body_text)
-        .where(document.op("@@")(tsquery), _visible(include_internal))
-        .order_by(func.ts_rank(literal_column(PG_TITLE_DOCUMENT), tsquery).desc(),
-                  KbArticle.id.desc())
-        .limit(RANK_CANDIDATES).cte("kb_candidates"))
-    rank = func.ts_rank(document, tsquery).label("rank")
-    stmt = (select(candidates.c.id, rank).select_from(candidates)
-            .order_by(rank.desc(), candidates.c.id.desc()).limit(limit))
+    vector: ColumnElement[Any] = literal_column(PG_VECTOR_COLUMN)
+    in_title = literal_column(PG_TITLE_COLUMN).op("@@")(tsquery)
+    found = _candidates(in_title, vector.op("@@")(tsquery), include_internal)
+    rank = (case((in_title, TITLE_BOOST), else_=0) + func.ts_rank(vector, tsquery)).label("rank")
+    stmt = (select(KbArticle.id, rank).where(KbArticle.id.in_(found))
+            .order_by(rank.desc(), KbArticle.id.desc()).limit(limit))
     return [(r[0], r[1]) for r in session().execute(stmt)]
 
 
-def _mysql(query: str, include_internal: bool, limit: int) -> list[tuple[int, float]]:
-    everywhere = match(KbArticle.title.expression, KbArticle.body_text.expression,
-                       against=bindparam("q", query)).in_natural_language_mode()
+def _mysql(words: list[str], include_internal: bool, limit: int) -> list[tuple[int, float]]:
+    """Boolean mode with every word required (as on the other databases; natural language
+    mode matched any word and scored every match): title matches first, then title relevance
+    counted twice plus the relevance over title and body."""
+    expr = mysql_query(words)
+    if not expr:  # only words InnoDB does not index: nothing can match
+        return []
     in_title = match(KbArticle.title.expression,
-                     against=bindparam("q2", query)).in_natural_language_mode()
-    rank = (in_title * 2 + everywhere).label("rank")
+                     against=bindparam("q_title", expr)).in_boolean_mode()
+    everywhere = match(KbArticle.title.expression, KbArticle.body_text.expression,
+                       against=bindparam("q", expr)).in_boolean_mode()
+    rank = (case((in_title > 0, TITLE_BOOST), else_=0) + in_title * 2 + everywhere).label("rank")
     stmt = (select(KbArticle.id, rank)
             .where(everywhere > 0, _visible(include_internal))
             .order_by(rank.desc(), KbArticle.id.desc()).limit(limit))
@@ -146,13 +184,24 @@ def _mysql(query: str, include_internal: bool, limit: int) -> list[tuple[int, fl
 
 
 def _sqlite(words: list[str], include_internal: bool, limit: int) -> list[tuple[int, float]]:
+    """``bm25`` (title weighted ten times the body) over the newest :data:`RANK_CANDIDATES`
+    matches, and the newest title matches (ranked by ``bm25`` of the title alone) first: FTS5
+    walks a word's matches by descending rowid and stops at the cap, where ranking every
+    match of a common word would cost a ``bm25`` per match."""
     visibility = "" if include_internal else "AND a.visibility = :public "
+
+    def newest(param: str, in_title: int) -> str:
+        return (f"SELECT * FROM (SELECT a.id AS id, {in_title} AS in_title, "
+                f"-bm25({FTS_TABLE}, 10.0, 1.0) AS score FROM {FTS_TABLE} "
+                f"JOIN {KbArticle.__tablename__} a ON a.id = {FTS_TABLE}.rowid "
+                f"WHERE {FTS_TABLE} MATCH :{param} AND a.status = :published {visibility}"
+                f"ORDER BY {FTS_TABLE}.rowid DESC LIMIT :candidates)")
+
     stmt = text(
-        f"SELECT a.id, -bm25({FTS_TABLE}, 10.0, 1.0) AS rank "
-        f"FROM {FTS_TABLE} JOIN {KbArticle.__tablename__} a ON a.id = {FTS_TABLE}.rowid "
-        f"WHERE {FTS_TABLE} MATCH :q AND a.status = :published {visibility}"
-        f"ORDER BY bm25({FTS_TABLE}, 10.0, 1.0), a.id DESC LIMIT :limit")
-    params: dict[str, Any] = {"q": fts5_query(words), "published": KB_PUBLISHED,
+        f"SELECT id, MAX(in_title) + MAX(score) AS rank FROM ({newest('q_title', TITLE_BOOST)} "
+        f"UNION ALL {newest('q', 0)}) GROUP BY id ORDER BY rank DESC, id DESC LIMIT :limit")
+    params: dict[str, Any] = {"q": fts5_query(words), "q_title": fts5_query(words, "title"),
+                              "published": KB_PUBLISHED, "candidates": RANK_CANDIDATES,
                               "limit": limit}
     if not include_internal:
         params["public"] = KB_PUBLIC

@@ -1,5 +1,5 @@
-"""Migration 0008 and ``create_all`` build the same full-text structure on each database, the
-downgrade removes it, and search works on a database built by ``upgrade head``."""
+"""Migrations 0009 and 0020 and ``create_all`` build the same full-text structure on each
+database, the downgrade removes it, and search works on a database built by ``upgrade head``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask_escalated.models.kb import (
     MYSQL_TEXT_INDEX,
     MYSQL_TITLE_INDEX,
     PG_SEARCH_INDEX,
+    PG_TITLE_INDEX,
 )
 from tests.hosts import intid
 
@@ -38,8 +39,8 @@ def search_structures(url: str) -> set[str]:
         engine.dispose()
 
 
-EXPECTED = {"postgres": {PG_SEARCH_INDEX}, "mariadb": {MYSQL_TITLE_INDEX, MYSQL_TEXT_INDEX},
-            "sqlite": {FTS_TABLE}}
+EXPECTED = {"postgres": {PG_SEARCH_INDEX, PG_TITLE_INDEX},
+            "mariadb": {MYSQL_TITLE_INDEX, MYSQL_TEXT_INDEX}, "sqlite": {FTS_TABLE}}
 
 
 def test_create_all_builds_the_search_structure(backend, test_databases):

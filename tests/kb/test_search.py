@@ -50,6 +50,50 @@ def test_search_follows_edits_and_deletes(app, ext, editor, make_article, filler
     assert kb_search.search("copier") == []
 
 
+def test_search_follows_body_edits_and_new_articles(app, ext, editor, make_article, fillers):
+    """Create, body edit and delete each reach the search structure (PostgreSQL's stored
+    vector through its trigger, SQLite's FTS5 table through the service, MariaDB's index)."""
+    from flask_escalated.services import kb
+
+    assert kb_search.search("toner") == []
+    row = make_article("Cartridges", "Shake the toner gently.")
+    assert [h.id for h in kb_search.search("toner")] == [row.id]
+    with ext.unit_of_work():
+        kb.update_article(editor, row.id, {"body": "Recycle the empty drum."})
+    assert kb_search.search("toner") == []
+    assert [h.id for h in kb_search.search("drum")] == [row.id]
+    assert [h.id for h in kb_search.search("cartridges recycle")] == [row.id]
+    with ext.unit_of_work():
+        kb.update_article(editor, row.id, {"status": "draft"})
+    assert kb_search.search("drum") == []
+    with ext.unit_of_work():
+        kb.delete_article(editor, row.id)
+    assert kb_search.search("cartridges") == []
+
+
+def test_title_matches_first_however_often_bodies_repeat_the_word(app, make_article, fillers):
+    title_hit = make_article("Scanner basics", "Plug it in.")
+    body_hits = [make_article(f"Office tour {i}", "The scanner, scanner and scanner. " * 20)
+                 for i in range(3)]
+    hits = kb_search.search("scanner")
+    assert hits[0].id == title_hit.id
+    assert [h.id for h in hits[1:]] == [b.id for b in reversed(body_hits)]
+    assert hits[0].rank > hits[1].rank
+
+
+def test_ranking_work_is_bounded_and_title_matches_stay_first(app, make_article, fillers,
+                                                               monkeypatch):
+    """Past :data:`RANK_CANDIDATES` matches only the newest are ranked, but an older title
+    match is still found, first (PostgreSQL and SQLite bound it; MariaDB ranks every match)."""
+    monkeypatch.setattr(kb_search, "RANK_CANDIDATES", 2)
+    title_hit = make_article("Stapler refills", "Open the lid.")
+    body_hits = [make_article(f"Desk {i}", "Borrow a stapler from reception.") for i in range(4)]
+    ids = [h.id for h in kb_search.search("stapler")]
+    assert ids[0] == title_hit.id
+    newest = [b.id for b in reversed(body_hits)]
+    assert ids[1:3] == newest[:2] and set(ids[1:]) <= set(newest)
+
+
 def test_snippets_are_plain_text_around_the_match(app, make_article, fillers):
     long_body = ("Lorem ipsum dolor sit amet. " * 20) + "The **keyboard** shortcut is here. " + (
         "Consectetur adipiscing elit. " * 20)
