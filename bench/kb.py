@@ -3,11 +3,11 @@
 For each back end and size: N published articles (a tenth internal) whose titles (3-7 words) and
 bodies (2-5 KB) are drawn from a 3,000-word vocabulary with Zipf-like word frequencies, plus one
 domain word (:data:`EVERYWHERE`) put into 98% of the bodies and 3% of the titles; loaded with
-Core ``executemany`` in batches; the full-text structure is built after the load (as a bulk
-import would: ``flask escalated reindex-kb``). Then the public search runs for a fixed list of
-queries in five classes (:data:`CLASSES`), and the latency of each call is recorded, including
-loading the hits and cutting snippets; the report gives median and p95 per class and the load
-average of the machine while it ran.
+Core ``executemany`` in batches, each batch's search postings written after it by
+``kb_search.fill_index`` (as ``flask escalated reindex-kb`` would after a bulk import). Then
+the public search runs for a fixed list of queries in five classes (:data:`CLASSES`), and the
+latency of each call is recorded, including loading the hits and cutting snippets; the report
+gives median and p95 per class and the load average of the machine while it ran.
 
     .venv/bin/python -m bench.kb --backends sqlite,postgres,mariadb --sizes 2000,100000
 """
@@ -28,12 +28,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from flask_escalated.models import metadata
-from flask_escalated.models.kb import (
-    PG_NARROW_ROWS,
-    PG_SEARCH_UNDO,
-    SEARCH_DDL,
-    SEARCH_INDEXES,
-)
 from flask_escalated.services import kb_search
 
 from .host import create_app, db
@@ -41,11 +35,36 @@ from .run import each_database, save_results
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 ARTICLES = metadata.tables["escalated_kb_articles"]
+POSTINGS = metadata.tables["escalated_kb_postings"]
 CHUNK = 2000
 #: The word in nearly every article (98% of the bodies, 3% of the titles).
 EVERYWHERE = "invoice"
-SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "pe", "da", "gri", "tor", "vel",
-             "san", "mor", "lin", "bra", "cho", "fen", "quo", "zar", "wes", "ul", "ix"]
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "sa",
+    "ti",
+    "vo",
+    "pe",
+    "da",
+    "gri",
+    "tor",
+    "vel",
+    "san",
+    "mor",
+    "lin",
+    "bra",
+    "cho",
+    "fen",
+    "quo",
+    "zar",
+    "wes",
+    "ul",
+    "ix",
+]
 
 
 def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
@@ -63,18 +82,6 @@ def fill(url: str, size: int, seed: int = 42) -> list[str]:
     engine = sa.create_engine(url)
     metadata.create_all(engine)
     dialect = engine.dialect.name
-    with engine.begin() as conn:  # build the full-text structure after the load: faster
-        if dialect == "postgresql":
-            for statement in PG_SEARCH_UNDO:  # then SEARCH_DDL backfills, as migration 0020
-                conn.exec_driver_sql(statement)
-            conn.exec_driver_sql(PG_NARROW_ROWS)  # rows stored as a live install stores them
-        for name in SEARCH_INDEXES:
-            if dialect == "mysql":
-                with_index = conn.exec_driver_sql(
-                    "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = "
-                    "DATABASE() AND index_name = %s", (name,)).scalar()
-                if with_index:
-                    conn.exec_driver_sql(f"DROP INDEX {name} ON {ARTICLES.name}")
     for start in range(0, size, CHUNK):
         rows = []
         for i in range(start, min(size, start + CHUNK)):
@@ -86,25 +93,42 @@ def fill(url: str, size: int, seed: int = 42) -> list[str]:
                 title_words.insert(rng.randrange(len(title_words)), EVERYWHERE)
             title = " ".join(title_words).capitalize()
             body = sentences(body_words, rng)
-            rows.append({
-                "id": i + 1, "category_id": None, "title": title, "slug": f"article-{i + 1}",
-                "body": body, "body_html": f"<p>{body}</p>", "body_text": body,
-                "status": "published", "visibility": "internal" if i % 10 == 9 else "public",
-                "tags": [], "view_count": 0, "helpful_count": 0, "not_helpful_count": 0,
-                "author_user_id": "1", "published_at": NOW, "created_at": NOW,
-                "updated_at": NOW})
+            rows.append(
+                {
+                    "id": i + 1,
+                    "category_id": None,
+                    "title": title,
+                    "slug": f"article-{i + 1}",
+                    "body": body,
+                    "body_html": f"<p>{body}</p>",
+                    "body_text": body,
+                    "status": "published",
+                    "visibility": "internal" if i % 10 == 9 else "public",
+                    "tags": [],
+                    "view_count": 0,
+                    "helpful_count": 0,
+                    "not_helpful_count": 0,
+                    "author_user_id": "1",
+                    "published_at": NOW,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+            )
         with engine.begin() as conn:
             conn.execute(ARTICLES.insert(), rows)
-    with engine.begin() as conn:
-        if dialect == "sqlite":
-            conn.exec_driver_sql("INSERT INTO escalated_kb_fts (rowid, title, body) "
-                                 "SELECT id, title, body_text FROM escalated_kb_articles")
-            conn.exec_driver_sql("ANALYZE")
-        else:
-            for statement in SEARCH_DDL["postgresql" if dialect == "postgresql" else "mysql"]:
-                conn.exec_driver_sql(statement)
-            conn.exec_driver_sql("ANALYZE" if dialect == "postgresql"
-                                 else f"ANALYZE TABLE {ARTICLES.name}")
+            kb_search.fill_index(
+                conn, [(r["id"], r["title"], r["body_text"], r["visibility"]) for r in rows]
+            )
+    if dialect == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "ANALYZE"
+                if dialect == "sqlite"
+                else f"ANALYZE TABLE {ARTICLES.name}, {POSTINGS.name}"
+            )
     engine.dispose()
     return words
 
@@ -114,7 +138,7 @@ def sentences(words: list[str], rng: random.Random) -> str:
     out, i = [], 0
     while i < len(words):
         n = rng.randint(6, 18)
-        out.append(" ".join(words[i:i + n]).capitalize() + ".")
+        out.append(" ".join(words[i : i + n]).capitalize() + ".")
         i += n
     return " ".join(out)
 
@@ -140,19 +164,26 @@ def queries(words: list[str], count: int, seed: int = 7) -> list[str]:
         elif kind == "everywhere":
             q = EVERYWHERE if (i // len(CLASSES)) % 2 else f"{EVERYWHERE} {rng.choice(middling)}"
         elif kind == "several":
-            q = " ".join([rng.choice(common), rng.choice(middling),
-                          rng.choice([EVERYWHERE, rng.choice(common)])])
+            q = " ".join(
+                [
+                    rng.choice(common),
+                    rng.choice(middling),
+                    rng.choice([EVERYWHERE, rng.choice(common)]),
+                ]
+            )
         else:
-            q = " ".join(f"zq{rng.randrange(10 ** 6)}x" for _ in range(1 + i % 2))
+            q = " ".join(f"zq{rng.randrange(10**6)}x" for _ in range(1 + i % 2))
         out.append(q)
     return out
 
 
 def _stats(timings: list[float]) -> dict[str, float]:
     ordered = sorted(timings)
-    return {"median_ms": round(statistics.median(ordered), 2),
-            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2),
-            "max_ms": round(ordered[-1], 2)}
+    return {
+        "median_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2),
+        "max_ms": round(ordered[-1], 2),
+    }
 
 
 def measure(url: str, qs: list[str], warmup: int) -> dict[str, Any]:
@@ -170,11 +201,19 @@ def measure(url: str, qs: list[str], warmup: int) -> dict[str, Any]:
             hits.append(len(found))
             db.session.rollback()
         db.engine.dispose()
-    by_class = {kind: {**_stats(timings[i::len(CLASSES)]),
-                       "mean_hits": round(statistics.mean(hits[i::len(CLASSES)]), 1)}
-                for i, kind in enumerate(CLASSES)}
-    return {"queries": len(qs), **_stats(timings), "by_class": by_class,
-            "load_avg": round((load_before + os.getloadavg()[0]) / 2, 2)}
+    by_class = {
+        kind: {
+            **_stats(timings[i :: len(CLASSES)]),
+            "mean_hits": round(statistics.mean(hits[i :: len(CLASSES)]), 1),
+        }
+        for i, kind in enumerate(CLASSES)
+    }
+    return {
+        "queries": len(qs),
+        **_stats(timings),
+        "by_class": by_class,
+        "load_avg": round((load_before + os.getloadavg()[0]) / 2, 2),
+    }
 
 
 def main() -> int:
@@ -190,19 +229,27 @@ def main() -> int:
             t0 = time.perf_counter()
             words = fill(url, size)
             filled = time.perf_counter() - t0
-            row = {"backend": backend, "articles": size, "fill_seconds": round(filled, 1),
-                   **measure(url, queries(words, args.queries), args.warmup)}
+            row = {
+                "backend": backend,
+                "articles": size,
+                "fill_seconds": round(filled, 1),
+                **measure(url, queries(words, args.queries), args.warmup),
+            }
             print(json.dumps(row), flush=True)
             report.append(row)
     save_results("kb", report)
-    print("\n| back end | articles | " + " | ".join(CLASSES)
-          + " | all: p95 / max | load avg | fill |")
+    print(
+        "\n| back end | articles | " + " | ".join(CLASSES) + " | all: p95 / max | load avg | fill |"
+    )
     print("|---|---:|" + "---:|" * len(CLASSES) + "---:|---:|---:|")
     for r in report:
-        cells = " | ".join(f"{r['by_class'][k]['median_ms']} / {r['by_class'][k]['p95_ms']}"
-                           for k in CLASSES)
-        print(f"| {r['backend']} | {r['articles']:,} | {cells} | {r['p95_ms']} / "
-              f"{r['max_ms']} ms | {r['load_avg']} | {r['fill_seconds']} s |")
+        cells = " | ".join(
+            f"{r['by_class'][k]['median_ms']} / {r['by_class'][k]['p95_ms']}" for k in CLASSES
+        )
+        print(
+            f"| {r['backend']} | {r['articles']:,} | {cells} | {r['p95_ms']} / "
+            f"{r['max_ms']} ms | {r['load_avg']} | {r['fill_seconds']} s |"
+        )
     return 0
 
 

@@ -3,9 +3,6 @@ as the models; and a host's own autogenerate leaving our tables alone."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -211,82 +208,5 @@ def test_ticket_relations_migration_up_and_down(backend, test_databases, tmp_pat
     columns = {c["name"] for c in sa.inspect(engine).get_columns("escalated_replies")}
     engine.dispose()
     assert "merged_from_id" not in columns
-    with app.app_context():
-        intid.db.engine.dispose()
-
-
-def _kb_search_state(url: str) -> tuple[set[str], set[str], list[Any]]:
-    """The articles table's columns, its GIN indexes and each article's stored vector (the
-    last two empty off PostgreSQL)."""
-    engine = sa.create_engine(url)
-    try:
-        columns = {c["name"] for c in sa.inspect(engine).get_columns("escalated_kb_articles")}
-        if engine.dialect.name != "postgresql":
-            return columns, set(), []
-        with engine.connect() as conn:
-            indexes = set(conn.exec_driver_sql(
-                "SELECT indexname FROM pg_indexes WHERE tablename = 'escalated_kb_articles'"
-                " AND indexdef ILIKE '%%USING gin%%'").scalars())
-            vectors = (list(conn.exec_driver_sql(
-                "SELECT search_vector::text FROM escalated_kb_articles ORDER BY id").scalars())
-                if "search_vector" in columns else [])
-        return columns, indexes, vectors
-    finally:
-        engine.dispose()
-
-
-def _reloptions(url: str) -> Any:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.exec_driver_sql("SELECT reloptions FROM pg_class "
-                                        "WHERE relname = 'escalated_kb_articles'").scalar()
-    finally:
-        engine.dispose()
-
-
-def test_kb_search_vector_migration_up_and_down(backend, test_databases, tmp_path):
-    """0020 (PostgreSQL only) replaces the GIN expression index by a stored vector column,
-    filled for the articles already there and kept current by a trigger from then on; its
-    downgrade restores the expression index. Other databases are left as they were."""
-    url = test_databases.fresh(backend, "kbvec")
-    app = intid.create_app({"SQLALCHEMY_DATABASE_URI": url,
-                            "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path)})
-    runner = app.test_cli_runner()
-    result = runner.invoke(args=["escalated", "db", "upgrade", "0019_skills_capacity"])
-    assert result.exit_code == 0, result.output
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO escalated_kb_articles (id, title, slug, body, body_html, body_text, "
-            "status, visibility, tags, view_count, helpful_count, not_helpful_count, "
-            "created_at, updated_at) VALUES (1, 'Printer jams', 'printer-jams', 'Open the tray.', "
-            "'', 'Open the tray.', 'published', 'public', '[]', 0, 0, 0, :now, :now)"),
-            {"now": datetime(2026, 12, 1, tzinfo=timezone.utc)})
-    engine.dispose()
-    before = _kb_search_state(url)
-    result = runner.invoke(args=["escalated", "db", "upgrade", "0020_kb_search_vector"])
-    assert result.exit_code == 0, result.output
-    columns, indexes, vectors = _kb_search_state(url)
-    if backend == "postgres":
-        assert before[1] == {"ix_escalated_kb_articles_search"}
-        assert columns == before[0] | {"search_vector", "search_title"}
-        assert indexes == {"ix_escalated_kb_articles_search_vector",
-                           "ix_escalated_kb_articles_search_title"}
-        # The backfill: weighted lexemes of the title (A) and the body (B).
-        assert vectors == ["'jam':2A 'open':3B 'printer':1A 'tray':5B"]
-        assert _reloptions(url) == ["toast_tuple_target=128"]
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:  # the trigger keeps it current
-            conn.exec_driver_sql("UPDATE escalated_kb_articles SET body_text = 'Call us.'")
-        engine.dispose()
-        assert _kb_search_state(url)[2] == ["'call':3B 'jam':2A 'printer':1A 'us':4B"]
-    else:
-        assert (columns, indexes, vectors) == before
-    result = runner.invoke(args=["escalated", "db", "downgrade", "0019_skills_capacity"])
-    assert result.exit_code == 0, result.output
-    assert _kb_search_state(url)[:2] == before[:2]
-    if backend == "postgres":
-        assert _reloptions(url) is None
     with app.app_context():
         intid.db.engine.dispose()
