@@ -15,13 +15,16 @@ gives median and p95 per class and the load average of the machine while it ran.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
 import random
 import statistics
+import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -74,14 +77,9 @@ def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
     return sorted(words, key=lambda w: rng.random())
 
 
-def fill(url: str, size: int, seed: int = 42) -> list[str]:
-    """Load ``size`` articles; returns the vocabulary, most frequent word first."""
-    rng = random.Random(seed)
-    words = vocabulary(rng)
+def articles(words: list[str], rng: random.Random, size: int) -> Iterator[list[dict[str, Any]]]:
+    """The articles, :data:`CHUNK` at a time (the same for a seed whatever the back end)."""
     cumulative = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(words))))
-    engine = sa.create_engine(url)
-    metadata.create_all(engine)
-    dialect = engine.dialect.name
     for start in range(0, size, CHUNK):
         rows = []
         for i in range(start, min(size, start + CHUNK)):
@@ -114,11 +112,57 @@ def fill(url: str, size: int, seed: int = 42) -> list[str]:
                     "updated_at": NOW,
                 }
             )
-        with engine.begin() as conn:
-            conn.execute(ARTICLES.insert(), rows)
-            kb_search.fill_index(
-                conn, [(r["id"], r["title"], r["body_text"], r["visibility"]) for r in rows]
-            )
+        yield rows
+
+
+def fill(url: str, size: int, workdir: str, seed: int = 42) -> list[str]:
+    """Load ``size`` articles and their search postings; returns the vocabulary, most frequent
+    word first.
+
+    The postings (``kb_search.posting_rows``, as ``reindex-kb`` writes them) go through a file
+    sorted in key order (made once per size and shared by the back ends) and the database's
+    bulk path: ``COPY`` with the keys built after it (PostgreSQL), ``LOAD DATA`` (MariaDB),
+    one ``executemany`` in key order (SQLite). Row by row in random key order, 20 million
+    postings took most of an hour on this shared machine."""
+    rng = random.Random(seed)
+    words = vocabulary(rng)
+    path = os.path.join(workdir, f"postings-{size}-{seed}.tsv")
+    write_postings = not os.path.exists(path)
+    engine = sa.create_engine(url)
+    metadata.create_all(engine)
+    dialect = engine.dialect.name
+    with open(path + ".unsorted", "w", encoding="utf-8") if write_postings else _nothing() as out:
+        for rows in articles(words, rng, size):
+            with engine.begin() as conn:
+                conn.execute(ARTICLES.insert(), rows)
+            if out is not None:
+                for r in rows:
+                    for term, field, ident, public in kb_search.posting_rows(
+                        r["id"], r["title"], r["body_text"], r["visibility"] == "public"
+                    ):
+                        out.write(f"{term}\t{field}\t{ident}\t{int(public)}\n")
+    if write_postings:
+        subprocess.run(
+            [
+                "sort",
+                "-t",
+                "\t",
+                "-k1,1",
+                "-k2,2n",
+                "-k3,3n",
+                "-S",
+                "1G",
+                "-T",
+                workdir,
+                "-o",
+                path,
+                path + ".unsorted",
+            ],
+            check=True,
+            env={**os.environ, "LC_ALL": "C"},
+        )
+        os.remove(path + ".unsorted")
+    _load_postings(engine, path)
     if dialect == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
@@ -131,6 +175,58 @@ def fill(url: str, size: int, seed: int = 42) -> list[str]:
             )
     engine.dispose()
     return words
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
+
+
+def _load_postings(engine: sa.Engine, path: str) -> None:
+    dialect, table = engine.dialect.name, POSTINGS.name
+    pk, fk = f"pk_{table}", f"fk_{table}_article_id_{ARTICLES.name}"
+    index = f"ix_{table}_article_id"
+    columns = "term, field, article_id, public"
+    if dialect == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {fk}, DROP CONSTRAINT {pk}")
+            conn.exec_driver_sql(f"DROP INDEX {index}")
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy, open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    copy.write(block)
+            conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table} ADD CONSTRAINT {pk} PRIMARY KEY (term, field, article_id)"
+            )
+            conn.exec_driver_sql(f"CREATE INDEX {index} ON {table} (article_id)")
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY (article_id) "
+                f"REFERENCES {ARTICLES.name} (id) ON DELETE CASCADE NOT VALID"
+            )
+    elif dialect == "mysql":
+        local = sa.create_engine(engine.url, connect_args={"local_infile": True})
+        with local.begin() as conn:
+            conn.exec_driver_sql("SET foreign_key_checks = 0, unique_checks = 0")
+            conn.exec_driver_sql(
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 "
+                f"FIELDS TERMINATED BY '\\t' ({columns})",
+                (path,),
+            )
+        local.dispose()
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP INDEX {index}")
+            with open(path, encoding="utf-8") as f:
+                rows = (line.rstrip("\n").split("\t") for line in f)
+                batch = list(itertools.islice(rows, 100_000))
+                while batch:
+                    conn.exec_driver_sql(
+                        f"INSERT INTO {table} ({columns}) VALUES (?, ?, ?, ?)",
+                        [(t, int(fl), int(i), int(p)) for t, fl, i, p in batch],
+                    )
+                    batch = list(itertools.islice(rows, 100_000))
+            conn.exec_driver_sql(f"CREATE INDEX {index} ON {table} (article_id)")
 
 
 def sentences(words: list[str], rng: random.Random) -> str:
@@ -227,7 +323,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for backend, size, url in each_database(args.backends, args.sizes, tmp):
             t0 = time.perf_counter()
-            words = fill(url, size)
+            words = fill(url, size, tmp)
             filled = time.perf_counter() - t0
             row = {
                 "backend": backend,

@@ -133,9 +133,11 @@ def search(raw_query: Any, *, include_internal: bool = False, limit: int = 20) -
     ids = page.title + page.other
     if not ids:
         return []
-    rows = {
-        a.id: a for a in session().execute(select(KbArticle).where(KbArticle.id.in_(ids))).scalars()
-    }
+    # The columns a hit shows, not whole articles (bodies in three forms).
+    wanted_columns = select(
+        KbArticle.id, KbArticle.title, KbArticle.slug, KbArticle.visibility, KbArticle.body_text
+    )
+    rows = {a.id: a for a in session().execute(wanted_columns.where(KbArticle.id.in_(ids)))}
     ranks = [TITLE_BOOST + 1 / (i + 1) for i in range(len(page.title))]
     ranks += [1 / (i + 1) for i in range(len(page.other))]
     return [
@@ -229,19 +231,26 @@ def snippet(body_text: str, words: list[str], length: int = SNIPPET_LENGTH) -> s
 
 
 # ---------------------------------------------------------------------------- the index
-def postings(
+def posting_rows(
     article_id: int, title: str | None, body_text: str | None, public: bool
-) -> list[dict[str, Any]]:
-    """The index rows of one published article."""
+) -> list[tuple[str, int, int, bool]]:
+    """The index rows ``(term, field, article_id, public)`` of one published article."""
     in_title = terms(title)
     anywhere = dict.fromkeys(in_title)
     anywhere.update(dict.fromkeys(terms(body_text)))
+    return [(t, FIELD_ANY, article_id, public) for t in anywhere] + [
+        (t, FIELD_TITLE, article_id, public) for t in in_title
+    ]
+
+
+def postings(
+    article_id: int, title: str | None, body_text: str | None, public: bool
+) -> list[dict[str, Any]]:
+    """:func:`posting_rows` as parameters of an ``INSERT``."""
+    keys = ("term", "field", "article_id", "public")
     return [
-        {"term": t, "field": FIELD_ANY, "article_id": article_id, "public": public}
-        for t in anywhere
-    ] + [
-        {"term": t, "field": FIELD_TITLE, "article_id": article_id, "public": public}
-        for t in in_title
+        dict(zip(keys, row, strict=True))
+        for row in posting_rows(article_id, title, body_text, public)
     ]
 
 
