@@ -177,3 +177,14 @@ def test_tokens_are_words_only():
     assert kb_search.tokens('NEAR(a b) "x" y*') == ["NEAR", "a", "b", "x", "y"]
     assert kb_search.tokens("ünïcödé 日本語") == ["ünïcödé", "日本語"]
     assert len(kb_search.tokens("w " * 100)) == kb_search.MAX_TOKENS
+
+
+def test_a_search_is_two_or_three_statements_whatever_the_matches(app, make_article, fillers,
+                                                                   count_queries):
+    """One-word queries skip the count; a word no article has ends after it."""
+    for i in range(5):
+        make_article(f"Lamp {i}", "Every lamp needs a bulb.")
+    for query, statements in (("lamp", 2), ("lamp bulb", 3), ("lamp zzzqx", 1), ("zzzqx", 1)):
+        with count_queries() as q:
+            kb_search.search(query)
+        assert q.count == statements, (query, q.statements)
