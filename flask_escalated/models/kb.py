@@ -164,7 +164,11 @@ class KbPosting(Base):
     visibility, so a public search filters without reading the article."""
 
     __tablename__ = POSTINGS_TABLE
-    __table_args__ = (Index(None, "article_id"),)
+    __table_args__ = (
+        Index(None, "article_id"),
+        # SQLite: the rows stored in key order, ``public`` beside the key (no rowid lookup).
+        {"sqlite_with_rowid": False},
+    )
 
     term: Mapped[str] = mapped_column(TermType, primary_key=True)
     field: Mapped[int] = mapped_column(SmallInteger, primary_key=True)

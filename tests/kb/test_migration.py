@@ -176,6 +176,14 @@ def test_0020_backfills_the_postings_and_its_downgrade_restores_0009(
     result = runner.invoke(args=["escalated", "db", "upgrade", "0020_kb_search_vector"])
     assert result.exit_code == 0, result.output
     assert search_structures(url) == EXPECTED
+    if backend == "sqlite":  # stored in key order, as create_all builds it
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            ddl = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = :n", {"n": POSTINGS_TABLE}
+            ).scalar()
+        engine.dispose()
+        assert ddl.rstrip().upper().endswith("WITHOUT ROWID")
     assert _postings(url) == [
         ("jam", 0, 1, True),
         ("open", 0, 1, True),

@@ -53,6 +53,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("term", "field", "article_id", name=op.f(f"pk_{POSTINGS}")),
+        sqlite_with_rowid=False,
     )
     op.create_index(op.f(f"ix_{POSTINGS}_article_id"), POSTINGS, ["article_id"])
     fill_index(op.get_bind())
