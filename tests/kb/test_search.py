@@ -179,8 +179,9 @@ def test_tokens_are_words_only():
     assert len(kb_search.tokens("w " * 100)) == kb_search.MAX_TOKENS
 
 
-def test_a_search_is_two_or_three_statements_whatever_the_matches(app, make_article, fillers,
-                                                                   count_queries):
+def test_a_search_is_two_or_three_statements_whatever_the_matches(
+    app, make_article, fillers, count_queries
+):
     """One-word queries skip the count; a word no article has ends after it."""
     for i in range(5):
         make_article(f"Lamp {i}", "Every lamp needs a bulb.")
