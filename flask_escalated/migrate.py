@@ -18,7 +18,6 @@ from flask import current_app
 
 from .models import TABLE_PREFIX
 from .models import search as ticket_search_models
-from .models.kb import FTS_TABLE, SEARCH_INDEXES
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -124,19 +123,18 @@ def revision(message: str, autogenerate: bool = True) -> None:
 def include_own_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """``include_name`` for our env: only our tables (and not our version table).
 
-    The knowledge base's full-text structures (the SQLite FTS5 table and its shadow tables, the
-    PostgreSQL GIN expression index, the MariaDB FULLTEXT indexes) exist on one database each and
-    are built by DDL events and by migration 0008, not described by portable metadata; they are
-    left out of the comparison so autogenerate never proposes to drop them. So are the ticket
-    search's (see :mod:`flask_escalated.models.search`): its FTS5 table, its PostgreSQL
-    ``tsvector`` columns and GIN indexes, its MariaDB FULLTEXT indexes.
+    The ticket search's full-text structures (see :mod:`flask_escalated.models.search`: its
+    FTS5 table, its PostgreSQL ``tsvector`` columns and GIN indexes, its MariaDB FULLTEXT
+    indexes) exist on one database each and are built by DDL events and by migrations, not
+    described by portable metadata; they are left out of the comparison so autogenerate never
+    proposes to drop them. (The knowledge base's search index is a plain table.)
     """
     if type_ == "table":
         return (bool(name) and name.startswith(TABLE_PREFIX)  # type: ignore[union-attr]
-                and name != VERSION_TABLE and not name.startswith(FTS_TABLE)  # type: ignore[union-attr]
+                and name != VERSION_TABLE
                 and not name.startswith(ticket_search_models.TICKET_FTS_TABLE))  # type: ignore[union-attr]
     if type_ == "index":
-        return name not in SEARCH_INDEXES and name not in ticket_search_models.SEARCH_INDEXES
+        return name not in ticket_search_models.SEARCH_INDEXES
     if type_ == "column":
         return not (name in ticket_search_models.PG_VECTOR_COLUMNS
                     and parent_names.get("table_name") == ticket_search_models.SEARCH_TABLE)

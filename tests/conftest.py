@@ -35,7 +35,6 @@ from flask_escalated import signals as esc_signals
 from flask_escalated.clock import FrozenClock, set_clock
 from flask_escalated.events import Actor
 from flask_escalated.models import metadata as escalated_metadata
-from flask_escalated.models.kb import FTS_TABLE as KB_FTS_TABLE
 from flask_escalated.services import agents
 
 from .hosts import intid
@@ -243,8 +242,6 @@ def _empty_tables(app: Flask) -> None:
             else:
                 for t in tables:
                     conn.exec_driver_sql(f'DELETE FROM "{t}"')
-                # The knowledge base's FTS5 table is outside the metadata (see models/kb.py).
-                conn.exec_driver_sql(f'DELETE FROM "{KB_FTS_TABLE}"')
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ def flush_kb_views(batch_size: int) -> None:
 
 @escalated_cli.command("reindex-kb")
 def reindex_kb() -> None:
-    """Rebuild the SQLite full-text table from the articles (other databases index by
-    themselves)."""
+    """Rebuild the knowledge-base search index from the published articles (after a bulk
+    load, or to repair it)."""
     with ext().unit_of_work():
         count = kb_search.rebuild_index()
     click.echo(f"Indexed {count} articles.")

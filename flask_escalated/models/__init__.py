@@ -7,7 +7,7 @@ from .csat import SatisfactionRating
 from .custom_fields import CustomField, CustomFieldValue
 from .email import InboundEmail, OutboundEmail
 from .guest import GuestChallenge, GuestToken
-from .kb import KbArticle, KbCategory, KbFeedback, KbPendingView
+from .kb import KbArticle, KbCategory, KbFeedback, KbPendingView, KbPosting
 from .people import AgentProfile, Contact, Department, DepartmentMember
 from .relations import TicketLink
 from .roles import Role, RoleGrant
@@ -52,6 +52,7 @@ __all__ = [
     "KbCategory",
     "KbFeedback",
     "KbPendingView",
+    "KbPosting",
     "Macro",
     "OutboundEmail",
     "Reply",

@@ -1,12 +1,12 @@
-"""The knowledge base: categories (one level of nesting), articles, helpfulness votes, and the
-buffer of page views not yet folded into ``view_count``.
+"""The knowledge base: categories (one level of nesting), articles, helpfulness votes, the
+buffer of page views not yet folded into ``view_count``, and the search postings.
 
-Full-text search needs a different structure on each database, none of which the portable
-``Index`` construct can express: a GIN expression index on PostgreSQL, two ``FULLTEXT`` indexes on
-MariaDB/MySQL and an FTS5 virtual table on SQLite. They are created here by DDL events on the
-articles table (so ``create_all`` builds them) and by migration ``0008`` (so ``upgrade head`` does),
-and :data:`SEARCH_INDEXES` / :data:`FTS_TABLE` name them for the migration environment, which
-keeps autogenerate from proposing to drop what it cannot describe.
+Search uses its own inverted index, the same on every database (:class:`KbPosting`, kept by
+:mod:`flask_escalated.services.kb_search`): one row per word and published article, ordered by
+word and newest article, so a search reads only as many rows as the page it returns, however
+many articles hold the word. The per-database full-text structures that migration ``0009``
+built (a GIN expression index, ``FULLTEXT`` indexes, an FTS5 table) are described by
+:data:`LEGACY_SEARCH_DDL` for the migrations alone: ``0009`` builds them, ``0020`` replaces them.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    DDL,
     Boolean,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
-    event,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JSONType, TimestampMixin, UserId, table, utcnow
@@ -35,38 +35,56 @@ KB_PUBLIC, KB_INTERNAL = "public", "internal"
 KB_VISIBILITIES = (KB_PUBLIC, KB_INTERNAL)
 
 ARTICLES_TABLE = table("kb_articles")
-#: The SQLite FTS5 table (rowid = article id). FTS5 adds shadow tables named after it.
-FTS_TABLE = table("kb_fts")
-#: PostgreSQL: the weighted document (title weight A, body weight B) the GIN index is built on;
-#: queries must use exactly this expression for the planner to pick the index.
-PG_DOCUMENT = ("(setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') || "
-               "setweight(to_tsvector('english'::regconfig, coalesce(body_text, '')), 'B'))")
-#: The title alone, weighted the same: cheap to rank every match by (titles are short).
-PG_TITLE_DOCUMENT = "setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')"
-PG_SEARCH_INDEX = "ix_escalated_kb_articles_search"
-#: MariaDB/MySQL: title alone (to weigh title hits) and title with body (to find matches).
-MYSQL_TITLE_INDEX = "ix_escalated_kb_articles_ft_title"
-MYSQL_TEXT_INDEX = "ix_escalated_kb_articles_ft_text"
-SEARCH_INDEXES = frozenset({PG_SEARCH_INDEX, MYSQL_TITLE_INDEX, MYSQL_TEXT_INDEX})
+POSTINGS_TABLE = table("kb_postings")
+#: Longest word kept in the index; longer words are cut to this length (in indexing and in
+#: queries alike), so a pasted hash or URL cannot make a huge key.
+MAX_TERM_LENGTH = 40
+#: :attr:`KbPosting.field`: the word is somewhere in the article (title or body), or in its
+#: title (such a word has both rows, so each kind of search walks one range of the key).
+FIELD_ANY, FIELD_TITLE = 0, 1
 
-#: The statements that build the search structures, per dialect (used by the migration too).
-SEARCH_DDL: dict[str, tuple[str, ...]] = {
+#: The structures migration 0009 built (0020 drops them; its downgrade builds them again).
+LEGACY_FTS_TABLE = table("kb_fts")
+LEGACY_PG_SEARCH_INDEX = "ix_escalated_kb_articles_search"
+LEGACY_MYSQL_TITLE_INDEX = "ix_escalated_kb_articles_ft_title"
+LEGACY_MYSQL_TEXT_INDEX = "ix_escalated_kb_articles_ft_text"
+_LEGACY_PG_DOCUMENT = (
+    "(setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, coalesce(body_text, '')), 'B'))"
+)
+LEGACY_SEARCH_DDL: dict[str, tuple[str, ...]] = {
     "postgresql": (
-        f"CREATE INDEX {PG_SEARCH_INDEX} ON {ARTICLES_TABLE} USING gin ({PG_DOCUMENT})",
+        f"CREATE INDEX {LEGACY_PG_SEARCH_INDEX} ON {ARTICLES_TABLE} "
+        f"USING gin ({_LEGACY_PG_DOCUMENT})",
     ),
     "mysql": (
-        f"CREATE FULLTEXT INDEX {MYSQL_TITLE_INDEX} ON {ARTICLES_TABLE} (title)",
-        f"CREATE FULLTEXT INDEX {MYSQL_TEXT_INDEX} ON {ARTICLES_TABLE} (title, body_text)",
+        f"CREATE FULLTEXT INDEX {LEGACY_MYSQL_TITLE_INDEX} ON {ARTICLES_TABLE} (title)",
+        f"CREATE FULLTEXT INDEX {LEGACY_MYSQL_TEXT_INDEX} ON {ARTICLES_TABLE} (title, body_text)",
     ),
     "sqlite": (
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {LEGACY_FTS_TABLE} USING fts5("
         "title, body, tokenize = 'unicode61 remove_diacritics 2')",
     ),
 }
-#: What undoes :data:`SEARCH_DDL` beyond dropping the articles table.
-SEARCH_DROP_DDL: dict[str, tuple[str, ...]] = {
-    "sqlite": (f"DROP TABLE IF EXISTS {FTS_TABLE}",),
+#: What drops :data:`LEGACY_SEARCH_DDL`'s structures from a table that stays.
+LEGACY_SEARCH_DROP: dict[str, tuple[str, ...]] = {
+    "postgresql": (f"DROP INDEX IF EXISTS {LEGACY_PG_SEARCH_INDEX}",),
+    "mysql": (
+        f"DROP INDEX {LEGACY_MYSQL_TITLE_INDEX} ON {ARTICLES_TABLE}",
+        f"DROP INDEX {LEGACY_MYSQL_TEXT_INDEX} ON {ARTICLES_TABLE}",
+    ),
+    "sqlite": (f"DROP TABLE IF EXISTS {LEGACY_FTS_TABLE}",),
 }
+#: SQLite: fill the FTS5 table from the articles (after 0020's downgrade rebuilt it).
+LEGACY_FTS_FILL = (
+    f"INSERT INTO {LEGACY_FTS_TABLE} (rowid, title, body) "
+    f"SELECT id, title, body_text FROM {ARTICLES_TABLE}"
+)
+#: A term compares byte for byte on MariaDB/MySQL too: a case- or accent-folding collation
+#: would make two terms of one article collide in the primary key.
+TermType = String(MAX_TERM_LENGTH).with_variant(
+    mysql.VARCHAR(MAX_TERM_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb"
+)
 
 
 class KbCategory(TimestampMixin, Base):
@@ -76,7 +94,8 @@ class KbCategory(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("escalated_kb_categories.id", ondelete="SET NULL"), index=True)
+        ForeignKey("escalated_kb_categories.id", ondelete="SET NULL"), index=True
+    )
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(140), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
@@ -95,7 +114,8 @@ class KbArticle(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     category_id: Mapped[int | None] = mapped_column(
-        ForeignKey(KbCategory.id, ondelete="SET NULL"), index=True)
+        ForeignKey(KbCategory.id, ondelete="SET NULL"), index=True
+    )
     title: Mapped[str] = mapped_column(String(255))
     slug: Mapped[str] = mapped_column(String(255), unique=True)
     body: Mapped[str] = mapped_column(Text)
@@ -136,14 +156,23 @@ class KbPendingView(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def _install_search_ddl() -> None:
-    target = KbArticle.__table__
-    for dialect, statements in SEARCH_DDL.items():
-        for statement in statements:
-            event.listen(target, "after_create", DDL(statement).execute_if(dialect=dialect))
-    for dialect, statements in SEARCH_DROP_DDL.items():
-        for statement in statements:
-            event.listen(target, "after_drop", DDL(statement).execute_if(dialect=dialect))
+class KbPosting(Base):
+    """One word of one published article: the search index (see
+    :mod:`flask_escalated.services.kb_search`). The primary key orders a word's articles newest
+    first, split by :attr:`field`, so a search walks one word's rows in the order it returns
+    them and checks its other words by primary-key lookups. ``public`` copies the article's
+    visibility, so a public search filters without reading the article."""
 
+    __tablename__ = POSTINGS_TABLE
+    __table_args__ = (
+        Index(None, "article_id"),
+        # SQLite: the rows stored in key order, ``public`` beside the key (no rowid lookup).
+        {"sqlite_with_rowid": False},
+    )
 
-_install_search_ddl()
+    term: Mapped[str] = mapped_column(TermType, primary_key=True)
+    field: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey(KbArticle.id, ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    public: Mapped[bool] = mapped_column(Boolean)

@@ -4,14 +4,34 @@ from __future__ import annotations
 
 import pytest
 
+from flask_escalated.models.kb import MAX_TERM_LENGTH
 from flask_escalated.services import kb_search
 from flask_escalated.services.errors import ValidationError
 
 pytestmark = pytest.mark.all_databases
 
-HOSTILE = ['"', "*", "NEAR(", "NEAR(printer setup, 2)", "'; DROP TABLE escalated_kb_articles; --",
-           "printer*", "title:printer", "printer OR", "-printer", "AND", '""""', "(", ")",
-           "^printer", "NOT printer", "\x00printer", "ünïcödé 日本語 🙂", "%_%", "\\", "a" * 200]
+HOSTILE = [
+    '"',
+    "*",
+    "NEAR(",
+    "NEAR(printer setup, 2)",
+    "'; DROP TABLE escalated_kb_articles; --",
+    "printer*",
+    "title:printer",
+    "printer OR",
+    "-printer",
+    "AND",
+    '""""',
+    "(",
+    ")",
+    "^printer",
+    "NOT printer",
+    "\x00printer",
+    "ünïcödé 日本語 🙂",
+    "%_%",
+    "\\",
+    "a" * 200,
+]
 
 
 def test_title_hits_rank_above_body_hits(app, make_article, fillers, api, users):
@@ -50,9 +70,79 @@ def test_search_follows_edits_and_deletes(app, ext, editor, make_article, filler
     assert kb_search.search("copier") == []
 
 
+def test_search_follows_body_edits_and_new_articles(app, ext, editor, make_article, fillers):
+    """Create, body edit, unpublish and delete each reach the search index (written by the
+    service in the same transaction)."""
+    from flask_escalated.services import kb
+
+    assert kb_search.search("toner") == []
+    row = make_article("Cartridges", "Shake the toner gently.")
+    assert [h.id for h in kb_search.search("toner")] == [row.id]
+    with ext.unit_of_work():
+        kb.update_article(editor, row.id, {"body": "Recycle the empty drum."})
+    assert kb_search.search("toner") == []
+    assert [h.id for h in kb_search.search("drum")] == [row.id]
+    assert [h.id for h in kb_search.search("cartridges recycle")] == [row.id]
+    with ext.unit_of_work():
+        kb.update_article(editor, row.id, {"status": "draft"})
+    assert kb_search.search("drum") == []
+    with ext.unit_of_work():
+        kb.delete_article(editor, row.id)
+    assert kb_search.search("cartridges") == []
+
+
+def test_title_matches_first_however_often_bodies_repeat_the_word(app, make_article, fillers):
+    title_hit = make_article("Scanner basics", "Plug it in.")
+    body_hits = [
+        make_article(f"Office tour {i}", "The scanner, scanner and scanner. " * 20)
+        for i in range(3)
+    ]
+    hits = kb_search.search("scanner")
+    assert hits[0].id == title_hit.id
+    assert [h.id for h in hits[1:]] == [b.id for b in reversed(body_hits)]
+    assert hits[0].rank > hits[1].rank
+
+
+def test_multiword_title_matches_first_then_newest_matches(app, make_article, fillers):
+    """Every word in the title beats words split between title and body; articles missing a
+    word are not found; within each tier the newest comes first."""
+    split = make_article("Toner basics", "Which cartridge fits which copier.")
+    both_in_title = make_article("Toner cartridge swap", "Open the front panel.")
+    body_only = make_article("Office supplies", "A toner cartridge is in the cupboard.")
+    make_article("Toner only", "Nothing else here.")
+    hits = kb_search.search("cartridge toner")
+    assert [h.id for h in hits] == [both_in_title.id, body_only.id, split.id]
+    assert [h.rank for h in hits] == sorted((h.rank for h in hits), reverse=True)
+    assert kb_search.search("toner cupboard copier") == []
+
+
+def test_search_reads_a_page_however_many_articles_match(app, make_article, fillers):
+    """The walk stops at the page: a word in every article and a word in one find the same
+    articles on every database whatever the limit, title match first."""
+    title_hit = make_article("Stapler refills", "Open the lid.")
+    body_hits = [make_article(f"Desk {i}", "Borrow a stapler from reception.") for i in range(6)]
+    newest = [b.id for b in reversed(body_hits)]
+    assert [h.id for h in kb_search.search("stapler", limit=3)] == [title_hit.id, *newest[:2]]
+    assert [h.id for h in kb_search.search("staplers reception", limit=20)] == newest
+    assert [h.id for h in kb_search.search("stapler lid", limit=1)] == [title_hit.id]
+
+
+def test_terms_fold_case_accents_and_plurals_alike_for_articles_and_queries(
+    app, make_article, fillers
+):
+    row = make_article("Café Invoices", "Résumé upload for STATUS pages.")
+    for query in ("cafe", "CAFÉ invoice", "resume", "status", "invoices résumés"):
+        assert [h.id for h in kb_search.search(query)] == [row.id], query
+    assert kb_search.terms("Invoices, INVOICE; ß process") == ["invoice", "ss", "process"]
+    assert kb_search.terms("x" * 500) == ["x" * MAX_TERM_LENGTH]
+
+
 def test_snippets_are_plain_text_around_the_match(app, make_article, fillers):
-    long_body = ("Lorem ipsum dolor sit amet. " * 20) + "The **keyboard** shortcut is here. " + (
-        "Consectetur adipiscing elit. " * 20)
+    long_body = (
+        ("Lorem ipsum dolor sit amet. " * 20)
+        + "The **keyboard** shortcut is here. "
+        + ("Consectetur adipiscing elit. " * 20)
+    )
     make_article("Shortcuts", long_body)
     (hit,) = kb_search.search("keyboard")
     assert "keyboard shortcut" in hit.snippet and "**" not in hit.snippet
@@ -83,7 +173,19 @@ def test_hostile_queries_never_fail(app, api, users, client_as, make_article, fi
     assert anonymous.get("/kb/search").status_code == 422
 
 
-def test_fts5_query_quotes_every_word():
-    assert kb_search.fts5_query(kb_search.tokens('NEAR(a b) "x" y*')) == '"NEAR" "a" "b" "x" "y"'
+def test_tokens_are_words_only():
+    assert kb_search.tokens('NEAR(a b) "x" y*') == ["NEAR", "a", "b", "x", "y"]
     assert kb_search.tokens("ünïcödé 日本語") == ["ünïcödé", "日本語"]
     assert len(kb_search.tokens("w " * 100)) == kb_search.MAX_TOKENS
+
+
+def test_a_search_is_two_or_three_statements_whatever_the_matches(
+    app, make_article, fillers, count_queries
+):
+    """One-word queries skip the count; a word no article has ends after it."""
+    for i in range(5):
+        make_article(f"Lamp {i}", "Every lamp needs a bulb.")
+    for query, statements in (("lamp", 2), ("lamp bulb", 3), ("lamp zzzqx", 1), ("zzzqx", 1)):
+        with count_queries() as q:
+            kb_search.search(query)
+        assert q.count == statements, (query, q.statements)

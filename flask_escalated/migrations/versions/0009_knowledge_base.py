@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import flask_escalated.models.base
-from flask_escalated.models.kb import SEARCH_DDL, SEARCH_DROP_DDL
+from flask_escalated.models.kb import LEGACY_FTS_TABLE, LEGACY_SEARCH_DDL
 
 revision: str = '0009_knowledge_base'
 down_revision: str | None = '0008_long_text'
@@ -87,13 +87,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_escalated_kb_pending_views'))
     )
     # Full-text search: a GIN expression index, FULLTEXT indexes or an FTS5 table.
-    for statement in SEARCH_DDL.get(op.get_bind().dialect.name, ()):
+    for statement in LEGACY_SEARCH_DDL.get(op.get_bind().dialect.name, ()):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in SEARCH_DROP_DDL.get(op.get_bind().dialect.name, ()):
-        op.execute(statement)
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(f'DROP TABLE IF EXISTS {LEGACY_FTS_TABLE}')
     op.drop_table('escalated_kb_pending_views')
     op.drop_table('escalated_kb_feedback')
     op.drop_table('escalated_kb_articles')

@@ -7,7 +7,7 @@ and be walked past by every sweep. Data only; the downgrade keeps the stamps (th
 reads them the same way: no warning after a breach).
 
 Revision ID: 0021_sla_breach_settles_warning
-Revises: 0019_skills_capacity
+Revises: 0020_kb_search_vector
 Create Date: 2026-12-03
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_sla_breach_settles_warning"
-down_revision: str | None = "0019_skills_capacity"
+down_revision: str | None = "0020_kb_search_vector"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
