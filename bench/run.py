@@ -106,9 +106,8 @@ def fresh_database(backend: str, size: int, tmpdir: str, keep: bool) -> Iterator
         admin.dispose()
 
 
-def each_database(
-    backends: str, sizes: str, tmpdir: str, keep: bool = False
-) -> Iterator[tuple[str, int, str]]:
+def each_database(backends: str, sizes: str, tmpdir: str, keep: bool = False
+                  ) -> Iterator[tuple[str, int, str]]:
     """``(back end, size, URL)`` for each pair of a script's comma-separated ``--backends`` and
     ``--sizes``, each on a fresh database dropped when the caller moves on (unless ``keep``)."""
     for backend in backends.split(","):
@@ -139,15 +138,8 @@ class StatementCounter:
         self.db_seconds = 0.0
         self._started: float | None = None
 
-    def before(
-        self,
-        conn: Any,
-        cursor: Any,
-        statement: str,
-        parameters: Any,
-        context: Any,
-        executemany: bool,
-    ) -> None:
+    def before(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+               context: Any, executemany: bool) -> None:
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
             self.statements.append((statement, parameters))
         self._started = time.perf_counter()
@@ -187,7 +179,8 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def stats(samples_ms: list[float], statements: list[int], db_ms: list[float]) -> dict[str, Any]:
+def stats(samples_ms: list[float], statements: list[int], db_ms: list[float]
+          ) -> dict[str, Any]:
     return {
         "n": len(samples_ms),
         "median_ms": round(statistics.median(samples_ms), 2),
@@ -235,27 +228,18 @@ class Context:
 
 
 @contextmanager
-def seeded_host(
-    backend: str,
-    size: int,
-    tmpdir: str,
-    *,
-    seed: int,
-    keep: bool,
-    quiet: bool,
-    log: Callable[[str], None],
-) -> Iterator[tuple[Context, generate.Summary]]:
+def seeded_host(backend: str, size: int, tmpdir: str, *, seed: int, keep: bool, quiet: bool,
+                log: Callable[[str], None]) -> Iterator[tuple[Context, generate.Summary]]:
     """A fresh database with ``size`` generated tickets, the bench host app on it, a statement
     counter on its engine and a bearer token for a regular agent (not an admin), as a
     :class:`Context`; the counter, the session and the pool are released at the end."""
     with fresh_database(backend, size, tmpdir, keep) as url:
-        summary = generate.generate(generate.Options(url=url, tickets=size, seed=seed, quiet=quiet))
-        app = host.create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "ESCALATED_ATTACHMENT_STORAGE": os.path.join(tmpdir, "attachments"),
-            }
-        )
+        summary = generate.generate(generate.Options(url=url, tickets=size, seed=seed,
+                                                     quiet=quiet))
+        app = host.create_app({
+            "SQLALCHEMY_DATABASE_URI": url,
+            "ESCALATED_ATTACHMENT_STORAGE": os.path.join(tmpdir, "attachments"),
+        })
         counter = StatementCounter()
         try:
             with app.app_context():
@@ -264,19 +248,8 @@ def seeded_host(
                 agent_id = summary.agent_user_ids[2]
                 _, plain = tokens.create_token(agent_id, "bench", ["*"], Actor.system())
                 host.db.session.commit()
-            yield (
-                Context(
-                    app=app,
-                    counter=counter,
-                    engine=engine,
-                    backend=backend,
-                    token=plain,
-                    agent_id=agent_id,
-                    rng=random.Random(seed),
-                    log=log,
-                ),
-                summary,
-            )
+            yield Context(app=app, counter=counter, engine=engine, backend=backend, token=plain,
+                          agent_id=agent_id, rng=random.Random(seed), log=log), summary
         finally:
             with app.app_context():
                 counter.remove(host.db.engine)
@@ -314,9 +287,8 @@ def _constructed_cursor(ctx: Context, params: dict[str, Any], last: dict[str, An
     return cursor
 
 
-def walk_cursor(
-    ctx: Context, client: Any, params: dict[str, Any], pages: int
-) -> tuple[str | None, int, float, bool]:
+def walk_cursor(ctx: Context, client: Any, params: dict[str, Any], pages: int
+                ) -> tuple[str | None, int, float, bool]:
     """Follow ``next_cursor`` ``pages`` times: the cursor reached, pages walked, ms per page,
     and whether the API's own cursor had to be replaced (it was refused with a 422)."""
     cursor = None
@@ -333,22 +305,21 @@ def walk_cursor(
             path = _list_path({**params, "cursor": cursor})
             response = client.get(path, headers=_headers(ctx))
         if response.status_code != 200:
-            raise RuntimeError(
-                f"GET {path} -> {response.status_code}: {response.get_data(True)[:500]}"
-            )
+            raise RuntimeError(f"GET {path} -> {response.status_code}: "
+                               f"{response.get_data(True)[:500]}")
         body = response.get_json()
         if not body["next_cursor"]:
             break
         last_row = body["data"][-1]
-        cursor = _constructed_cursor(ctx, params, last_row) if constructed else body["next_cursor"]
+        cursor = (_constructed_cursor(ctx, params, last_row) if constructed
+                  else body["next_cursor"])
         walked += 1
     per_page = (time.perf_counter() - start) * 1000 / max(walked, 1)
     return cursor, walked, per_page, constructed
 
 
-def measure_get(
-    ctx: Context, client: Any, name: str, path: str, settings: Settings
-) -> dict[str, Any]:
+def measure_get(ctx: Context, client: Any, name: str, path: str, settings: Settings
+                ) -> dict[str, Any]:
     samples, counts, db_ms = [], [], []
     rows = 0
     for i in range(settings.warmup + settings.reps):
@@ -379,11 +350,8 @@ def explain_list(engine: sa.Engine, statements: list[tuple[str, Any]]) -> list[s
     """The plan (``EXPLAIN (ANALYZE, BUFFERS)``, ``EXPLAIN QUERY PLAN`` or ``EXPLAIN``) of the
     ticket-list statement among ``statements`` (the one ordering escalated_tickets)."""
     main = next(
-        (
-            (s, p)
-            for s, p in statements
-            if "FROM escalated_tickets" in s and "ORDER BY" in s and "LIMIT" in s
-        ),
+        ((s, p) for s, p in statements
+         if "FROM escalated_tickets" in s and "ORDER BY" in s and "LIMIT" in s),
         None,
     ) or next(((s, p) for s, p in statements if "FROM escalated_tickets" in s), None)
     if main is None:
@@ -417,33 +385,26 @@ def pick_filters(ctx: Context) -> dict[str, Any]:
         busiest = db.execute(
             sa.select(Ticket.assignee_id, sa.func.count())
             .where(Ticket.status_category == "open", Ticket.assignee_id.is_not(None))
-            .group_by(Ticket.assignee_id)
-            .order_by(sa.func.count().desc())
-            .limit(1)
+            .group_by(Ticket.assignee_id).order_by(sa.func.count().desc()).limit(1)
         ).first()
         dept = db.execute(
             sa.select(Ticket.department_id, sa.func.count())
             .where(Ticket.department_id.is_not(None))
-            .group_by(Ticket.department_id)
-            .order_by(sa.func.count().desc())
-            .limit(1)
+            .group_by(Ticket.department_id).order_by(sa.func.count().desc()).limit(1)
         ).first()
         tag_counts = db.execute(
             sa.select(Tag.slug, sa.func.count())
             .select_from(ticket_tags.join(Tag, Tag.id == ticket_tags.c.tag_id))
             .join(Ticket, Ticket.id == ticket_tags.c.ticket_id)
             .where(Ticket.department_id == dept[0])
-            .group_by(Tag.slug)
-            .order_by(sa.func.count().desc())
+            .group_by(Tag.slug).order_by(sa.func.count().desc())
         ).all()
         counts = dict(tag_counts)
         full = [(slug, n) for slug, n in tag_counts if n > 25 and slug != generate.RARE_TAG]
         rare = full[-1] if full else tag_counts[-1]
         middle = db.execute(
-            sa.select(Ticket.reference)
-            .order_by(Ticket.id)
-            .offset(db.execute(sa.select(sa.func.count(Ticket.id))).scalar_one() // 2)
-            .limit(1)
+            sa.select(Ticket.reference).order_by(Ticket.id)
+            .offset(db.execute(sa.select(sa.func.count(Ticket.id))).scalar_one() // 2).limit(1)
         ).scalar_one()
         return {
             "agent": busiest[0] if busiest else ctx.agent_id,
@@ -471,34 +432,20 @@ def measure_queue(ctx: Context, settings: Settings) -> tuple[dict[str, Any], dic
         ("first page (-updated_at)", {"limit": 25}, None),
         (f"page {deep} (-updated_at)", {"limit": 25}, "deep"),
         ("active (6 open categories)", {"limit": 25, "status_category": ACTIVE}, None),
-        (
-            "open + assignee",
-            {"limit": 25, "status_category": "open", "assignee": picks["agent"]},
-            None,
-        ),
-        ("open + unassigned", {"limit": 25, "status_category": "open", "assignee": "none"}, None),
-        (
-            "department + common tag",
-            {"limit": 25, "department_id": picks["department"], "tag": picks["tag_common"]},
-            None,
-        ),
-        (
-            "department + rare tag",
-            {"limit": 25, "department_id": picks["department"], "tag": picks["tag_rare"]},
-            None,
-        ),
-        (
-            "department + very rare tag",
-            {"limit": 25, "department_id": picks["department"], "tag": picks["tag_very_rare"]},
-            None,
-        ),
+        ("open + assignee", {"limit": 25, "status_category": "open",
+                             "assignee": picks["agent"]}, None),
+        ("open + unassigned", {"limit": 25, "status_category": "open", "assignee": "none"},
+         None),
+        ("department + common tag", {"limit": 25, "department_id": picks["department"],
+                                     "tag": picks["tag_common"]}, None),
+        ("department + rare tag", {"limit": 25, "department_id": picks["department"],
+                                   "tag": picks["tag_rare"]}, None),
+        ("department + very rare tag", {"limit": 25, "department_id": picks["department"],
+                                        "tag": picks["tag_very_rare"]}, None),
         ("priority sort", {"limit": 25, "sort": "-priority"}, None),
         (f"priority sort, page {deep}", {"limit": 25, "sort": "-priority"}, "deep"),
-        (
-            "active + priority sort",
-            {"limit": 25, "status_category": ACTIVE, "sort": "-priority"},
-            None,
-        ),
+        ("active + priority sort", {"limit": 25, "status_category": ACTIVE,
+                                    "sort": "-priority"}, None),
         ("one ticket (GET /tickets/<ref>)", None, f"{API}/tickets/{picks['ticket']}"),
     ]
     for name, params, special in queries:
@@ -518,32 +465,23 @@ def measure_queue(ctx: Context, settings: Settings) -> tuple[dict[str, Any], dic
             result["walked_pages"] = walked
             result["walk_ms_per_page"] = round(per_page, 2)
             if constructed:
-                result["note"] = (
-                    "the API's next_cursor was refused (422); the walk signed "
-                    "[sort value, id] cursors itself"
-                )
-                ctx.log(f"    {name}: API cursor refused with 422; walked with constructed cursors")
+                result["note"] = ("the API's next_cursor was refused (422); the walk signed "
+                                  "[sort value, id] cursors itself")
+                ctx.log(f"    {name}: API cursor refused with 422; walked with constructed "
+                        f"cursors")
         results[name] = result
-        ctx.log(
-            f"    {name:34} median {result['median_ms']:7.2f} ms  p95 "
-            f"{result['p95_ms']:7.2f} ms  {result['statements']:4} SQL  {result['rows']} rows"
-        )
+        ctx.log(f"    {name:34} median {result['median_ms']:7.2f} ms  p95 "
+                f"{result['p95_ms']:7.2f} ms  {result['statements']:4} SQL  {result['rows']} rows")
     return results, picks
 
 
-def _new_ticket_data(
-    ctx: Context,
-    i: int,
-    tag_slugs: list[str],
-    departments: list[int],
-    contacts: int,
-    customers: list[str],
-) -> dict[str, Any]:
+def _new_ticket_data(ctx: Context, i: int, tag_slugs: list[str], departments: list[int],
+                     contacts: int, customers: list[str]) -> dict[str, Any]:
     rng = ctx.rng
     data: dict[str, Any] = {
         "subject": f"Benchmark ticket {i}: cannot export invoices (order #{rng.randint(1, 10**6)})",
         "description": "Since this morning the export only returns an empty file. "
-        "I tried two browsers. Could you please have a look?",
+                       "I tried two browsers. Could you please have a look?",
         "priority": rng.choice(["low", "medium", "medium", "high", "urgent"]),
         "department_id": rng.choice(departments),
         "tags": rng.sample(tag_slugs, rng.randint(0, 2)),
@@ -569,8 +507,7 @@ def _catalogue(ctx: Context) -> tuple[list[str], list[int], int, list[str]]:
         contacts = db.execute(sa.select(sa.func.count(Contact.id))).scalar_one()
         agents = set(db.execute(sa.select(AgentProfile.user_id)).scalars())
         customers = [
-            str(u)
-            for u in db.execute(sa.select(host.User.id).limit(2000)).scalars()
+            str(u) for u in db.execute(sa.select(host.User.id).limit(2000)).scalars()
             if str(u) not in agents
         ]
     return slugs, depts, contacts, customers
@@ -585,15 +522,11 @@ def measure_create_service(ctx: Context, count: int) -> dict[str, Any]:
     for i in range(count):
         data = _new_ticket_data(ctx, i, slugs, depts, contacts, customers)
         new = ticket_service.NewTicket(
-            subject=data["subject"],
-            description=data["description"],
-            priority=data["priority"],
-            department_id=data["department_id"],
-            tags=data["tags"],
+            subject=data["subject"], description=data["description"],
+            priority=data["priority"], department_id=data["department_id"], tags=data["tags"],
             requester_user_id=data.get("requester_user_id"),
             requester_email=data.get("requester_email"),
-            requester_name=data.get("requester_name"),
-            channel="web",
+            requester_name=data.get("requester_name"), channel="web",
         )
         ctx.counter.reset()
         start = time.perf_counter()
@@ -623,9 +556,8 @@ def measure_create_api(ctx: Context, count: int) -> dict[str, Any]:
         counts.append(ctx.counter.count)
         db_ms.append(ctx.counter.db_ms)
         if response.status_code != 201:
-            raise RuntimeError(
-                f"POST /tickets -> {response.status_code}: {response.get_data(True)[:500]}"
-            )
+            raise RuntimeError(f"POST /tickets -> {response.status_code}: "
+                               f"{response.get_data(True)[:500]}")
     total = time.perf_counter() - total_start
     result = stats(samples, counts, db_ms)
     result["tickets"] = count
@@ -637,12 +569,9 @@ def measure_create_api(ctx: Context, count: int) -> dict[str, Any]:
 def measure_raw_insert(ctx: Context, count: int) -> dict[str, Any]:
     """The floor: a single-row ``INSERT`` + ``COMMIT`` into a small table through the same engine,
     so each path's rate can be read as a share of what the database does at its cheapest."""
-    table = sa.Table(
-        "bench_raw_insert",
-        sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("note", sa.String(50), nullable=False),
-    )
+    table = sa.Table("bench_raw_insert", sa.MetaData(),
+                     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+                     sa.Column("note", sa.String(50), nullable=False))
     table.create(ctx.engine, checkfirst=True)
     statement = table.insert()
     samples, counts, db_ms = [], [], []
@@ -666,21 +595,14 @@ def measure_raw_insert(ctx: Context, count: int) -> dict[str, Any]:
 def _reply_targets(ctx: Context, count: int) -> list[str]:
     """References of open tickets to reply to, one per reply, cycling if there are few."""
     with ctx.app.app_context():
-        refs = list(
-            host.db.session.execute(
-                sa.select(Ticket.reference)
-                .where(Ticket.status_category.in_(OPEN_CATEGORIES))
-                .order_by(Ticket.id.desc())
-                .limit(count)
-            ).scalars()
-        )
+        refs = list(host.db.session.execute(
+            sa.select(Ticket.reference).where(Ticket.status_category.in_(OPEN_CATEGORIES))
+            .order_by(Ticket.id.desc()).limit(count)).scalars())
     return [refs[i % len(refs)] for i in range(count)]
 
 
-REPLY_BODY = (
-    "Thanks for the details. I exported the same invoices here and the file was not "
-    "empty, so we are looking at your account's settings now."
-)
+REPLY_BODY = ("Thanks for the details. I exported the same invoices here and the file was not "
+              "empty, so we are looking at your account's settings now.")
 
 
 def measure_reply_service(ctx: Context, count: int) -> dict[str, Any]:
@@ -713,16 +635,14 @@ def measure_reply_api(ctx: Context, count: int) -> dict[str, Any]:
     for ref in _reply_targets(ctx, count):
         ctx.counter.reset()
         start = time.perf_counter()
-        response = client.post(
-            f"{API}/tickets/{ref}/replies", json={"body": REPLY_BODY}, headers=_headers(ctx)
-        )
+        response = client.post(f"{API}/tickets/{ref}/replies", json={"body": REPLY_BODY},
+                               headers=_headers(ctx))
         samples.append((time.perf_counter() - start) * 1000)
         counts.append(ctx.counter.count)
         db_ms.append(ctx.counter.db_ms)
         if response.status_code != 201:
-            raise RuntimeError(
-                f"POST /replies -> {response.status_code}: {response.get_data(True)[:500]}"
-            )
+            raise RuntimeError(f"POST /replies -> {response.status_code}: "
+                               f"{response.get_data(True)[:500]}")
     total = time.perf_counter() - total_start
     result = stats(samples, counts, db_ms)
     result["tickets"] = count
@@ -731,7 +651,7 @@ def measure_reply_api(ctx: Context, count: int) -> dict[str, Any]:
     return result
 
 
-#: The write paths measured after the queue, in order: result key, label, measure function.
+#: The write paths measured after the queue, in order: result key and label.
 WRITE_PATHS: tuple[tuple[str, str], ...] = (
     ("raw_insert", "raw INSERT + COMMIT"),
     ("create_service", "create, service"),
@@ -754,32 +674,20 @@ def measure_writes(ctx: Context, settings: Settings, result: dict[str, Any]) -> 
         result[key] = runs[key]()
         raw = result["raw_insert"]["tickets_per_second"]
         result[key]["pct_of_raw"] = round(100 * result[key]["tickets_per_second"] / raw, 1)
-        ctx.log(
-            f"    {label:20} {result[key]['tickets_per_second']:8.1f} /s  "
-            f"({result[key]['pct_of_raw']:5.1f}% of raw)  median {result[key]['median_ms']} ms"
-            f"  {result[key]['statements']:g} SQL"
-        )
+        ctx.log(f"    {label:20} {result[key]['tickets_per_second']:8.1f} /s  "
+                f"({result[key]['pct_of_raw']:5.1f}% of raw)  median {result[key]['median_ms']} ms"
+                f"  {result[key]['statements']:g} SQL")
 
 
-def run_one(
-    backend: str, size: int, settings: Settings, tmpdir: str, log: Callable[[str], None]
-) -> dict[str, Any]:
+def run_one(backend: str, size: int, settings: Settings, tmpdir: str,
+            log: Callable[[str], None]) -> dict[str, Any]:
     log(f"== {backend}, {size:,} tickets")
-    with seeded_host(
-        backend,
-        size,
-        tmpdir,
-        seed=settings.seed,
-        keep=settings.keep,
-        quiet=not settings.verbose,
-        log=log,
-    ) as (ctx, summary):
+    with seeded_host(backend, size, tmpdir, seed=settings.seed, keep=settings.keep,
+                     quiet=not settings.verbose, log=log) as (ctx, summary):
         result: dict[str, Any] = {"backend": backend, "size": size}
         result["generate"] = summary.as_dict()
-        log(
-            f"    generated {summary.rows:,} rows in {summary.total_seconds:.1f}s "
-            f"({result['generate']['rows_per_second']:,} rows/s)"
-        )
+        log(f"    generated {summary.rows:,} rows in {summary.total_seconds:.1f}s "
+            f"({result['generate']['rows_per_second']:,} rows/s)")
         with ctx.app.app_context():
             if ctx.engine.dialect.name == "postgresql":
                 version = "SHOW server_version"
@@ -789,8 +697,7 @@ def run_one(
                 version = "SELECT 'SQLite ' || sqlite_version()"
             result["server"] = host.db.session.execute(sa.text(version)).scalar_one()
         result["queries"], result["filters"] = (
-            ({}, {}) if settings.writes_only else measure_queue(ctx, settings)
-        )
+            ({}, {}) if settings.writes_only else measure_queue(ctx, settings))
         if ctx.plans:
             result["plans"] = ctx.plans
         measure_writes(ctx, settings, result)
@@ -829,65 +736,45 @@ def _size(n: int) -> str:
 def markdown(report: dict[str, Any]) -> str:
     runs = report["runs"]
     heads = [f"{r['backend']} {_size(r['size'])}" for r in runs]
-    lines = [
-        "### Data generation",
-        "",
-        "| run | tickets | rows | seconds | rows/s | tickets/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
+    lines = ["### Data generation", "",
+             "| run | tickets | rows | seconds | rows/s | tickets/s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for head, r in zip(heads, runs, strict=True):
         g = r["generate"]
-        lines.append(
-            f"| {head} | {g['tickets']:,} | {g['rows']:,} | {g['total_seconds']} | "
-            f"{g['rows_per_second']:,} | {g['tickets_per_second']:,} |"
-        )
-    lines += [
-        "",
-        "### Writes (one ticket or reply per unit of work / request)",
-        "",
-        "| run | path | per s | % of raw | median ms | p95 ms | SQL each | DB ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
+        lines.append(f"| {head} | {g['tickets']:,} | {g['rows']:,} | {g['total_seconds']} | "
+                     f"{g['rows_per_second']:,} | {g['tickets_per_second']:,} |")
+    lines += ["", "### Writes (one ticket or reply per unit of work / request)", "",
+              "| run | path | per s | % of raw | median ms | p95 ms | SQL each | DB ms |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for head, r in zip(heads, runs, strict=True):
         for key, label in WRITE_PATHS:
             c = r.get(key)
             if c:
                 pct = c.get("pct_of_raw")
-                lines.append(
-                    f"| {head} | {label} | {c['tickets_per_second']} | "
-                    f"{'-' if pct is None else pct} | {c['median_ms']} | "
-                    f"{c['p95_ms']} | {c['statements']:g} | {c['db_median_ms']} |"
-                )
+                lines.append(f"| {head} | {label} | {c['tickets_per_second']} | "
+                             f"{'-' if pct is None else pct} | {c['median_ms']} | "
+                             f"{c['p95_ms']} | {c['statements']:g} | {c['db_median_ms']} |")
     names: list[str] = []
     for r in runs:
         names += [n for n in r["queries"] if n not in names]
-    lines += [
-        "",
-        "### Agent queue, GET /support/api/v1/tickets (limit 25): median / p95 ms",
-        "",
-        "| query | " + " | ".join(heads) + " |",
-        "| --- | " + " | ".join("---:" for _ in heads) + " |",
-    ]
+    lines += ["", "### Agent queue, GET /support/api/v1/tickets (limit 25): median / p95 ms", "",
+              "| query | " + " | ".join(heads) + " |",
+              "| --- | " + " | ".join("---:" for _ in heads) + " |"]
     for name in names:
         cells = []
         for r in runs:
             q = r["queries"].get(name)
             cells.append(f"{q['median_ms']:.1f} / {q['p95_ms']:.1f}" if q else "-")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "### Per request: SQL statements, time in the database (median ms), rows",
-        "",
-        "| query | " + " | ".join(heads) + " |",
-        "| --- | " + " | ".join("---:" for _ in heads) + " |",
-    ]
+    lines += ["", "### Per request: SQL statements, time in the database (median ms), rows", "",
+              "| query | " + " | ".join(heads) + " |",
+              "| --- | " + " | ".join("---:" for _ in heads) + " |"]
     for name in names:
         cells = []
         for r in runs:
             q = r["queries"].get(name)
-            cells.append(
-                f"{q['statements']:g} SQL, {q['db_median_ms']:.1f} ms, {q['rows']}" if q else "-"
-            )
+            cells.append(f"{q['statements']:g} SQL, {q['db_median_ms']:.1f} ms, {q['rows']}"
+                         if q else "-")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -897,68 +784,34 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         prog="python -m bench.run",
         description="Benchmark ticket creation and agent-queue latency on fresh databases.",
     )
-    parser.add_argument(
-        "--backends",
-        default="sqlite,postgres",
-        help="comma-separated: sqlite, postgres, mariadb (default sqlite,postgres)",
-    )
-    parser.add_argument(
-        "--sizes",
-        default="10000,100000",
-        help="comma-separated ticket counts (default 10000,100000)",
-    )
+    parser.add_argument("--backends", default="sqlite,postgres",
+                        help="comma-separated: sqlite, postgres, mariadb (default sqlite,postgres)")
+    parser.add_argument("--sizes", default="10000,100000",
+                        help="comma-separated ticket counts (default 10000,100000)")
     parser.add_argument("--reps", type=int, default=50, help="timed repetitions per query")
     parser.add_argument("--warmup", type=int, default=3, help="untimed repetitions per query")
-    parser.add_argument(
-        "--create-service", type=int, default=500, help="tickets created through the service layer"
-    )
-    parser.add_argument(
-        "--create-api", type=int, default=300, help="tickets created through POST /tickets"
-    )
-    parser.add_argument(
-        "--raw-insert",
-        type=int,
-        default=1000,
-        help="single-row INSERT + COMMIT runs (the baseline)",
-    )
-    parser.add_argument(
-        "--reply-service",
-        type=int,
-        default=300,
-        help="agent replies added through the service layer",
-    )
-    parser.add_argument(
-        "--reply-api",
-        type=int,
-        default=200,
-        help="agent replies posted through POST /tickets/<ref>/replies",
-    )
+    parser.add_argument("--create-service", type=int, default=500,
+                        help="tickets created through the service layer")
+    parser.add_argument("--create-api", type=int, default=300,
+                        help="tickets created through POST /tickets")
+    parser.add_argument("--raw-insert", type=int, default=1000,
+                        help="single-row INSERT + COMMIT runs (the baseline)")
+    parser.add_argument("--reply-service", type=int, default=300,
+                        help="agent replies added through the service layer")
+    parser.add_argument("--reply-api", type=int, default=200,
+                        help="agent replies posted through POST /tickets/<ref>/replies")
     parser.add_argument("--deep-pages", type=int, default=200, help="pages to walk for 'deep'")
-    parser.add_argument(
-        "--explain", action="store_true", help="store (and print) the plan of each list query"
-    )
-    parser.add_argument(
-        "--writes-only",
-        action="store_true",
-        help="measure the write paths only (skip the agent queue)",
-    )
+    parser.add_argument("--explain", action="store_true",
+                        help="store (and print) the plan of each list query")
+    parser.add_argument("--writes-only", action="store_true",
+                        help="measure the write paths only (skip the agent queue)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("-v", "--verbose", action="store_true", help="generator progress")
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=None,
-        help="JSON file to write (default bench/results/<stamp>.json)",
-    )
-    parser.add_argument(
-        "--report",
-        type=Path,
-        nargs="+",
-        metavar="JSON",
-        help="print the tables of saved result files (merged) and exit",
-    )
+    parser.add_argument("-o", "--output", type=Path, default=None,
+                        help="JSON file to write (default bench/results/<stamp>.json)")
+    parser.add_argument("--report", type=Path, nargs="+", metavar="JSON",
+                        help="print the tables of saved result files (merged) and exit")
     args = parser.parse_args(argv)
     if args.report:
         runs = [run for path in args.report for run in json.loads(path.read_text())["runs"]]
@@ -972,24 +825,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
         parser.error("--sizes takes whole numbers")
-    return Settings(
-        backends=backends,
-        sizes=sizes,
-        reps=args.reps,
-        warmup=args.warmup,
-        create_service=args.create_service,
-        create_api=args.create_api,
-        raw_insert=args.raw_insert,
-        reply_service=args.reply_service,
-        reply_api=args.reply_api,
-        deep_pages=args.deep_pages,
-        explain=args.explain,
-        writes_only=args.writes_only,
-        keep=args.keep,
-        seed=args.seed,
-        verbose=args.verbose,
-        output=args.output,
-    )
+    return Settings(backends=backends, sizes=sizes, reps=args.reps, warmup=args.warmup,
+                    create_service=args.create_service, create_api=args.create_api,
+                    raw_insert=args.raw_insert, reply_service=args.reply_service,
+                    reply_api=args.reply_api,
+                    deep_pages=args.deep_pages, explain=args.explain,
+                    writes_only=args.writes_only, keep=args.keep,
+                    seed=args.seed, verbose=args.verbose, output=args.output)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1001,7 +843,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()},
+        "settings": {k: (str(v) if isinstance(v, Path) else v)
+                     for k, v in vars(settings).items()},
         "runs": [],
     }
     tmpdir = tempfile.mkdtemp(prefix="escalated-bench-")

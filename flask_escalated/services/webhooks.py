@@ -22,6 +22,7 @@ import logging
 import random
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -34,7 +35,7 @@ from ..config import Config
 from ..events import DomainEvent, on_after_commit, on_before_commit
 from ..models import KbArticle, Reply, Tag, Ticket, Webhook, WebhookAttempt, WebhookDelivery
 from ..signals import ALL_SIGNALS, webhook_event_name
-from . import audit, deletion, outbound, session
+from . import audit, cache, deletion, outbound, session
 from .errors import NotFound, ValidationError
 from .ids import parse_id
 
@@ -93,8 +94,22 @@ def sign(body: bytes, secret: str) -> str:
 
 
 # ---------------------------------------------------------------------------- the outbox
-def _subscribers(db: Session) -> list[Webhook]:
-    return list(db.execute(select(Webhook).where(Webhook.is_active.is_(True))).scalars())
+@dataclass(frozen=True)
+class Subscriber:
+    """What the outbox needs of an active webhook (kept in the process cache)."""
+
+    id: int
+    events: frozenset[str]
+
+
+def _load_subscribers() -> tuple[Subscriber, ...]:
+    rows = session().execute(
+        select(Webhook.id, Webhook.events).where(Webhook.is_active.is_(True)).order_by(Webhook.id))
+    return tuple(Subscriber(hook_id, frozenset(events or ())) for hook_id, events in rows)
+
+
+def _subscribers(db: Session) -> tuple[Subscriber, ...]:
+    return cache.cached("webhooks:subscribers", _load_subscribers)
 
 
 @on_before_commit
@@ -107,7 +122,7 @@ def write_outbox(db: Session, events: list[DomainEvent]) -> None:
     rows = []
     for event in events:
         name = webhook_event_name(event.name)
-        targets = [h for h in hooks if "*" in (h.events or []) or name in (h.events or [])]
+        targets = [h for h in hooks if "*" in h.events or name in h.events]
         if not targets:
             continue
         payload = payload_for(event)

@@ -144,9 +144,9 @@ def create_ticket() -> tuple[Response, int]:
                                    {"department_id": "one of "
                                     + ", ".join(map(str, principal.departments_with(
                                         "ticket.create")))})
-    with committed():
+    with committed(keep_loaded=True):
         ticket = tickets.create_ticket(new, principal.actor)
-    return detail_payload(tickets.get_ticket(ticket.id), principal, 201)
+    return detail_payload(ticket, principal, 201)
 
 
 @route("/tickets/<ident>", ["GET"], summary="Show a ticket (by id or reference)",
