@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..clock import now
 from ..config import Config
@@ -249,14 +249,13 @@ def get_ticket(ident: object, *, for_update: bool = False) -> Ticket:
     ticket_id = parse_ident(ident)
     if ticket_id is None:
         raise NotFound(f"No ticket '{str(ident)[:40]}'.")
-    query = (
-        select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .options(selectinload(Ticket.tags), selectinload(Ticket.department),
-                 selectinload(Ticket.contact))
-    )
+    query = select(Ticket).where(Ticket.id == ticket_id).options(selectinload(Ticket.tags))
     if for_update:
+        # PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+        query = query.options(selectinload(Ticket.department), selectinload(Ticket.contact))
         query = query.with_for_update()
+    else:
+        query = query.options(joinedload(Ticket.department), joinedload(Ticket.contact))
     ticket = session().execute(query).scalar_one_or_none()
     if ticket is None:
         raise NotFound(f"No ticket '{str(ident)[:40]}'.")

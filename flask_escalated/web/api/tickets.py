@@ -294,7 +294,7 @@ def create_reply(ident: str) -> tuple[Response, int]:
     internal = data.is_note
     if internal:
         _require(principal, ticket, "reply.create_internal")
-    with committed():
+    with committed(keep_loaded=True):
         reply = replies.add_reply(ticket, data.body, principal.actor, internal=internal,
                                   uploads=uploads, channel="api")
     body = serializers.replies([reply], include_internal=principal.is_agent)[0]
@@ -308,7 +308,7 @@ def create_note(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "reply.create_internal")
     ticket = relations.forward_for(principal, ticket, "reply.create_internal")
     data, uploads = _reply_input(NoteCreate)
-    with committed():
+    with committed(keep_loaded=True):
         reply = replies.add_reply(ticket, data.body, principal.actor, internal=True,
                                   uploads=uploads, channel="api")
     return jsonify({"data": serializers.replies([reply], include_internal=True)[0]}), 201
