@@ -140,6 +140,15 @@ def put(key: str, value: Any) -> None:
         _store().values[key] = (stamp(), value)
 
 
+def attach(db: Session, obj: T) -> T:
+    """The session's instance of a cached detached ``obj``: the one already in its identity map
+    (which may carry changes of this transaction that the cached copy must not overwrite), or
+    a copy merged in without a query."""
+    state = sa_inspect(obj)
+    existing = db.identity_map.get(state.key) if state.key is not None else None
+    return existing if existing is not None else db.merge(obj, load=False)  # type: ignore[return-value]
+
+
 def changed(db: Session | None = None) -> None:
     """Note that this transaction changed cached configuration (for changes the flush does not
     see, and for pending objects that lookups later in the transaction must find)."""

@@ -37,7 +37,7 @@ def ensure_tags(names: Iterable[object]) -> list[Tag]:
     clean = _clean_names(names)
     by_slug = {slugify(n): n for n in clean}
     db = session()
-    found = {slug: db.merge(tag, load=False) for slug, tag in _known(list(by_slug)).items()}
+    found = {slug: cache.attach(db, tag) for slug, tag in _known(list(by_slug)).items()}
     for slug, name in by_slug.items():
         if slug not in found:
             try:

@@ -140,7 +140,7 @@ def _new_ticket_department(value: Any, errors: dict[str, str]) -> Department | N
     if cached is None:
         errors["department_id"] = "no such department"
         return None
-    return session().merge(cached, load=False)
+    return cache.attach(session(), cached)
 
 
 def _message(default: str, errors: dict[str, str]) -> str:

@@ -200,8 +200,7 @@ def test_an_admin_change_is_seen_by_the_next_request_in_this_process(app, users,
 def _in_another_process(url: str, storage: str, code: str) -> None:
     script = textwrap.dedent("""
         import sys
-        from flask_escalated import events
-from flask_escalated.events import Actor
+        from flask_escalated.events import Actor
         from tests.hosts import intid
 
         app = intid.create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1],
