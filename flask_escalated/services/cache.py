@@ -34,6 +34,7 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from ..config import Config
 from ..models.base import utcnow
 from . import session
 
@@ -114,7 +115,7 @@ def cached(key: str, loader: Callable[[], T]) -> T:
 
     ``loader`` must return plain values or detached objects: the value is shared by every
     session and thread of the process, and must not be changed by its readers."""
-    if session().info.get(_FLAG):
+    if session().info.get(_FLAG) or not current_app.config.get(Config.PROCESS_CACHE, True):
         return loader()
     current = stamp()
     store = _store()
@@ -128,7 +129,7 @@ def cached(key: str, loader: Callable[[], T]) -> T:
 
 def peek(key: str) -> Any:
     """The value cached under ``key`` if it is current, else ``None``."""
-    if session().info.get(_FLAG):
+    if session().info.get(_FLAG) or not current_app.config.get(Config.PROCESS_CACHE, True):
         return None
     hit = _store().values.get(key)
     return hit[1] if hit is not None and hit[0] == stamp() else None

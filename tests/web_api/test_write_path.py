@@ -38,6 +38,11 @@ from tests.hosts import intid
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def process_cache(app: Any) -> None:
+    app.config["ESCALATED_PROCESS_CACHE"] = True
+
+
 @pytest.fixture
 def desk(ext: Any) -> dict[str, Any]:
     """A department, two tags and an SLA policy for high-priority tickets."""
