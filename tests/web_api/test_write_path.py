@@ -36,6 +36,7 @@ from flask_escalated.services import (
 from tests.hosts import intid
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.all_databases  # the budgets hold on every database
 
 
 @pytest.fixture(autouse=True)
@@ -153,7 +154,7 @@ def test_a_ticket_through_the_api_takes_nine_statements(app, users, ext, desk, b
     assert data["followers"] == [] and data["links"] == [] and data["satisfaction"] is None
 
 
-def test_a_reply_reads_the_ticket_once(app, users, ext, desk, bearer, count_queries):
+def test_a_reply_reads_the_ticket_once(app, users, ext, desk, bearer, count_queries, backend):
     agent = Actor.agent(users.agent.id)
     first = _create(ext, _new(desk, 0), agent)
     ticket_id = _create(ext, _new(desk, 1), agent).id
@@ -161,7 +162,9 @@ def test_a_reply_reads_the_ticket_once(app, users, ext, desk, bearer, count_quer
         replies.add_reply(tickets.get_ticket(first.id), "Warming up.", agent)
     with count_queries() as q, ext.unit_of_work():
         replies.add_reply(tickets.get_ticket(ticket_id), "We are on it.", agent)
-    assert q.count <= 10, _listing(q)  # with the automatic status move's activity row
+    # The automatic status move adds its UPDATE and activity row; on MariaDB the search
+    # document's rewrite reads which document exists before deleting it (gap locks).
+    assert q.count <= (12 if backend == "mariadb" else 11), _listing(q)
 
     client, headers = app.test_client(), bearer(users.agent)
     client.post(f"/support/api/v1/tickets/{first.id}/replies", json={"body": "Warming up."},
@@ -170,8 +173,8 @@ def test_a_reply_reads_the_ticket_once(app, users, ext, desk, bearer, count_quer
         posted = client.post(f"/support/api/v1/tickets/{ticket_id}/replies",
                              json={"body": "Fixed on our side."}, headers=headers)
     assert posted.status_code == 201 and posted.get_json()["data"]["body"] == "Fixed on our side."
-    assert q.count <= 16, _listing(q)
-    ext.session.expire_all()
+    assert q.count <= 17, _listing(q)
+    ext.session.rollback()  # a new snapshot (MariaDB's REPEATABLE READ) to see the request's
     assert ext.session.get(Ticket, ticket_id).reply_count == 2
     assert _document(ext, ticket_id)[1].endswith("We are on it.\nFixed on our side.\nPat\n"
                                                  "pat@example.test")
