@@ -11,6 +11,10 @@ then measures, through the benchmark host app (``bench/host.py``):
 * creation through the service layer: ``tickets.create_ticket`` in its own unit of work (and
   app context) per ticket;
 * creation through the JSON API: ``POST /support/api/v1/tickets`` with an agent's bearer token;
+* replies through the service layer (``replies.add_reply`` on a loaded ticket) and through
+  ``POST /support/api/v1/tickets/<ref>/replies``;
+* the floor: a single-row ``INSERT`` + ``COMMIT`` into a small table through the same engine,
+  each write path's rate also given as a percentage of it;
 * agent-queue reads through the JSON API (first page, a page 200 pages deep, filtered lists,
   priority sort, one ticket), each repeated and reported as median and p95 latency and the SQL
   statements it ran (counted with a ``before_cursor_execute`` listener).
@@ -198,8 +202,12 @@ class Settings:
     warmup: int = 3
     create_service: int = 500
     create_api: int = 300
+    raw_insert: int = 1000
+    reply_service: int = 300
+    reply_api: int = 200
     deep_pages: int = 200
     explain: bool = False
+    writes_only: bool = False
     keep: bool = False
     seed: int = 42
     verbose: bool = False
@@ -558,6 +566,119 @@ def measure_create_api(ctx: Context, count: int) -> dict[str, Any]:
     return result
 
 
+def measure_raw_insert(ctx: Context, count: int) -> dict[str, Any]:
+    """The floor: a single-row ``INSERT`` + ``COMMIT`` into a small table through the same engine,
+    so each path's rate can be read as a share of what the database does at its cheapest."""
+    table = sa.Table("bench_raw_insert", sa.MetaData(),
+                     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+                     sa.Column("note", sa.String(50), nullable=False))
+    table.create(ctx.engine, checkfirst=True)
+    statement = table.insert()
+    samples, counts, db_ms = [], [], []
+    total_start = time.perf_counter()
+    for i in range(count):
+        ctx.counter.reset()
+        start = time.perf_counter()
+        with ctx.engine.begin() as conn:
+            conn.execute(statement, {"note": f"row {i}"})
+        samples.append((time.perf_counter() - start) * 1000)
+        counts.append(ctx.counter.count)
+        db_ms.append(ctx.counter.db_ms)
+    total = time.perf_counter() - total_start
+    table.drop(ctx.engine)
+    result = stats(samples, counts, db_ms)
+    result["tickets"] = count
+    result["tickets_per_second"] = round(count / total, 1)
+    return result
+
+
+def _reply_targets(ctx: Context, count: int) -> list[str]:
+    """References of open tickets to reply to, one per reply, cycling if there are few."""
+    with ctx.app.app_context():
+        refs = list(host.db.session.execute(
+            sa.select(Ticket.reference).where(Ticket.status_category.in_(OPEN_CATEGORIES))
+            .order_by(Ticket.id.desc()).limit(count)).scalars())
+    return [refs[i % len(refs)] for i in range(count)]
+
+
+REPLY_BODY = ("Thanks for the details. I exported the same invoices here and the file was not "
+              "empty, so we are looking at your account's settings now.")
+
+
+def measure_reply_service(ctx: Context, count: int) -> dict[str, Any]:
+    from flask_escalated.services import replies as reply_service
+
+    actor = Actor.agent(ctx.agent_id)
+    escalated = ctx.app.extensions["escalated"]
+    samples, counts, db_ms = [], [], []
+    total_start = time.perf_counter()
+    for ref in _reply_targets(ctx, count):
+        ctx.counter.reset()
+        start = time.perf_counter()
+        with ctx.app.app_context(), escalated.unit_of_work():
+            ticket = ticket_service.get_ticket(ref)
+            reply_service.add_reply(ticket, REPLY_BODY, actor)
+        samples.append((time.perf_counter() - start) * 1000)
+        counts.append(ctx.counter.count)
+        db_ms.append(ctx.counter.db_ms)
+    total = time.perf_counter() - total_start
+    result = stats(samples, counts, db_ms)
+    result["tickets"] = count
+    result["tickets_per_second"] = round(count / total, 1)
+    return result
+
+
+def measure_reply_api(ctx: Context, count: int) -> dict[str, Any]:
+    client = ctx.app.test_client()
+    samples, counts, db_ms = [], [], []
+    total_start = time.perf_counter()
+    for ref in _reply_targets(ctx, count):
+        ctx.counter.reset()
+        start = time.perf_counter()
+        response = client.post(f"{API}/tickets/{ref}/replies", json={"body": REPLY_BODY},
+                               headers=_headers(ctx))
+        samples.append((time.perf_counter() - start) * 1000)
+        counts.append(ctx.counter.count)
+        db_ms.append(ctx.counter.db_ms)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST /replies -> {response.status_code}: "
+                               f"{response.get_data(True)[:500]}")
+    total = time.perf_counter() - total_start
+    result = stats(samples, counts, db_ms)
+    result["tickets"] = count
+    result["tickets_per_second"] = round(count / total, 1)
+    result["sql"] = [s[:160].replace("\n", " ") for s, _ in ctx.counter.statements]
+    return result
+
+
+#: The write paths measured after the queue, in order: result key and label.
+WRITE_PATHS: tuple[tuple[str, str], ...] = (
+    ("raw_insert", "raw INSERT + COMMIT"),
+    ("create_service", "create, service"),
+    ("create_api", "create, HTTP API"),
+    ("reply_service", "reply, service"),
+    ("reply_api", "reply, HTTP API"),
+)
+
+
+def measure_writes(ctx: Context, settings: Settings, result: dict[str, Any]) -> None:
+    """Every write path in the same run; each rate also as a share of the raw insert's."""
+    runs: dict[str, Callable[[], dict[str, Any]]] = {
+        "raw_insert": lambda: measure_raw_insert(ctx, settings.raw_insert),
+        "create_service": lambda: measure_create_service(ctx, settings.create_service),
+        "create_api": lambda: measure_create_api(ctx, settings.create_api),
+        "reply_service": lambda: measure_reply_service(ctx, settings.reply_service),
+        "reply_api": lambda: measure_reply_api(ctx, settings.reply_api),
+    }
+    for key, label in WRITE_PATHS:
+        result[key] = runs[key]()
+        raw = result["raw_insert"]["tickets_per_second"]
+        result[key]["pct_of_raw"] = round(100 * result[key]["tickets_per_second"] / raw, 1)
+        ctx.log(f"    {label:20} {result[key]['tickets_per_second']:8.1f} /s  "
+                f"({result[key]['pct_of_raw']:5.1f}% of raw)  median {result[key]['median_ms']} ms"
+                f"  {result[key]['statements']:g} SQL")
+
+
 def run_one(backend: str, size: int, settings: Settings, tmpdir: str,
             log: Callable[[str], None]) -> dict[str, Any]:
     log(f"== {backend}, {size:,} tickets")
@@ -575,17 +696,11 @@ def run_one(backend: str, size: int, settings: Settings, tmpdir: str,
             else:
                 version = "SELECT 'SQLite ' || sqlite_version()"
             result["server"] = host.db.session.execute(sa.text(version)).scalar_one()
-        result["queries"], result["filters"] = measure_queue(ctx, settings)
+        result["queries"], result["filters"] = (
+            ({}, {}) if settings.writes_only else measure_queue(ctx, settings))
         if ctx.plans:
             result["plans"] = ctx.plans
-        result["create_service"] = measure_create_service(ctx, settings.create_service)
-        log(f"    create (service)  {result['create_service']['tickets_per_second']:8.1f} "
-            f"tickets/s  median {result['create_service']['median_ms']} ms  "
-            f"{result['create_service']['statements']} SQL")
-        result["create_api"] = measure_create_api(ctx, settings.create_api)
-        log(f"    create (API)      {result['create_api']['tickets_per_second']:8.1f} "
-            f"tickets/s  median {result['create_api']['median_ms']} ms  "
-            f"{result['create_api']['statements']} SQL")
+        measure_writes(ctx, settings, result)
     return result
 
 
@@ -628,16 +743,17 @@ def markdown(report: dict[str, Any]) -> str:
         g = r["generate"]
         lines.append(f"| {head} | {g['tickets']:,} | {g['rows']:,} | {g['total_seconds']} | "
                      f"{g['rows_per_second']:,} | {g['tickets_per_second']:,} |")
-    lines += ["", "### Ticket creation (one ticket per unit of work / request)", "",
-              "| run | path | tickets/s | median ms | p95 ms | SQL per ticket | DB ms |",
-              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines += ["", "### Writes (one ticket or reply per unit of work / request)", "",
+              "| run | path | per s | % of raw | median ms | p95 ms | SQL each | DB ms |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for head, r in zip(heads, runs, strict=True):
-        for key, label in (("create_service", "service"), ("create_api", "HTTP API")):
+        for key, label in WRITE_PATHS:
             c = r.get(key)
             if c:
+                pct = c.get("pct_of_raw")
                 lines.append(f"| {head} | {label} | {c['tickets_per_second']} | "
-                             f"{c['median_ms']} | {c['p95_ms']} | {c['statements']:g} | "
-                             f"{c['db_median_ms']} |")
+                             f"{'-' if pct is None else pct} | {c['median_ms']} | "
+                             f"{c['p95_ms']} | {c['statements']:g} | {c['db_median_ms']} |")
     names: list[str] = []
     for r in runs:
         names += [n for n in r["queries"] if n not in names]
@@ -678,9 +794,17 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
                         help="tickets created through the service layer")
     parser.add_argument("--create-api", type=int, default=300,
                         help="tickets created through POST /tickets")
+    parser.add_argument("--raw-insert", type=int, default=1000,
+                        help="single-row INSERT + COMMIT runs (the baseline)")
+    parser.add_argument("--reply-service", type=int, default=300,
+                        help="agent replies added through the service layer")
+    parser.add_argument("--reply-api", type=int, default=200,
+                        help="agent replies posted through POST /tickets/<ref>/replies")
     parser.add_argument("--deep-pages", type=int, default=200, help="pages to walk for 'deep'")
     parser.add_argument("--explain", action="store_true",
                         help="store (and print) the plan of each list query")
+    parser.add_argument("--writes-only", action="store_true",
+                        help="measure the write paths only (skip the agent queue)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("-v", "--verbose", action="store_true", help="generator progress")
@@ -703,7 +827,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         parser.error("--sizes takes whole numbers")
     return Settings(backends=backends, sizes=sizes, reps=args.reps, warmup=args.warmup,
                     create_service=args.create_service, create_api=args.create_api,
-                    deep_pages=args.deep_pages, explain=args.explain, keep=args.keep,
+                    raw_insert=args.raw_insert, reply_service=args.reply_service,
+                    reply_api=args.reply_api,
+                    deep_pages=args.deep_pages, explain=args.explain,
+                    writes_only=args.writes_only, keep=args.keep,
                     seed=args.seed, verbose=args.verbose, output=args.output)
 
 

@@ -61,6 +61,9 @@ class Config:
     HOME_URL = "ESCALATED_HOME_URL"
     SIGN_OUT_URL = "ESCALATED_SIGN_OUT_URL"
     MAX_BODY_LENGTH = "ESCALATED_MAX_BODY_LENGTH"
+    #: Keep statuses, SLA policies, roles and the other admin-edited configuration in memory
+    #: per process (``services.cache``); off, every lookup reads the database.
+    PROCESS_CACHE = "ESCALATED_PROCESS_CACHE"
     API_PAGE_SIZE = "ESCALATED_API_PAGE_SIZE"
     API_MAX_PAGE_SIZE = "ESCALATED_API_MAX_PAGE_SIZE"
     FRAME_ANCESTORS = "ESCALATED_FRAME_ANCESTORS"
@@ -145,6 +148,7 @@ DEFAULTS: dict[str, Any] = {
     #: The header's sign-out: None finds the host's ``logout`` endpoint; "" hides it.
     Config.SIGN_OUT_URL: None,
     Config.MAX_BODY_LENGTH: 200_000,
+    Config.PROCESS_CACHE: True,
     Config.API_PAGE_SIZE: 25,
     Config.API_MAX_PAGE_SIZE: 100,
     #: Who may show Escalated's pages in a frame: CSP ``frame-ancestors`` sources, e.g.

@@ -126,6 +126,10 @@ class Escalated:
         realtime.install(db.session)
         # Last of the before-commit listeners: the others' handlers may still add replies.
         ticket_search.install(db.session)
+        from .services import cache, fresh
+
+        fresh.install(db.session)
+        cache.install(db.session)  # after every listener that may still change configuration
         realtime.init_app(app, socket_principal, socketio or self._socketio)
         app.cli.add_command(escalated_cli, "escalated")
         app.before_request(_reset_request_caches)
@@ -222,15 +226,19 @@ class Escalated:
         return (self.hooks.user_display or hosts.default_user_display)(user)
 
     def agent_profile(self, user_id: str | None) -> AgentProfile | None:
-        """The user's agent profile, cached for the request."""
+        """The user's agent profile (a row), from the process cache."""
         if user_id is None:
             return None
-        cache = g.setdefault("_escalated_profiles", {})
-        if user_id not in cache:
-            cache[user_id] = self.session.execute(
-                AgentProfile.__table__.select().where(AgentProfile.user_id == user_id)
-            ).first()
-        return cache[user_id]
+        from .services import cache as process_cache
+
+        local = g.setdefault("_escalated_profiles", {})
+        if user_id not in local:
+            local[user_id] = process_cache.cached(
+                f"agent_profile:{user_id}",
+                lambda: self.session.execute(
+                    AgentProfile.__table__.select().where(AgentProfile.user_id == user_id)
+                ).first())
+        return local[user_id]
 
     def is_agent(self, user: Any) -> bool:
         if user is None:

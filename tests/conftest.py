@@ -253,6 +253,9 @@ def make_app(database_url: str, tmp_path: Any) -> Iterator[Callable[..., Flask]]
         settings = {
             "SQLALCHEMY_DATABASE_URI": database_url,
             "ESCALATED_ATTACHMENT_STORAGE": str(tmp_path / "attachments"),
+            # Off by default: the statement-count tests compare a first request with a second,
+            # and the first would fill the cache. tests/web_api/test_write_path.py turns it on.
+            "ESCALATED_PROCESS_CACHE": os.environ.get("ESCALATED_TEST_PROCESS_CACHE") == "1",
             **config,
         }
         app = intid.create_app(settings)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
+
 from ..events import Actor
 from ..models import Activity, Ticket
 from . import session
@@ -23,5 +25,13 @@ def record(ticket: Ticket, type_: str, actor: Actor, **properties: Any) -> Activ
         actor_contact_id=actor.contact_id,
         properties=properties or None,
     )
-    session().add(row)
+    db = session()
+    state = sa_inspect(ticket)
+    if state.persistent and state.modified:
+        # Write the ticket's UPDATE first: the timeline row's foreign-key check takes a shared
+        # lock on the ticket row, and two writers of one ticket holding it would deadlock on
+        # their UPDATEs (MariaDB/MySQL). With the row locked first, the second writer queues
+        # and then fails its version check. Same statements, in that order.
+        db.flush()
+    db.add(row)
     return row

@@ -19,7 +19,7 @@ from ..clock import now
 from ..config import Config
 from ..events import Actor, record
 from ..models import SatisfactionRating, Ticket
-from . import session
+from . import fresh, session
 from .errors import Conflict, NotFound, ValidationError
 
 TOKEN_TTL = timedelta(days=30)
@@ -125,6 +125,8 @@ def _rate(row: SatisfactionRating, ticket: Ticket, rating: Any, comment: Any) ->
 
 
 def for_ticket(ticket_id: int) -> SatisfactionRating | None:
+    if fresh.nothing_written(ticket_id, "SatisfactionRating"):
+        return None
     return session().execute(select(SatisfactionRating).where(
         SatisfactionRating.ticket_id == ticket_id,
         SatisfactionRating.rated_at.is_not(None))).scalar_one_or_none()

@@ -15,11 +15,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from ..events import Actor
 from ..models import CustomField, CustomFieldValue, Ticket
 from ..models.custom_fields import CONDITION_OPERATORS, FIELD_CONTEXTS, FIELD_TYPES
-from . import audit, deletion, session
+from . import audit, cache, deletion, fresh, session
 from .errors import Conflict, NotFound, ValidationError
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -41,6 +42,22 @@ def _err(name: str, message: str) -> ValidationError:
 
 
 # ---------------------------------------------------------------------------- catalogue
+def active_fields(context: str = "ticket") -> list[CustomField]:
+    """The active fields, as read-only detached copies from the process cache (validation
+    reads them on every write; edit the ones :func:`list_fields` returns)."""
+
+    def load() -> tuple[CustomField, ...]:
+        with Session(bind=session().connection(), expire_on_commit=False) as own:
+            rows = tuple(own.execute(
+                select(CustomField).where(CustomField.context == context,
+                                          CustomField.active.is_(True))
+                .order_by(CustomField.position, CustomField.id)).scalars())
+            own.expunge_all()
+        return rows
+
+    return list(cache.cached(f"custom_fields:{context}", load))
+
+
 def list_fields(context: str = "ticket", *, active_only: bool = False) -> list[CustomField]:
     query = select(CustomField).where(CustomField.context == context)
     if active_only:
@@ -314,7 +331,7 @@ def validate_values(
     if values is not None and not isinstance(values, Mapping):
         raise _err("custom_fields", "an object of values by field key")
     values = dict(values or {})
-    fields = list_fields(context, active_only=True)
+    fields = active_fields(context)
     if not values and ticket_context is not None:
         return {}
     by_key = {f.key: f for f in fields}
@@ -372,7 +389,7 @@ def custom_field_values(ticket: Ticket, *, for_customer: bool = False) -> dict[s
 def values_for(ticket_ids: Iterable[int], *, for_customer: bool = False
                ) -> dict[int, dict[str, Any]]:
     """The values of many tickets in one query."""
-    ids = list(ticket_ids)
+    ids = [i for i in ticket_ids if not fresh.nothing_written(i, "CustomFieldValue")]
     if not ids:
         return {}
     query = (select(CustomFieldValue, CustomField)

@@ -6,11 +6,13 @@ from sqlalchemy import select
 
 from ..events import Actor
 from ..models import Ticket, TicketFollower
-from . import activity, ext, session
+from . import activity, ext, fresh, session
 from .errors import ValidationError
 
 
 def list_followers(ticket: Ticket) -> list[str]:
+    if fresh.nothing_written(ticket.id, "TicketFollower"):
+        return []
     return list(
         session().execute(
             select(TicketFollower.user_id)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from ..domain import CLOSED
 from ..events import Actor, record
 from ..models import Attachment, Reply, Ticket, TicketFollower, TicketLink
-from . import activity, audit, savepoint, session, sla, tickets
+from . import activity, audit, fresh, savepoint, session, sla, tickets
 from .errors import Conflict, NotFound, PermissionDenied, ValidationError
 from .ids import parse_id
 from .permissions import Principal, can_act_on_ticket, can_view_ticket, visible_tickets
@@ -420,6 +420,8 @@ def list_links(ticket: Ticket, principal: Principal, *, limit: int = 100,
                after: int | None = None) -> list[LinkView]:
     """The links of ``ticket`` to tickets ``principal`` may see, oldest first, each with the
     other ticket: one statement whatever the count. Keyset: ``after`` is the last link id."""
+    if fresh.nothing_written(ticket.id, "TicketLink"):
+        return []
     other_id = case((TicketLink.ticket_id == ticket.id, TicketLink.linked_ticket_id),
                     else_=TicketLink.ticket_id)
     query = (select(TicketLink, Ticket).join(Ticket, Ticket.id == other_id)

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 
 from ..events import Actor
 from ..models import AgentProfile, Department, Role, RoleGrant
-from . import audit, session
+from . import audit, cache, session
 from .errors import Conflict, NotFound, ValidationError
 from .permissions import SYSTEM_ROLES, expand, unknown_patterns
 
@@ -225,7 +225,12 @@ def _clean_grants(grants: list[Any]) -> list[tuple[str, int | None]]:
 
 
 def resolve(user_id: str, base_role: str) -> tuple[frozenset[str], dict[int, frozenset[str]]]:
-    """The permissions ``user_id`` holds everywhere, and per department, from their roles."""
+    """The permissions ``user_id`` holds everywhere, and per department, from their roles
+    (from the process cache: read on every request)."""
+    return cache.cached(f"roles:{user_id}:{base_role}", lambda: _resolve(user_id, base_role))
+
+
+def _resolve(user_id: str, base_role: str) -> tuple[frozenset[str], dict[int, frozenset[str]]]:
     db = session()
     grants = db.execute(
         select(RoleGrant.role_slug, RoleGrant.department_id).where(RoleGrant.user_id == user_id)

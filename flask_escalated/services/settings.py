@@ -7,6 +7,7 @@ still answers with what the host configured. Every change is audited with old an
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from ..config import Config
 from ..events import Actor
 from ..models import Setting
-from . import audit, session
+from . import audit, cache, session
 from .errors import ValidationError
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -29,9 +30,15 @@ DEFAULT_RADIUS = 8
 MAX_RADIUS = 24
 
 
-def get(key: str, default: Any = None) -> Any:
+def _stored(key: str) -> tuple[bool, Any]:
     row = session().execute(select(Setting.value).where(Setting.key == key)).first()
-    return default if row is None else row[0]
+    return (False, None) if row is None else (True, row[0])
+
+
+def get(key: str, default: Any = None) -> Any:
+    """The stored value of ``key`` (a copy: the process cache shares it), else ``default``."""
+    found, stored = cache.cached(f"setting:{key}", lambda: _stored(key))
+    return copy.deepcopy(stored) if found else default
 
 
 def set_value(key: str, value: Any) -> Any:
@@ -219,13 +226,17 @@ def effective() -> dict[str, Any]:
     cached = g.get("_escalated_settings")
     if cached is not None:
         return dict(cached)
-    stored: dict[str, Any] = {key: val for key, val in session().execute(
-        select(Setting.key, Setting.value).where(Setting.key.in_(list(SETTINGS))))}
+    stored: dict[str, Any] = copy.deepcopy(cache.cached("settings:registered", _registered))
     cfg = current_app.config
     values = {key: stored[key] if key in stored else spec.default(cfg)
               for key, spec in SETTINGS.items()}
     g._escalated_settings = values
     return dict(values)
+
+
+def _registered() -> dict[str, Any]:
+    return {key: val for key, val in session().execute(
+        select(Setting.key, Setting.value).where(Setting.key.in_(list(SETTINGS))))}
 
 
 def value(key: str) -> Any:

@@ -20,13 +20,14 @@ from typing import Any
 
 from flask import current_app, g
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..clock import now
 from ..config import Config
 from ..domain import CLOSED_CATEGORIES, PRIORITIES, WAITING_ON_CUSTOMER
 from ..models import BusinessSchedule, SlaPolicy, Ticket, TicketStatus
 from . import business_hours as bh
-from . import session
+from . import cache, session
 from .errors import ValidationError
 
 TARGETS = ("first_response", "next_response", "resolution")
@@ -41,6 +42,7 @@ def _cache() -> dict[str, Any]:
 def forget() -> None:
     """Drop cached policies and schedules (after an admin edits them)."""
     g.pop(_CACHE, None)
+    cache.changed()
 
 
 def enabled() -> bool:
@@ -48,13 +50,26 @@ def enabled() -> bool:
 
 
 def active_policies() -> list[SlaPolicy]:
-    cache = _cache()
-    if "policies" not in cache:
-        cache["policies"] = list(session().execute(
+    local = _cache()
+    if "policies" not in local:
+        local["policies"] = cache.cached("sla:policies", _load_policies)
+    return local["policies"]  # type: ignore[no-any-return]
+
+
+def _load_policies() -> tuple[SlaPolicy, ...]:
+    """The active policies with their schedules and holidays, loaded in a session of their own
+    on the same connection and detached, so every session of the process can read them (and
+    the caller's session keeps its own instances). Nobody writes to these copies."""
+    with Session(bind=session().connection(), expire_on_commit=False) as own:
+        policies = tuple(own.execute(
             select(SlaPolicy).where(SlaPolicy.is_active.is_(True))
             .order_by(SlaPolicy.position, SlaPolicy.id)
         ).scalars())
-    return cache["policies"]  # type: ignore[no-any-return]
+        for policy in policies:
+            if policy.schedule is not None:
+                list(policy.schedule.holidays)
+        own.expunge_all()
+    return policies
 
 
 def config_schedule(spec: dict[str, Any]) -> bh.Schedule:
@@ -75,13 +90,17 @@ def desk_schedule() -> bh.Schedule:
     """The desk's schedule: the default business schedule (``is_default``), else the hours in
     ``ESCALATED_SLA["business_hours"]``. Reports take their time zone from it, and business
     time is counted on it for tickets whose policy names no schedule of its own."""
-    cache = _cache()
-    if "desk" not in cache:
-        row = session().execute(
-            select(BusinessSchedule).where(BusinessSchedule.is_default.is_(True))
-            .order_by(BusinessSchedule.id).limit(1)).scalar_one_or_none()
-        cache["desk"] = to_schedule(row) if row is not None else _config_schedule()
-    return cache["desk"]  # type: ignore[no-any-return]
+    local = _cache()
+    if "desk" not in local:
+        local["desk"] = cache.cached("sla:desk_schedule", _load_desk_schedule)
+    return local["desk"]  # type: ignore[no-any-return]
+
+
+def _load_desk_schedule() -> bh.Schedule:
+    row = session().execute(
+        select(BusinessSchedule).where(BusinessSchedule.is_default.is_(True))
+        .order_by(BusinessSchedule.id).limit(1)).scalar_one_or_none()
+    return to_schedule(row) if row is not None else _config_schedule()
 
 
 def to_schedule(row: BusinessSchedule) -> bh.Schedule:
@@ -110,13 +129,16 @@ def schedule_for(policy: SlaPolicy | None) -> bh.Schedule:
 
 def pausing_statuses() -> frozenset[str]:
     """Statuses that stop the clock: waiting on the customer, and custom ones so flagged."""
-    cache = _cache()
-    if "pausing" not in cache:
-        custom = session().execute(
-            select(TicketStatus.slug).where(TicketStatus.pauses_sla.is_(True))
-        ).scalars()
-        cache["pausing"] = frozenset({WAITING_ON_CUSTOMER, *custom})
-    return cache["pausing"]  # type: ignore[no-any-return]
+    local = _cache()
+    if "pausing" not in local:
+        local["pausing"] = cache.cached("sla:pausing", _load_pausing)
+    return local["pausing"]  # type: ignore[no-any-return]
+
+
+def _load_pausing() -> frozenset[str]:
+    custom = session().execute(
+        select(TicketStatus.slug).where(TicketStatus.pauses_sla.is_(True))).scalars()
+    return frozenset({WAITING_ON_CUSTOMER, *custom})
 
 
 def target_minutes(policy: SlaPolicy, priority: str, target: str) -> float | None:

@@ -27,7 +27,7 @@ from ..domain import (
 )
 from ..events import Actor
 from ..models import Ticket, TicketStatus
-from . import audit, session, settings, sla
+from . import audit, cache, session, settings, sla
 from .errors import Conflict, InvalidTransition, NotFound, ValidationError
 
 TRANSITIONS_KEY = "status_transitions"
@@ -75,15 +75,16 @@ def _cache() -> dict[str, Any]:
 
 def _forget() -> None:
     g.pop(_CACHE_KEY, None)
+    cache.changed()
     sla.forget()  # which statuses pause the clock may have changed
 
 
 def all_statuses(include_inactive: bool = False) -> list[StatusInfo]:
     key = f"statuses:{include_inactive}"
-    cache = _cache()
-    if key not in cache:
-        cache[key] = _load_statuses(include_inactive)
-    return list(cache[key])
+    local = _cache()
+    if key not in local:
+        local[key] = tuple(cache.cached(key, lambda: _load_statuses(include_inactive)))
+    return list(local[key])
 
 
 def _load_statuses(include_inactive: bool) -> list[StatusInfo]:
@@ -124,10 +125,10 @@ def category_of(slug: str) -> str:
 
 
 def transition_table() -> dict[str, list[str]]:
-    cache = _cache()
-    if "table" not in cache:
-        cache["table"] = _load_table()
-    return {k: list(v) for k, v in cache["table"].items()}
+    local = _cache()
+    if "table" not in local:
+        local["table"] = cache.cached("status_transitions", _load_table)
+    return {k: list(v) for k, v in local["table"].items()}
 
 
 def _load_table() -> dict[str, list[str]]:

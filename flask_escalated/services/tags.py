@@ -7,10 +7,11 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..events import Actor, record
 from ..models import Tag, Ticket
-from . import activity, audit, committed_one, deletion, savepoint, session, sla, tickets
+from . import activity, audit, cache, committed_one, deletion, savepoint, session, sla, tickets
 from .errors import Conflict, NotFound, ValidationError
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
@@ -36,9 +37,7 @@ def ensure_tags(names: Iterable[object]) -> list[Tag]:
     clean = _clean_names(names)
     by_slug = {slugify(n): n for n in clean}
     db = session()
-    found = {
-        t.slug: t for t in db.execute(select(Tag).where(Tag.slug.in_(by_slug))).scalars()
-    }
+    found = {slug: cache.attach(db, tag) for slug, tag in _known(list(by_slug)).items()}
     for slug, name in by_slug.items():
         if slug not in found:
             try:
@@ -49,6 +48,28 @@ def ensure_tags(names: Iterable[object]) -> list[Tag]:
                 tag = committed_one(select(Tag).where(Tag.slug == slug))
             found[slug] = tag
     return [found[s] for s in by_slug]
+
+
+def _known(slugs: list[str]) -> dict[str, Tag]:
+    """The existing tags among ``slugs``, as detached copies from the process cache (a tag
+    found once is kept; a slug not found is asked for again next time)."""
+    found: dict[str, Tag] = {}
+    missing = []
+    for slug in slugs:
+        tag = cache.peek(f"tag:{slug}")
+        if tag is None:
+            missing.append(slug)
+        else:
+            found[slug] = tag
+    if missing:
+        with Session(bind=session().connection(), expire_on_commit=False) as own:
+            for tag in own.execute(select(Tag).where(Tag.slug.in_(missing))).scalars():
+                found[tag.slug] = tag
+            own.expunge_all()
+        for slug in missing:
+            if slug in found:
+                cache.put(f"tag:{slug}", found[slug])
+    return found
 
 
 def add_tags(ticket: Ticket, names: Iterable[object], actor: Actor) -> list[Tag]:

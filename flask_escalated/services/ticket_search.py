@@ -106,6 +106,9 @@ RANK_CANDIDATES = 1000
 #: A word as the engines split text: letters and digits (an underscore separates words).
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _TOUCHED = "escalated_search_touched"
+#: Tickets inserted in this transaction with no reply yet: their document is new (nothing to
+#: delete) and is built from the objects in memory (nothing to read back).
+_BORN = "escalated_search_born"
 _TICKET_FIELDS = ("subject", "description", "reference", "contact_id", "requester_user_id")
 _REPLY_FIELDS = ("body", "is_internal", "ticket_id")
 _CONTACT_FIELDS = ("name", "email")
@@ -218,16 +221,52 @@ def write_documents(conn: Connection, ticket_ids: Iterable[int]) -> int:
                                       .where(_DOC.c.ticket_id.in_(chunk))).scalars())
         if stale:
             conn.execute(delete(_DOC).where(_DOC.c.ticket_id.in_(stale)))
-        if not docs:
-            continue
-        rows = [d.__dict__ for d in docs]
-        if conn.dialect.name == "postgresql":
-            lang = language()
-            conn.execute(_PG_INSERT, [{**r, "language": lang} for r in rows])
-        else:
-            conn.execute(insert(_DOC), rows)
-        written += len(docs)
+        written += _insert_documents(conn, docs)
     return written
+
+
+def _insert_documents(conn: Connection, docs: list[Document]) -> int:
+    if not docs:
+        return 0
+    rows = [d.__dict__ for d in docs]
+    if conn.dialect.name == "postgresql":
+        lang = language()
+        conn.execute(_PG_INSERT, [{**r, "language": lang} for r in rows])
+    else:
+        conn.execute(insert(_DOC), rows)
+    return len(docs)
+
+
+def _born_documents(db: Session, ticket_ids: set[int]) -> tuple[list[Document], set[int]]:
+    """The documents of tickets inserted in this transaction, from the session's objects; and
+    the ids that are no longer in memory (to be built the usual way)."""
+    docs: list[Document] = []
+    gone: set[int] = set()
+    found: list[tuple[Ticket, str | None, str | None]] = []
+    for ticket_id in sorted(ticket_ids):
+        ticket = db.identity_map.get(sa_inspect(Ticket).identity_key_from_primary_key(
+            (ticket_id,)))
+        if not isinstance(ticket, Ticket):
+            gone.add(ticket_id)
+            continue
+        name = email = None
+        if ticket.contact_id is not None:
+            contact = db.get(Contact, ticket.contact_id)
+            if contact is not None:
+                name, email = contact.name, contact.email
+        found.append((ticket, name, email))
+    hosts = _host_requesters(sorted({t.requester_user_id for t, _, email in found
+                                     if t.requester_user_id and not email}))
+    for ticket, name, email in found:
+        if not email:
+            name, email = hosts.get(ticket.requester_user_id or "", (None, None))
+        docs.append(Document(
+            ticket_id=ticket.id,
+            title_text=_join([ticket.subject, ticket.reference]),
+            public_text=_join([ticket.description, name, email]),
+            note_text="",
+        ))
+    return docs, gone
 
 
 def reindex(conn_factory: Callable[[], Connection], commit: Callable[[], None], *,
@@ -259,13 +298,19 @@ def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
 
 def _after_flush(db: Session, _context: Any) -> None:
     touched: set[int] = db.info.setdefault(_TOUCHED, set())
+    born: set[int] = db.info.setdefault(_BORN, set())
     contacts: list[int] = []
     for obj in chain(db.new, db.dirty, db.deleted):
         fresh = obj in db.new or obj in db.deleted
         if isinstance(obj, Ticket):
+            if obj in db.new:
+                born.add(obj.id)
+            elif obj in db.deleted:
+                born.discard(obj.id)
             if fresh or _changed(obj, _TICKET_FIELDS):
                 touched.add(obj.id)
         elif isinstance(obj, Reply):
+            born.discard(obj.ticket_id)
             if fresh or _changed(obj, _REPLY_FIELDS):
                 touched.add(obj.ticket_id)
                 old = sa_inspect(obj).attrs["ticket_id"].history.deleted
@@ -285,7 +330,12 @@ def bring_current(db: Session | None = None) -> None:
         db.flush()
     while db.info.get(_TOUCHED):
         ids = db.info.pop(_TOUCHED)
-        write_documents(db.connection(), ids)
+        born = db.info.pop(_BORN, set()) & ids
+        docs, gone = _born_documents(db, born) if born else ([], set())
+        rest = ids - born | gone
+        if rest:
+            write_documents(db.connection(), rest)
+        _insert_documents(db.connection(), docs)
 
 
 def _before_commit(db: Session) -> None:
@@ -298,6 +348,7 @@ def _forget(db: Session) -> None:
     if db.in_nested_transaction():  # a SAVEPOINT ended: the transaction's changes still count
         return
     db.info.pop(_TOUCHED, None)
+    db.info.pop(_BORN, None)
 
 
 def install(session_factory: Any) -> None:

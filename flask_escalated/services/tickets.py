@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..clock import now
 from ..config import Config
@@ -39,6 +39,7 @@ from . import (
     activity,
     attachments,
     audit,
+    cache,
     contacts,
     custom_fields,
     deletion,
@@ -98,7 +99,7 @@ def _subject(value: Any, errors: dict[str, str]) -> str:
     return " ".join(subject.split())
 
 
-def _department(value: Any, errors: dict[str, str]) -> Department | None:
+def _department_id(value: Any, errors: dict[str, str]) -> int | None:
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -107,12 +108,39 @@ def _department(value: Any, errors: dict[str, str]) -> Department | None:
     dept_id = parse_id(value)
     if dept_id is None:
         errors["department_id"] = "must be an id"
+    return dept_id
+
+
+def _department(value: Any, errors: dict[str, str]) -> Department | None:
+    dept_id = _department_id(value, errors)
+    if dept_id is None:
         return None
     dept = session().get(Department, dept_id)
     if dept is None or not dept.is_active:
         errors["department_id"] = "no such department"
         return None
     return dept
+
+
+def _active_departments() -> dict[int, Department]:
+    """Active departments by id, detached (read in a session of their own on the same
+    connection): new tickets merge them into theirs without a query."""
+    with Session(bind=session().connection(), expire_on_commit=False) as own:
+        rows = {d.id: d for d in own.execute(
+            select(Department).where(Department.is_active.is_(True))).scalars()}
+        own.expunge_all()
+    return rows
+
+
+def _new_ticket_department(value: Any, errors: dict[str, str]) -> Department | None:
+    dept_id = _department_id(value, errors)
+    if dept_id is None:
+        return None
+    cached = cache.cached("departments:active", _active_departments).get(dept_id)
+    if cached is None:
+        errors["department_id"] = "no such department"
+        return None
+    return cache.attach(session(), cached)
 
 
 def _message(default: str, errors: dict[str, str]) -> str:
@@ -143,7 +171,7 @@ def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
         errors["ticket_type"] = f"one of {', '.join(TICKET_TYPES)}"
     if data.channel not in CHANNELS:
         errors["channel"] = f"one of {', '.join(CHANNELS)}"
-    department = _department(data.department_id, errors)
+    department = _new_ticket_department(data.department_id, errors)
     if data.metadata is not None and not isinstance(data.metadata, dict):
         errors["metadata"] = "must be an object"
     contact = None
@@ -183,8 +211,8 @@ def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
         ticket_type=data.ticket_type,
         channel=data.channel,
         requester_user_id=requester_user_id,
-        contact_id=contact.id if contact is not None else None,
-        department_id=department.id if department is not None else None,
+        contact=contact,
+        department=department,
         metadata_=data.metadata,
         tags=ticket_tags,
         version=1,
@@ -221,14 +249,13 @@ def get_ticket(ident: object, *, for_update: bool = False) -> Ticket:
     ticket_id = parse_ident(ident)
     if ticket_id is None:
         raise NotFound(f"No ticket '{str(ident)[:40]}'.")
-    query = (
-        select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .options(selectinload(Ticket.tags), selectinload(Ticket.department),
-                 selectinload(Ticket.contact))
-    )
+    query = select(Ticket).where(Ticket.id == ticket_id).options(selectinload(Ticket.tags))
     if for_update:
+        # PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+        query = query.options(selectinload(Ticket.department), selectinload(Ticket.contact))
         query = query.with_for_update()
+    else:
+        query = query.options(joinedload(Ticket.department), joinedload(Ticket.contact))
     ticket = session().execute(query).scalar_one_or_none()
     if ticket is None:
         raise NotFound(f"No ticket '{str(ident)[:40]}'.")

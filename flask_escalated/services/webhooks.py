@@ -21,6 +21,7 @@ import json
 import logging
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ from ..clock import now
 from ..events import DomainEvent, on_after_commit, on_before_commit
 from ..models import KbArticle, Reply, Tag, Ticket, Webhook, WebhookAttempt, WebhookDelivery
 from ..signals import ALL_SIGNALS, webhook_event_name
-from . import audit, deletion, outbound, session, webhook_sender
+from . import audit, cache, deletion, outbound, session, webhook_sender
 from .errors import NotFound, ValidationError
 from .ids import parse_id
 
@@ -89,8 +90,22 @@ def sign(body: bytes, secret: str) -> str:
 
 
 # ---------------------------------------------------------------------------- the outbox
-def _subscribers(db: Session) -> list[Webhook]:
-    return list(db.execute(select(Webhook).where(Webhook.is_active.is_(True))).scalars())
+@dataclass(frozen=True)
+class Subscriber:
+    """What the outbox needs of an active webhook (kept in the process cache)."""
+
+    id: int
+    events: frozenset[str]
+
+
+def _load_subscribers() -> tuple[Subscriber, ...]:
+    rows = session().execute(
+        select(Webhook.id, Webhook.events).where(Webhook.is_active.is_(True)).order_by(Webhook.id))
+    return tuple(Subscriber(hook_id, frozenset(events or ())) for hook_id, events in rows)
+
+
+def _subscribers(db: Session) -> tuple[Subscriber, ...]:
+    return cache.cached("webhooks:subscribers", _load_subscribers)
 
 
 @on_before_commit
@@ -103,7 +118,7 @@ def write_outbox(db: Session, events: list[DomainEvent]) -> None:
     rows = []
     for event in events:
         name = webhook_event_name(event.name)
-        targets = [h for h in hooks if "*" in (h.events or []) or name in (h.events or [])]
+        targets = [h for h in hooks if "*" in h.events or name in h.events]
         if not targets:
             continue
         payload = payload_for(event)

@@ -19,7 +19,7 @@ from ..clock import now
 from ..events import DomainEvent, on_before_commit, pending
 from ..models import Ticket, Workflow
 from ..signals import webhook_event_name
-from . import conditions
+from . import cache, conditions, session
 from .errors import ValidationError
 from .rules import run_logged
 
@@ -32,6 +32,10 @@ def run_workflows(db: Session, events: list[DomainEvent]) -> None:
     caused: set[int] = db.info.setdefault(_CAUSED, set())
     todo = [e for e in events if e.has_ticket and id(e) not in caused]
     if not todo:
+        return
+    # Most events trigger no workflow: the process cache knows which names do, without a query.
+    names = {webhook_event_name(e.name) for e in todo}
+    if not names & cache.cached("workflows:triggers", _load_triggers):
         return
     flows = list(db.execute(select(Workflow).where(Workflow.is_active.is_(True))
                             .order_by(Workflow.position, Workflow.id)).scalars())
@@ -51,6 +55,12 @@ def run_workflows(db: Session, events: list[DomainEvent]) -> None:
             run_logged("workflow", flow, ticket, at)
             caused.update(id(e) for e in pending(db) if id(e) not in before)
             flow.last_run_at = at
+
+
+def _load_triggers() -> frozenset[str]:
+    """The event names any active workflow is triggered by."""
+    rows = session().execute(select(Workflow.trigger_events).where(Workflow.is_active.is_(True)))
+    return frozenset(name for (events,) in rows for name in (events or ()))
 
 
 def _matches(db: Session, flow: Workflow, ticket: Ticket, at: Any) -> bool:

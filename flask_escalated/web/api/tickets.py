@@ -144,9 +144,9 @@ def create_ticket() -> tuple[Response, int]:
                                    {"department_id": "one of "
                                     + ", ".join(map(str, principal.departments_with(
                                         "ticket.create")))})
-    with committed():
+    with committed(keep_loaded=True):
         ticket = tickets.create_ticket(new, principal.actor)
-    return detail_payload(tickets.get_ticket(ticket.id), principal, 201)
+    return detail_payload(ticket, principal, 201)
 
 
 @route("/tickets/<ident>", ["GET"], summary="Show a ticket (by id or reference)",
@@ -294,7 +294,7 @@ def create_reply(ident: str) -> tuple[Response, int]:
     internal = data.is_note
     if internal:
         _require(principal, ticket, "reply.create_internal")
-    with committed():
+    with committed(keep_loaded=True):
         reply = replies.add_reply(ticket, data.body, principal.actor, internal=internal,
                                   uploads=uploads, channel="api")
     body = serializers.replies([reply], include_internal=principal.is_agent)[0]
@@ -308,7 +308,7 @@ def create_note(ident: str) -> tuple[Response, int]:
     ticket, principal = load_ticket(ident, "reply.create_internal")
     ticket = relations.forward_for(principal, ticket, "reply.create_internal")
     data, uploads = _reply_input(NoteCreate)
-    with committed():
+    with committed(keep_loaded=True):
         reply = replies.add_reply(ticket, data.body, principal.actor, internal=True,
                                   uploads=uploads, channel="api")
     return jsonify({"data": serializers.replies([reply], include_internal=True)[0]}), 201
