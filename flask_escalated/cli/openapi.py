@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from ..web.api.openapi import render_document
 from .group import escalated_cli
 
 
@@ -20,6 +19,8 @@ from .group import escalated_cli
               help="Write the document to this file instead of printing it.")
 def openapi(output: Path | None) -> None:
     """Print this app's OpenAPI 3.1 document (sorted keys, indented, stable between runs)."""
+    from ..web.api.openapi import render_document  # the generator loads with the command only
+
     text = render_document()
     if output is None:
         click.echo(text, nl=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import segno
 from flask import (
     Blueprint,
     current_app,
@@ -92,6 +91,8 @@ def _account(principal: Principal) -> tuple[str, str]:
 
 
 def _qr(uri: str) -> Markup:
+    import segno  # only when someone enrols (2FA is off by default)
+
     svg = segno.make(uri, error="m").svg_inline(scale=5, title="Scan with your authenticator")
     return Markup(svg)  # noqa: S704  (segno draws modules; no caller text reaches the markup)
 
