@@ -142,7 +142,12 @@ def test_recording_a_first_response_costs_no_query_per_reply(app, ext, users, cl
         replies.add_reply(second, "Hello", agent)  # records its first response
     with ext.unit_of_work(), count_queries() as later:
         replies.add_reply(first, "Again", agent)  # already answered
-    assert recorded.count == later.count, (recorded.statements, later.statements)
+    # The first agent reply also moves the status (its UPDATE and timeline row); what must
+    # not differ is the reading: no lookup of schedules or policies per reply.
+    def reads(counter):
+        return [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+
+    assert len(reads(recorded)) == len(reads(later)), (reads(recorded), reads(later))
 
 
 # ---------------------------------------------------------------------------- SQL percentiles
