@@ -172,12 +172,14 @@ def _responses(doc: RouteDoc, refs: dict[type[BaseModel], dict[str, Any]]) -> di
     responses: dict[str, Any] = {str(doc.status): success}
     for status, when in (doc.also or {}).items():
         responses[str(status)] = {**success, "description": when}
-    errors = ["400", "401", "403", "404", "409", "413", "415", "422", "429"]
+    errors = ["400", "401", "403", "404", "409", "413", "415", "422", "429", "503"]
     if doc.public:
         errors.remove("401")
+    if doc.multipart:
+        errors.append("507")  # attachment storage full
+    special = {"429": "RateLimited", "503": "Unavailable"}
     for code in errors:
-        responses[code] = {"$ref": "#/components/responses/"
-                           + ("RateLimited" if code == "429" else "Error")}
+        responses[code] = {"$ref": "#/components/responses/" + special.get(code, "Error")}
     return responses
 
 
@@ -281,6 +283,13 @@ def build_document() -> dict[str, Any]:
             "responses": {
                 "Error": {"description": "An error", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "Unavailable": {
+                    "description": "The database or the attachment storage is unavailable "
+                                   "for a moment; nothing was changed. Retry after "
+                                   "Retry-After seconds.",
+                    "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Error"}}}},
                 "RateLimited": {
                     "description": "Too many requests: wait for Retry-After seconds.",
                     "headers": {name: {"$ref": f"#/components/headers/{name}"} for name in (
