@@ -513,14 +513,44 @@ def _catalogue(ctx: Context) -> tuple[list[str], list[int], int, list[str]]:
     return slugs, depts, contacts, customers
 
 
+def time_writes(ctx: Context, writes: Sequence[Callable[[], None]], *,
+                keep_sql: bool = False) -> dict[str, Any]:
+    """Run each write once, timing it and counting its statements; the stats and the rate over
+    all of them (``keep_sql``: the last write's statements too)."""
+    samples, counts, db_ms = [], [], []
+    total_start = time.perf_counter()
+    for write in writes:
+        ctx.counter.reset()
+        start = time.perf_counter()
+        write()
+        samples.append((time.perf_counter() - start) * 1000)
+        counts.append(ctx.counter.count)
+        db_ms.append(ctx.counter.db_ms)
+    total = time.perf_counter() - total_start
+    result = stats(samples, counts, db_ms)
+    result["tickets"] = len(writes)
+    result["tickets_per_second"] = round(len(writes) / total, 1)
+    if keep_sql:
+        result["sql"] = [s[:160].replace("\n", " ") for s, _ in ctx.counter.statements]
+    return result
+
+
+def _api_post(ctx: Context, client: Any, path: str, body: dict[str, Any]
+              ) -> Callable[[], None]:
+    def post() -> None:
+        response = client.post(f"{API}{path}", json=body, headers=_headers(ctx))
+        if response.status_code != 201:
+            raise RuntimeError(f"POST {path} -> {response.status_code}: "
+                               f"{response.get_data(True)[:500]}")
+    return post
+
+
 def measure_create_service(ctx: Context, count: int) -> dict[str, Any]:
     slugs, depts, contacts, customers = _catalogue(ctx)
     actor = Actor.agent(ctx.agent_id)
     escalated = ctx.app.extensions["escalated"]
-    samples, counts, db_ms = [], [], []
-    total_start = time.perf_counter()
-    for i in range(count):
-        data = _new_ticket_data(ctx, i, slugs, depts, contacts, customers)
+
+    def create(data: dict[str, Any]) -> Callable[[], None]:
         new = ticket_service.NewTicket(
             subject=data["subject"], description=data["description"],
             priority=data["priority"], department_id=data["department_id"], tags=data["tags"],
@@ -528,42 +558,23 @@ def measure_create_service(ctx: Context, count: int) -> dict[str, Any]:
             requester_email=data.get("requester_email"),
             requester_name=data.get("requester_name"), channel="web",
         )
-        ctx.counter.reset()
-        start = time.perf_counter()
-        with ctx.app.app_context(), escalated.unit_of_work():
-            ticket_service.create_ticket(new, actor)
-        samples.append((time.perf_counter() - start) * 1000)
-        counts.append(ctx.counter.count)
-        db_ms.append(ctx.counter.db_ms)
-    total = time.perf_counter() - total_start
-    result = stats(samples, counts, db_ms)
-    result["tickets"] = count
-    result["tickets_per_second"] = round(count / total, 1)
-    return result
+
+        def write() -> None:
+            with ctx.app.app_context(), escalated.unit_of_work():
+                ticket_service.create_ticket(new, actor)
+        return write
+
+    return time_writes(ctx, [create(_new_ticket_data(ctx, i, slugs, depts, contacts, customers))
+                             for i in range(count)])
 
 
 def measure_create_api(ctx: Context, count: int) -> dict[str, Any]:
     slugs, depts, contacts, customers = _catalogue(ctx)
     client = ctx.app.test_client()
-    samples, counts, db_ms = [], [], []
-    total_start = time.perf_counter()
-    for i in range(count):
-        data = _new_ticket_data(ctx, i, slugs, depts, contacts, customers)
-        ctx.counter.reset()
-        start = time.perf_counter()
-        response = client.post(f"{API}/tickets", json=data, headers=_headers(ctx))
-        samples.append((time.perf_counter() - start) * 1000)
-        counts.append(ctx.counter.count)
-        db_ms.append(ctx.counter.db_ms)
-        if response.status_code != 201:
-            raise RuntimeError(f"POST /tickets -> {response.status_code}: "
-                               f"{response.get_data(True)[:500]}")
-    total = time.perf_counter() - total_start
-    result = stats(samples, counts, db_ms)
-    result["tickets"] = count
-    result["tickets_per_second"] = round(count / total, 1)
-    result["sql"] = [s[:160].replace("\n", " ") for s, _ in ctx.counter.statements]
-    return result
+    return time_writes(ctx, [
+        _api_post(ctx, client, "/tickets",
+                  _new_ticket_data(ctx, i, slugs, depts, contacts, customers))
+        for i in range(count)], keep_sql=True)
 
 
 def measure_raw_insert(ctx: Context, count: int) -> dict[str, Any]:
@@ -574,21 +585,15 @@ def measure_raw_insert(ctx: Context, count: int) -> dict[str, Any]:
                      sa.Column("note", sa.String(50), nullable=False))
     table.create(ctx.engine, checkfirst=True)
     statement = table.insert()
-    samples, counts, db_ms = [], [], []
-    total_start = time.perf_counter()
-    for i in range(count):
-        ctx.counter.reset()
-        start = time.perf_counter()
-        with ctx.engine.begin() as conn:
-            conn.execute(statement, {"note": f"row {i}"})
-        samples.append((time.perf_counter() - start) * 1000)
-        counts.append(ctx.counter.count)
-        db_ms.append(ctx.counter.db_ms)
-    total = time.perf_counter() - total_start
+
+    def insert(i: int) -> Callable[[], None]:
+        def write() -> None:
+            with ctx.engine.begin() as conn:
+                conn.execute(statement, {"note": f"row {i}"})
+        return write
+
+    result = time_writes(ctx, [insert(i) for i in range(count)])
     table.drop(ctx.engine)
-    result = stats(samples, counts, db_ms)
-    result["tickets"] = count
-    result["tickets_per_second"] = round(count / total, 1)
     return result
 
 
@@ -610,45 +615,22 @@ def measure_reply_service(ctx: Context, count: int) -> dict[str, Any]:
 
     actor = Actor.agent(ctx.agent_id)
     escalated = ctx.app.extensions["escalated"]
-    samples, counts, db_ms = [], [], []
-    total_start = time.perf_counter()
-    for ref in _reply_targets(ctx, count):
-        ctx.counter.reset()
-        start = time.perf_counter()
-        with ctx.app.app_context(), escalated.unit_of_work():
-            ticket = ticket_service.get_ticket(ref)
-            reply_service.add_reply(ticket, REPLY_BODY, actor)
-        samples.append((time.perf_counter() - start) * 1000)
-        counts.append(ctx.counter.count)
-        db_ms.append(ctx.counter.db_ms)
-    total = time.perf_counter() - total_start
-    result = stats(samples, counts, db_ms)
-    result["tickets"] = count
-    result["tickets_per_second"] = round(count / total, 1)
-    return result
+
+    def reply(ref: str) -> Callable[[], None]:
+        def write() -> None:
+            with ctx.app.app_context(), escalated.unit_of_work():
+                ticket = ticket_service.get_ticket(ref)
+                reply_service.add_reply(ticket, REPLY_BODY, actor)
+        return write
+
+    return time_writes(ctx, [reply(ref) for ref in _reply_targets(ctx, count)])
 
 
 def measure_reply_api(ctx: Context, count: int) -> dict[str, Any]:
     client = ctx.app.test_client()
-    samples, counts, db_ms = [], [], []
-    total_start = time.perf_counter()
-    for ref in _reply_targets(ctx, count):
-        ctx.counter.reset()
-        start = time.perf_counter()
-        response = client.post(f"{API}/tickets/{ref}/replies", json={"body": REPLY_BODY},
-                               headers=_headers(ctx))
-        samples.append((time.perf_counter() - start) * 1000)
-        counts.append(ctx.counter.count)
-        db_ms.append(ctx.counter.db_ms)
-        if response.status_code != 201:
-            raise RuntimeError(f"POST /replies -> {response.status_code}: "
-                               f"{response.get_data(True)[:500]}")
-    total = time.perf_counter() - total_start
-    result = stats(samples, counts, db_ms)
-    result["tickets"] = count
-    result["tickets_per_second"] = round(count / total, 1)
-    result["sql"] = [s[:160].replace("\n", " ") for s, _ in ctx.counter.statements]
-    return result
+    return time_writes(ctx, [_api_post(ctx, client, f"/tickets/{ref}/replies",
+                                       {"body": REPLY_BODY})
+                             for ref in _reply_targets(ctx, count)], keep_sql=True)
 
 
 #: The write paths measured after the queue, in order: result key and label.
