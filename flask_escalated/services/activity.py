@@ -5,10 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from ..events import Actor
 from ..models import Activity, Ticket
 from . import session
+
+#: Attribute a ticket carries naming the transaction that inserted its row.
+_INSERTED_BY = "_escalated_inserted_by"
+
+
+def inserted(ticket: Ticket) -> None:
+    """Note that ``ticket``'s row was inserted by the current transaction (after its flush):
+    the row is then already locked by us alone, so its later changes need no early flush."""
+    setattr(ticket, _INSERTED_BY, _transaction(session()))
+
+
+def _transaction(db: Session | scoped_session[Session]) -> SessionTransaction | None:
+    return (db() if isinstance(db, scoped_session) else db).get_transaction()
 
 
 def record(ticket: Ticket, type_: str, actor: Actor, **properties: Any) -> Activity:
@@ -27,11 +41,13 @@ def record(ticket: Ticket, type_: str, actor: Actor, **properties: Any) -> Activ
     )
     db = session()
     state = sa_inspect(ticket)
-    if state.persistent and state.modified:
+    if (state.persistent and state.modified
+            and getattr(ticket, _INSERTED_BY, None) is not _transaction(db)):
         # Write the ticket's UPDATE first: the timeline row's foreign-key check takes a shared
         # lock on the ticket row, and two writers of one ticket holding it would deadlock on
         # their UPDATEs (MariaDB/MySQL). With the row locked first, the second writer queues
-        # and then fails its version check. Same statements, in that order.
+        # and then fails its version check. Same statements, in that order. A row this
+        # transaction inserted is locked by it alone: its UPDATE waits for the commit's flush.
         db.flush()
     db.add(row)
     return row

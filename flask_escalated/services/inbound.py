@@ -38,7 +38,7 @@ from ..config import Config
 from ..domain import CLOSED
 from ..events import Actor
 from ..hosts import user_id_of
-from ..models import Contact, InboundEmail, Ticket, TicketFollower
+from ..models import InboundEmail, Ticket, TicketFollower
 from . import attachments, ext, mail_ids, replies, session, storage, tickets
 from .contacts import find_or_create, normalize_email
 from .errors import NotFound, ServiceError
@@ -214,7 +214,7 @@ def participant(ticket: Ticket, sender: str | None, *, agent_signed: bool) -> Ac
         if follows:
             return Actor.customer(uid)
     if ticket.contact_id is not None:
-        contact = session().get(Contact, ticket.contact_id)
+        contact = ticket.contact  # kept on the ticket: its search document reads it again
         if contact is not None and contact.email == sender:
             if contact.user_id and contact.user_id == ticket.requester_user_id:
                 return Actor.customer(contact.user_id)
@@ -327,9 +327,10 @@ def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
                           parsed)
         if actor is not None and ticket.status_category != CLOSED:
             reply = replies.add_reply(ticket, strip_quoted(full) or "(no text)", actor,
-                                      uploads=_uploads(parsed.attachments), channel="email")
-            reply.metadata_ = {"email": {"message_id": parsed.message_id,
-                                         "full_text": full[:200_000], "html": html[:200_000]}}
+                                      uploads=_uploads(parsed.attachments), channel="email",
+                                      metadata={"email": {"message_id": parsed.message_id,
+                                                          "full_text": full[:200_000],
+                                                          "html": html[:200_000]}})
             return _claim(row, Outcome("processed", "reply_added", matched_by, ticket, reply.id),
                           key, parsed)
     new = _new_ticket(parsed, full, html)
@@ -362,8 +363,8 @@ def _new_ticket(parsed: ParsedMail, text: str, html: str) -> Ticket:
 
         data.requester_email, data.requester_name = sender, parsed.from_name
         guests.apply_policy(data)
-        contact = find_or_create(sender, parsed.from_name)
-        actor = Actor.contact(contact.id)
+        data.contact = find_or_create(sender, parsed.from_name)
+        actor = Actor.contact(data.contact.id)
     return tickets.create_ticket(data, actor)
 
 

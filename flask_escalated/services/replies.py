@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -46,8 +48,10 @@ def add_reply(
     internal: bool = False,
     uploads: list[attachments.Upload] | None = None,
     channel: str = "web",
+    metadata: dict[str, Any] | None = None,
 ) -> Reply:
-    """Add a public reply (or, with ``internal``, a note) and apply the automatic moves."""
+    """Add a public reply (or, with ``internal``, a note) and apply the automatic moves.
+    ``metadata``: stored with the reply (e-mail replies keep their message's headers)."""
     text = _body(body)
     if internal and not actor.is_agent and actor.kind != ACTOR_SYSTEM:
         raise ValidationError("Only agents write internal notes.", {"internal": "agents only"})
@@ -65,6 +69,7 @@ def add_reply(
         is_internal=internal,
         channel=channel,
         department_id=ticket.department_id,
+        metadata_=metadata,
     )
     db = session()
     db.add(reply)

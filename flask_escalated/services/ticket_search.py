@@ -73,6 +73,7 @@ from sqlalchemy import (
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.mysql import match as mysql_match
 from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -163,33 +164,43 @@ def _host_requesters(user_ids: list[str]) -> dict[str, tuple[str, str | None]]:
     return {uid: ext.display(user) for uid, user in users.items() if user is not None}
 
 
-def build_documents(conn: Connection, ticket_ids: list[int]) -> list[Document]:
+#: What a document needs of its ticket: id, subject, description, reference, requester (host
+#: user id) and the contact's name and e-mail (``None`` without a contact).
+Head = tuple[int, str, str | None, str | None, str | None, str | None, str | None]
+
+
+def build_documents(conn: Connection, ticket_ids: list[int],
+                    heads: dict[int, Head] | None = None) -> list[Document]:
     """The documents of the tickets that still exist among ``ticket_ids`` (two queries, plus
-    one ``users_loader`` call for requesters known only as host users)."""
-    tickets = conn.execute(
-        select(Ticket.id, Ticket.subject, Ticket.description, Ticket.reference,
-               Ticket.requester_user_id, Contact.name, Contact.email)
-        .select_from(Ticket).outerjoin(Contact, Contact.id == Ticket.contact_id)
-        .where(Ticket.id.in_(ticket_ids))).all()
+    one ``users_loader`` call for requesters known only as host users). ``heads`` holds the
+    ticket parts already in memory: those tickets are not read again, only their replies."""
+    known = heads or {}
+    missing = [i for i in ticket_ids if i not in known]
+    tickets: list[Any] = [known[i] for i in ticket_ids if i in known]
+    if missing:
+        tickets += conn.execute(
+            select(Ticket.id, Ticket.subject, Ticket.description, Ticket.reference,
+                   Ticket.requester_user_id, Contact.name, Contact.email)
+            .select_from(Ticket).outerjoin(Contact, Contact.id == Ticket.contact_id)
+            .where(Ticket.id.in_(missing))).all()
     if not tickets:
         return []
     public: dict[int, list[str]] = {}
     notes: dict[int, list[str]] = {}
     for ticket_id, body, internal in conn.execute(
             select(Reply.ticket_id, Reply.body, Reply.is_internal)
-            .where(Reply.ticket_id.in_([t.id for t in tickets])).order_by(Reply.id)):
+            .where(Reply.ticket_id.in_([t[0] for t in tickets])).order_by(Reply.id)):
         (notes if internal else public).setdefault(ticket_id, []).append(body)
-    hosts = _host_requesters(sorted({t.requester_user_id for t in tickets
-                                     if t.requester_user_id and not t.email}))
+    hosts = _host_requesters(sorted({t[4] for t in tickets if t[4] and not t[6]}))
     docs = []
-    for t in tickets:
-        name, email = (t.name, t.email) if t.email else hosts.get(t.requester_user_id or "",
-                                                                  (None, None))
+    for ticket_id, subject, description, reference, requester, name, email in tickets:
+        if not email:
+            name, email = hosts.get(requester or "", (None, None))
         docs.append(Document(
-            ticket_id=t.id,
-            title_text=_join([t.subject, t.reference]),
-            public_text=_join([t.description, *public.get(t.id, ()), name, email]),
-            note_text=_join(notes.get(t.id, ())),
+            ticket_id=ticket_id,
+            title_text=_join([subject, reference]),
+            public_text=_join([description, *public.get(ticket_id, ()), name, email]),
+            note_text=_join(notes.get(ticket_id, ())),
         ))
     return docs
 
@@ -203,15 +214,23 @@ _PG_INSERT = text(
     "setweight(to_tsvector(CAST(:language AS regconfig), :note_text), 'C'))")
 
 
-def write_documents(conn: Connection, ticket_ids: Iterable[int]) -> int:
+_PG_UPSERT = text(
+    f"{_PG_INSERT.text} ON CONFLICT (ticket_id) DO UPDATE SET "
+    "title_text = EXCLUDED.title_text, public_text = EXCLUDED.public_text, "
+    f"note_text = EXCLUDED.note_text, {PG_PUBLIC_VECTOR} = EXCLUDED.{PG_PUBLIC_VECTOR}, "
+    f"{PG_ALL_VECTOR} = EXCLUDED.{PG_ALL_VECTOR}")
+
+
+def write_documents(conn: Connection, ticket_ids: Iterable[int],
+                    heads: dict[int, Head] | None = None) -> int:
     """Rewrite the documents of ``ticket_ids`` (deleted tickets lose theirs); returns how
-    many were written."""
+    many were written. ``heads``: ticket parts already in memory (see :func:`build_documents`).
+    """
     ids = sorted(set(ticket_ids))
     written = 0
     for start in range(0, len(ids), BATCH_SIZE):
         chunk = ids[start:start + BATCH_SIZE]
-        docs = build_documents(conn, chunk)
-        stale = chunk
+        docs = build_documents(conn, chunk, heads)
         if conn.dialect.name in ("mysql", "mariadb"):
             # InnoDB: a DELETE that finds no row locks the gap where it would be, and two
             # transactions holding one gap deadlock on their INSERTs (tickets created at the
@@ -219,19 +238,33 @@ def write_documents(conn: Connection, ticket_ids: Iterable[int]) -> int:
             # exist; a plain read takes no lock.
             stale = list(conn.execute(select(_DOC.c.ticket_id)
                                       .where(_DOC.c.ticket_id.in_(chunk))).scalars())
-        if stale:
-            conn.execute(delete(_DOC).where(_DOC.c.ticket_id.in_(stale)))
-        written += _insert_documents(conn, docs)
+            if stale:
+                conn.execute(delete(_DOC).where(_DOC.c.ticket_id.in_(stale)))
+            written += _insert_documents(conn, docs)
+            continue
+        # Elsewhere one upsert replaces what exists; only deleted tickets need a DELETE.
+        gone = set(chunk).difference(d.ticket_id for d in docs)
+        if gone:
+            conn.execute(delete(_DOC).where(_DOC.c.ticket_id.in_(sorted(gone))))
+        written += _insert_documents(conn, docs, replace=True)
     return written
 
 
-def _insert_documents(conn: Connection, docs: list[Document]) -> int:
+def _insert_documents(conn: Connection, docs: list[Document], *, replace: bool = False) -> int:
+    """Insert ``docs`` (``replace``: over any document the ticket has; PostgreSQL and SQLite)."""
     if not docs:
         return 0
     rows = [d.__dict__ for d in docs]
     if conn.dialect.name == "postgresql":
         lang = language()
-        conn.execute(_PG_INSERT, [{**r, "language": lang} for r in rows])
+        conn.execute(_PG_UPSERT if replace else _PG_INSERT,
+                     [{**r, "language": lang} for r in rows])
+    elif replace:
+        statement = sqlite_insert(_DOC)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=[_DOC.c.ticket_id],
+            set_={name: statement.excluded[name]
+                  for name in ("title_text", "public_text", "note_text")}), rows)
     else:
         conn.execute(insert(_DOC), rows)
     return len(docs)
@@ -267,6 +300,35 @@ def _born_documents(db: Session, ticket_ids: set[int]) -> tuple[list[Document], 
             note_text="",
         ))
     return docs, gone
+
+
+_HEAD_FIELDS = frozenset(("subject", "description", "reference", "requester_user_id",
+                          "contact_id"))
+
+
+def _heads_in_memory(db: Session, ticket_ids: set[int]) -> dict[int, Head]:
+    """The ticket parts of :data:`Head` for those of ``ticket_ids`` the session holds loaded
+    and flushed (with their contact, if any): their documents need only the replies read."""
+    heads: dict[int, Head] = {}
+    tickets = sa_inspect(Ticket)
+    contacts = sa_inspect(Contact)
+    for ticket_id in ticket_ids:
+        ticket = db.identity_map.get(tickets.identity_key_from_primary_key((ticket_id,)))
+        if not isinstance(ticket, Ticket) or not sa_inspect(ticket).dict.keys() >= _HEAD_FIELDS:
+            continue
+        name = email = None
+        if ticket.contact_id is not None:
+            # The identity map holds objects weakly: a contact read and let go is gone from
+            # it, one loaded as the ticket's relationship stays.
+            contact = sa_inspect(ticket).dict.get("contact") or db.identity_map.get(
+                contacts.identity_key_from_primary_key((ticket.contact_id,)))
+            state = sa_inspect(contact) if isinstance(contact, Contact) else None
+            if state is None or not {"name", "email"} <= state.dict.keys():
+                continue
+            name, email = contact.name, contact.email
+        heads[ticket_id] = (ticket_id, ticket.subject, ticket.description, ticket.reference,
+                            ticket.requester_user_id, name, email)
+    return heads
 
 
 def reindex(conn_factory: Callable[[], Connection], commit: Callable[[], None], *,
@@ -334,7 +396,7 @@ def bring_current(db: Session | None = None) -> None:
         docs, gone = _born_documents(db, born) if born else ([], set())
         rest = ids - born | gone
         if rest:
-            write_documents(db.connection(), rest)
+            write_documents(db.connection(), rest, _heads_in_memory(db, rest))
         _insert_documents(db.connection(), docs)
 
 

@@ -34,7 +34,7 @@ from ..domain import (
     TICKET_TYPES,
 )
 from ..events import Actor, record
-from ..models import Department, Ticket
+from ..models import Contact, Department, Ticket
 from . import (
     activity,
     attachments,
@@ -78,6 +78,9 @@ class NewTicket:
     created_at: datetime | None = None
     #: ``{key: value}`` of custom fields, checked by :func:`.custom_fields.validate_values`.
     custom_fields: dict[str, Any] | None = None
+    #: The requester's contact when the caller already holds it (it looked the sender up for
+    #: its actor): used instead of finding ``requester_email``'s contact again.
+    contact: Contact | None = None
 
 
 def _text(value: Any, name: str, max_len: int, errors: dict[str, str], *, required: bool) -> str:
@@ -176,7 +179,10 @@ def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
         errors["metadata"] = "must be an object"
     contact = None
     requester_user_id = data.requester_user_id
-    if data.requester_email is not None:
+    if data.contact is not None:
+        contact = data.contact
+        requester_user_id = requester_user_id or contact.user_id
+    elif data.requester_email is not None:
         try:
             contact = contacts.find_or_create(data.requester_email, data.requester_name)
         except ValidationError as exc:
@@ -222,6 +228,7 @@ def create_ticket(data: NewTicket, actor: Actor) -> Ticket:
     db = session()
     db.add(ticket)
     db.flush()
+    activity.inserted(ticket)
     # The reference derives from the row id, so it is unique however many requests race.
     ticket.reference = f"{cfg[Config.TICKET_REFERENCE_PREFIX]}-{ticket.id:05d}"
     custom_fields.store(ticket, field_values)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from flask_escalated.events import Actor
 from flask_escalated.models import Attachment, Contact, InboundEmail, Reply, Ticket
+from flask_escalated.models.search import TicketSearchDocument
 from flask_escalated.services import tickets
 
 from .conftest import DOMAIN, REPLY_SECRET
@@ -178,6 +179,41 @@ def test_duplicate_delivery_creates_one_reply(app, ext, users):
     assert first.json["outcome"] == "reply_added" and second.json["outcome"] == "duplicate"
     assert len(rows(ext, Reply, Reply.ticket_id == tid, Reply.body == "Once")) == 1
     assert len(rows(ext, InboundEmail)) == 2  # both deliveries are on record
+
+
+def test_a_message_costs_a_bounded_number_of_statements(app, ext, count_queries, backend):
+    """A new ticket from a stranger and the stranger's reply, through the raw adapter.
+
+    New: the stored message (+ its commit), the duplicate check, the host user and contact
+    lookups, the generation stamp, the contact, the ticket, the log row's outcome, the
+    activity row, the reference and the search document. Reply: the same lookups, the reply
+    (its e-mail headers inside the INSERT), the ticket's UPDATE, the outcome, the activity
+    row, and the search document from the ticket in memory and its replies."""
+    app.config["ESCALATED_PROCESS_CACHE"] = True  # as deployed (the suite runs without it)
+    warm = post(app, "raw", _mime(From="lee@example.org", Message_ID="<w@example.org>"),
+                content_type="message/rfc822")
+    assert warm.status_code == 201, warm.json
+    with count_queries() as q:
+        r = post(app, "raw", _mime(Subject="Invoice missing", Message_ID="<n1@example.org>"),
+                 content_type="message/rfc822")
+    assert r.status_code == 201 and r.json["outcome"] == "ticket_created", r.json
+    # SQLite's savepoint around the new contact opens the transaction with a BEGIN first.
+    assert len(q.statements) <= (12 if backend == "sqlite" else 11), \
+        "\n".join(s[:120] for s in q.statements)
+    tid = r.json["ticket_id"]
+    with count_queries() as q:
+        r = post(app, "raw", _mime(Subject="Re: Invoice missing", Message_ID="<n2@example.org>",
+                                   In_Reply_To=f"<ticket-{tid}@{DOMAIN}>"),
+                 content_type="message/rfc822")
+    assert r.status_code == 200 and r.json["outcome"] == "reply_added", r.json
+    # MariaDB: the search document's rewrite reads which one exists first (gap locks).
+    assert len(q.statements) <= (14 if backend == "mariadb" else 12), \
+        "\n".join(s[:120] for s in q.statements)
+    (reply,) = rows(ext, Reply, Reply.ticket_id == tid)
+    assert reply.metadata_["email"]["message_id"] == "<n2@example.org>"
+    assert reply.metadata_["email"]["full_text"] == "Body text"
+    (document,) = rows(ext, TicketSearchDocument, TicketSearchDocument.ticket_id == tid)
+    assert document.public_text == "Body text\nBody text\ndana@example.org"
 
 
 def _mime(**headers) -> bytes:
