@@ -4,7 +4,8 @@ For each back end: a fresh database, then N raw RFC 5322 messages POSTed in-proc
 ``/support/webhook/email/inbound?adapter=raw`` (Flask test client, one request per message,
 each stored, parsed and applied in its own transactions): half open new tickets from new
 senders, half are replies from those senders threaded by In-Reply-To, with a small attachment
-on every tenth. Reports messages per second and the median / p95 latency per message.
+on every tenth. Reports messages per second (messages over the time spent in the requests;
+composing each test message is left out) and the median / p95 latency per message.
 
     .venv/bin/python -m bench.inbound --backends sqlite,postgres,mariadb --messages 1000
 """
@@ -71,8 +72,8 @@ def run(backend: str, n: int, tmpdir: str) -> dict[str, Any]:
         sa.event.listen(engine, "before_cursor_execute", count)
         per_kind: dict[str, list[int]] = {"new": [], "reply": []}
         last_ticket = None
-        start = time.perf_counter()
         for i in range(n):
+            # Built outside the timing: composing the test message is the sender's work.
             body = _message(i, last_ticket if i % 2 else None)
             statements[0] = 0
             t0 = time.perf_counter()
@@ -85,7 +86,7 @@ def run(backend: str, n: int, tmpdir: str) -> dict[str, Any]:
                 last_ticket = r.get_json()["ticket_id"]
             else:
                 assert r.get_json()["outcome"] == "reply_added", r.get_json()
-        seconds = time.perf_counter() - start
+        seconds = sum(times) / 1000
         sa.event.remove(engine, "before_cursor_execute", count)
         with app.app_context():
             db.engine.dispose()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Contact, Ticket
@@ -36,9 +38,18 @@ def find_or_create(email: str, name: str | None = None) -> Contact:
         if name and not contact.name:
             contact.name = name.strip()[:255]
         return contact
+    values = {"email": address, "name": (name or "").strip()[:255] or None}
+    dialect = db.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        # One statement: a racing request's row wins the key and this one inserts nothing.
+        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(Contact)
+        made = db.execute(insert.values(values).on_conflict_do_nothing(
+            index_elements=[Contact.email]).returning(Contact)).scalar_one_or_none()
+        return made if made is not None else committed_one(
+            select(Contact).where(Contact.email == address))
     try:
         with savepoint():
-            contact = Contact(email=address, name=(name or "").strip()[:255] or None)
+            contact = Contact(**values)
             db.add(contact)
     except IntegrityError:
         contact = committed_one(select(Contact).where(Contact.email == address))

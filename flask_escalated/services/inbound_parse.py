@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr, unquote
 from typing import Any
@@ -65,6 +66,26 @@ class ParsedMail:
 MAX_DEPTH = 40  # MIME parts inside parts; real mail stays under ten
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, with each header's class made once per name: the
+    standard one builds a new class on every lookup, a third of a small message's parse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(key)
+        return made
+
+
+#: ``email.policy.default`` with the registry above.
+_POLICY = email.policy.default.clone(header_factory=_HeaderClasses())
+
+
 def _clean(value: Any, limit: int) -> str:
     """One line of header text: line breaks, other control characters and lone surrogates
     become spaces. A NUL byte makes the message unreadable (no database stores it alike)."""
@@ -72,7 +93,9 @@ def _clean(value: Any, limit: int) -> str:
         value, dict | list) else str(value))
     if "\x00" in text:
         raise UnreadableMail("The message has a NUL byte in a header or field.")
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())[:limit]
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())[:limit]
 
 
 def check_storable(parsed: ParsedMail) -> ParsedMail:
@@ -195,7 +218,7 @@ def parse_mime(raw: bytes) -> ParsedMail:
     """An RFC 5322 message (with MIME parts) as bytes."""
     if not raw or not raw.strip():
         raise UnreadableMail("The message is empty.")
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    msg = email.message_from_bytes(raw, policy=_POLICY)
     assert isinstance(msg, EmailMessage)
     if not msg.keys():
         raise UnreadableMail("The message has no headers.")
