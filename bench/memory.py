@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                                                    "priority": "medium"})
             ticket = made.headers["Location"]
             for session, path in ((customer, ticket), (customer, "/support/tickets"),
-                                  (agent, "/support/agent/"), (agent, "/support/agent/tickets"),
+                                  (agent, "/support/agent"), (agent, "/support/agent/tickets"),
                                   (agent, "/support/api/v1/tickets?limit=25"),
                                   (customer, "/support/kb"),
                                   (customer, "/support/widget/kb/search?q=password"),

@@ -127,6 +127,8 @@ def child_env(args: argparse.Namespace, instance: Path, first_port: int) -> dict
             # webhooks may go to receivers on this machine (a load test's, a drill's)
             "WEBHOOK_ALLOWED_HOSTS": env.get("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1"),
             "PYTHONUNBUFFERED": "1",
+            # threaded web processes on glibc: see the README's Deploying
+            "MALLOC_ARENA_MAX": env.get("MALLOC_ARENA_MAX", "2"),
         }
     )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
