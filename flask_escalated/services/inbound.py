@@ -279,7 +279,6 @@ def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
     """Apply a parsed message (the caller commits). Never drops mail silently: every path
     records its outcome on ``row``, with the parsed headers (set with the outcome, so the
     row is written once, not once for the headers and again for the outcome)."""
-    db = session()
     machine = machine_mail(parsed)
     if machine is not None:
         return finish(row, Outcome("ignored", machine[0], reason=machine[1]), parsed)
@@ -292,10 +291,10 @@ def process(row: InboundEmail, parsed: ParsedMail) -> Outcome:
             "The provider reports " + ", ".join(parsed.auth_failures) + " for "
             f"{parsed.from_email}: the sender is not who the From header says, so the "
             "message is neither a reply nor a new ticket.")), parsed)
+    # A copy of a message already applied is found by the unique key when this one is
+    # claimed (:func:`_claim`): the whole transaction rolls back and the caller records the
+    # duplicate. No lookup first: copies are rare (a provider's retry), every message paid it.
     key = dedupe_key(parsed.message_id)
-    if key is not None and db.execute(select(InboundEmail.id).where(
-            InboundEmail.dedupe_key == key)).first() is not None:
-        return finish(row, Outcome("duplicate", "duplicate"), parsed)
     if not parsed.subject.strip() and not parsed.text.strip() and not parsed.html.strip() \
             and not parsed.attachments:
         return finish(row, Outcome("ignored", "empty", reason="No subject, text or files"),
