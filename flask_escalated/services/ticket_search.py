@@ -322,8 +322,8 @@ def _heads_in_memory(db: Session, ticket_ids: set[int]) -> dict[int, Head]:
             # it, one loaded as the ticket's relationship stays.
             contact = sa_inspect(ticket).dict.get("contact") or db.identity_map.get(
                 contacts.identity_key_from_primary_key((ticket.contact_id,)))
-            state = sa_inspect(contact) if isinstance(contact, Contact) else None
-            if state is None or not {"name", "email"} <= state.dict.keys():
+            if not isinstance(contact, Contact) or \
+                    not {"name", "email"} <= sa_inspect(contact).dict.keys():
                 continue
             name, email = contact.name, contact.email
         heads[ticket_id] = (ticket_id, ticket.subject, ticket.description, ticket.reference,
