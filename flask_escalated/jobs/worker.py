@@ -16,6 +16,17 @@ class AppContextMixin:
 
     app: Flask | None = None
 
+    def subscribe(self) -> None:
+        """Listen on RQ's command channel (stop, kill a job) with a one-second poll instead of
+        RQ's sixty: a worker that ends (a burst worker, a stop) closes the channel while its
+        listening thread may be waiting on it, and the close waits that wait out. A second
+        poll is no work to speak of; a minute's wait on every stop is."""
+        self.pubsub = self.connection.pubsub()  # type: ignore[attr-defined]
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})  # type: ignore[attr-defined]
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=1, daemon=True,
+            exception_handler=self._pubsub_exception_handler)  # type: ignore[attr-defined]
+
     def perform_job(self, job: Any, queue: Any, *args: Any, **kwargs: Any) -> bool:
         assert self.app is not None, "set the worker's app first"
         request_id = (job.meta or {}).get(logs.JOB_META_KEY)

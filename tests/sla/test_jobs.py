@@ -98,6 +98,23 @@ def test_lock_keeps_a_second_run_from_stacking(rq_app, redis_db):
     assert not redis_db.exists(tasks.LOCK_PREFIX + "check-sla")
 
 
+@pytest.mark.parametrize("simple", [True, False])
+def test_a_worker_listens_for_commands_without_a_minute_long_poll(rq_app, redis_db, simple):
+    """RQ's command-channel thread waits up to its poll time when the channel is closed under
+    it: with RQ's sixty seconds a burst worker (and every stop) took a minute on a busy
+    machine. Ours polls every second, still answers commands, and stops at once."""
+    worker = worker_class(rq_app, simple=simple)([Queue("escalated", connection=redis_db)],
+                                                 connection=redis_db)
+    worker.subscribe()
+    try:
+        assert worker.pubsub_thread.sleep_time == 1
+        assert worker.pubsub_thread.is_alive()
+    finally:
+        worker.unsubscribe()
+    worker.pubsub_thread.join(timeout=5)
+    assert not worker.pubsub_thread.is_alive()
+
+
 def test_worker_command_as_a_real_process(backend, test_databases, redis_db, tmp_path):
     """`flask escalated worker --burst` in its own process runs a queued job on our database."""
     url = test_databases.fresh(backend, "worker")

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -138,6 +139,7 @@ def test_health_and_outcomes_are_written_per_batch(redis_app, receiver):
     good = _hook(app, f"{receiver.base}/hook").id
     bad = _hook(app, f"{receiver.base}/fail").id
     _open_tickets(app, 5)
+    sent_after = now()
     _work(app, conn)
     session = app.extensions["escalated"].session
     session.rollback()
@@ -148,7 +150,11 @@ def test_health_and_outcomes_are_written_per_batch(redis_app, receiver):
                              ).scalars().all()
     assert {(d.status, d.attempts, d.last_status_code, d.claimed_until) for d in failed} \
         == {("failed", 1, 500, None)}
-    assert all(d.next_attempt_at > now() for d in failed)
+    # A retry is scheduled after the backoff, counted from the failed attempt (not from
+    # whenever this line runs on a slow machine).
+    backoff = timedelta(seconds=0.8 * webhook_sender.BASE_DELAY)  # the least jitter
+    assert all(d.next_attempt_at >= sent_after + backoff for d in failed), \
+        [(d.next_attempt_at, sent_after) for d in failed]
     assert _count(app, WebhookDelivery, WebhookDelivery.status == "delivered") == 5
 
 
