@@ -27,6 +27,15 @@ def session() -> Session:
     return current_app.extensions["escalated"].session  # type: ignore[no-any-return]
 
 
+def plain_session() -> Session:
+    """The session itself behind :func:`session` (which may be a ``scoped_session`` proxy),
+    for what the proxy does not pass on: its current transaction, its settings."""
+    from sqlalchemy.orm import scoped_session
+
+    db: Any = session()
+    return db() if isinstance(db, scoped_session) else db  # type: ignore[no-any-return]
+
+
 def config(key: str) -> object:
     return current_app.config[key]
 

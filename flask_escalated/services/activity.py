@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from ..events import Actor
 from ..models import Activity, Ticket
-from . import session
+from . import plain_session, session
 
 #: Attribute a ticket carries naming the transaction that inserted its row.
 _INSERTED_BY = "_escalated_inserted_by"
@@ -18,11 +17,7 @@ _INSERTED_BY = "_escalated_inserted_by"
 def inserted(ticket: Ticket) -> None:
     """Note that ``ticket``'s row was inserted by the current transaction (after its flush):
     the row is then already locked by us alone, so its later changes need no early flush."""
-    setattr(ticket, _INSERTED_BY, _transaction(session()))
-
-
-def _transaction(db: Session | scoped_session[Session]) -> SessionTransaction | None:
-    return (db() if isinstance(db, scoped_session) else db).get_transaction()
+    setattr(ticket, _INSERTED_BY, plain_session().get_transaction())
 
 
 def record(ticket: Ticket, type_: str, actor: Actor, **properties: Any) -> Activity:
@@ -42,7 +37,7 @@ def record(ticket: Ticket, type_: str, actor: Actor, **properties: Any) -> Activ
     db = session()
     state = sa_inspect(ticket)
     if (state.persistent and state.modified
-            and getattr(ticket, _INSERTED_BY, None) is not _transaction(db)):
+            and getattr(ticket, _INSERTED_BY, None) is not plain_session().get_transaction()):
         # Write the ticket's UPDATE first: the timeline row's foreign-key check takes a shared
         # lock on the ticket row, and two writers of one ticket holding it would deadlock on
         # their UPDATEs (MariaDB/MySQL). With the row locked first, the second writer queues

@@ -191,9 +191,17 @@ def build_documents(conn: Connection, ticket_ids: list[int],
             select(Reply.ticket_id, Reply.body, Reply.is_internal)
             .where(Reply.ticket_id.in_([t[0] for t in tickets])).order_by(Reply.id)):
         (notes if internal else public).setdefault(ticket_id, []).append(body)
-    hosts = _host_requesters(sorted({t[4] for t in tickets if t[4] and not t[6]}))
+    return _assemble(tickets, public, notes)
+
+
+def _assemble(heads: list[Head], public: dict[int, list[str]], notes: dict[int, list[str]]
+              ) -> list[Document]:
+    """Documents from the tickets' heads and their replies' bodies by ticket (public replies
+    and notes); requesters known only as host users are named through one ``users_loader``
+    call."""
+    hosts = _host_requesters(sorted({h[4] for h in heads if h[4] and not h[6]}))
     docs = []
-    for ticket_id, subject, description, reference, requester, name, email in tickets:
+    for ticket_id, subject, description, reference, requester, name, email in heads:
         if not email:
             name, email = hosts.get(requester or "", (None, None))
         docs.append(Document(
@@ -271,35 +279,13 @@ def _insert_documents(conn: Connection, docs: list[Document], *, replace: bool =
 
 
 def _born_documents(db: Session, ticket_ids: set[int]) -> tuple[list[Document], set[int]]:
-    """The documents of tickets inserted in this transaction, from the session's objects; and
-    the ids that are no longer in memory (to be built the usual way)."""
-    docs: list[Document] = []
-    gone: set[int] = set()
-    found: list[tuple[Ticket, str | None, str | None]] = []
-    for ticket_id in sorted(ticket_ids):
-        ticket = db.identity_map.get(sa_inspect(Ticket).identity_key_from_primary_key(
-            (ticket_id,)))
-        if not isinstance(ticket, Ticket):
-            gone.add(ticket_id)
-            continue
-        name = email = None
-        if ticket.contact_id is not None:
-            contact = db.get(Contact, ticket.contact_id)
-            if contact is not None:
-                name, email = contact.name, contact.email
-        found.append((ticket, name, email))
-    hosts = _host_requesters(sorted({t.requester_user_id for t, _, email in found
-                                     if t.requester_user_id and not email}))
-    for ticket, name, email in found:
-        if not email:
-            name, email = hosts.get(ticket.requester_user_id or "", (None, None))
-        docs.append(Document(
-            ticket_id=ticket.id,
-            title_text=_join([ticket.subject, ticket.reference]),
-            public_text=_join([ticket.description, name, email]),
-            note_text="",
-        ))
-    return docs, gone
+    """The documents of tickets inserted in this transaction, from the session's objects (they
+    have no replies yet); and the ids that are no longer in memory (to be built the usual
+    way)."""
+    found = {ticket_id: _head(db, ticket_id, fetch_contact=True)
+             for ticket_id in sorted(ticket_ids)}
+    gone = {ticket_id for ticket_id, head in found.items() if head is None}
+    return _assemble([head for head in found.values() if head is not None], {}, {}), gone
 
 
 _HEAD_FIELDS = frozenset(("subject", "description", "reference", "requester_user_id",
@@ -307,28 +293,34 @@ _HEAD_FIELDS = frozenset(("subject", "description", "reference", "requester_user
 
 
 def _heads_in_memory(db: Session, ticket_ids: set[int]) -> dict[int, Head]:
-    """The ticket parts of :data:`Head` for those of ``ticket_ids`` the session holds loaded
-    and flushed (with their contact, if any): their documents need only the replies read."""
-    heads: dict[int, Head] = {}
-    tickets = sa_inspect(Ticket)
-    contacts = sa_inspect(Contact)
-    for ticket_id in ticket_ids:
-        ticket = db.identity_map.get(tickets.identity_key_from_primary_key((ticket_id,)))
-        if not isinstance(ticket, Ticket) or not sa_inspect(ticket).dict.keys() >= _HEAD_FIELDS:
-            continue
-        name = email = None
-        if ticket.contact_id is not None:
-            # The identity map holds objects weakly: a contact read and let go is gone from
-            # it, one loaded as the ticket's relationship stays.
-            contact = sa_inspect(ticket).dict.get("contact") or db.identity_map.get(
-                contacts.identity_key_from_primary_key((ticket.contact_id,)))
-            if not isinstance(contact, Contact) or \
-                    not {"name", "email"} <= sa_inspect(contact).dict.keys():
-                continue
+    """The heads of those of ``ticket_ids`` the session holds loaded and flushed with their
+    contact, if any: their documents need only the replies read."""
+    heads = {ticket_id: _head(db, ticket_id, fetch_contact=False) for ticket_id in ticket_ids}
+    return {ticket_id: head for ticket_id, head in heads.items() if head is not None}
+
+
+def _head(db: Session, ticket_id: int, *, fetch_contact: bool) -> Head | None:
+    """The :data:`Head` of a ticket the session holds loaded, or ``None``. Its contact comes
+    from memory (the ticket's relationship, else the identity map, which holds objects
+    weakly: a contact read and let go is gone from it), or with ``fetch_contact`` from the
+    database; without it, a contact not in memory means no head."""
+    ticket = db.identity_map.get(sa_inspect(Ticket).identity_key_from_primary_key((ticket_id,)))
+    if not isinstance(ticket, Ticket) or not sa_inspect(ticket).dict.keys() >= _HEAD_FIELDS:
+        return None
+    name = email = None
+    if ticket.contact_id is not None:
+        contact = sa_inspect(ticket).dict.get("contact") or db.identity_map.get(
+            sa_inspect(Contact).identity_key_from_primary_key((ticket.contact_id,)))
+        if contact is None and fetch_contact:
+            contact = db.get(Contact, ticket.contact_id)
+        if isinstance(contact, Contact):
+            if not {"name", "email"} <= sa_inspect(contact).dict.keys():
+                return None
             name, email = contact.name, contact.email
-        heads[ticket_id] = (ticket_id, ticket.subject, ticket.description, ticket.reference,
-                            ticket.requester_user_id, name, email)
-    return heads
+        elif not fetch_contact:
+            return None
+    return (ticket_id, ticket.subject, ticket.description, ticket.reference,
+            ticket.requester_user_id, name, email)
 
 
 def reindex(conn_factory: Callable[[], Connection], commit: Callable[[], None], *,

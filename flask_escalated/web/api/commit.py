@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
-from sqlalchemy.orm import scoped_session
-
-from ...services import ext
+from ...services import ext, plain_session
 
 
 @contextlib.contextmanager
 def committed(*, keep_loaded: bool = False) -> Iterator[None]:
     """Commit the block. ``keep_loaded`` leaves the objects' attributes as written instead of
     expiring them, for a response built from what the block wrote: no reload of each row."""
-    scoped: Any = ext().session
-    db = scoped() if isinstance(scoped, scoped_session) else scoped
+    db = plain_session()
     before = db.expire_on_commit
     if keep_loaded:
         db.expire_on_commit = False
