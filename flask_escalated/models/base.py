@@ -20,7 +20,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TABLE_PREFIX = "escalated_"
@@ -38,12 +37,51 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 #: Primary keys: BIGINT on servers, INTEGER on SQLite (only INTEGER PRIMARY KEY autoincrements).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-#: JSON: JSONB on PostgreSQL, native JSON elsewhere.
-JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# The server-specific types below are decorators that pick their form once the dialect is
+# known, rather than ``with_variant`` instances built at import: building those imports the
+# PostgreSQL and MySQL dialects into every process (3.3 MiB), SQLite deployments included.
 
-#: Bodies that may reach ``ESCALATED_MAX_BODY_LENGTH`` characters: MySQL's TEXT holds only
-#: 64 KiB, so MEDIUMTEXT (16 MiB) there; TEXT is unbounded elsewhere.
-LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+class JSONDocument(TypeDecorator[Any]):
+    """JSON: JSONB on PostgreSQL, native JSON elsewhere."""
+
+    impl = JSON
+    cache_ok = True
+    hashable = False
+
+    @property
+    def should_evaluate_none(self) -> bool:  # type: ignore[override]
+        # As JSON's own: a Python ``None`` is stored as JSON ``null``, not SQL NULL.
+        return bool(self.impl_instance.should_evaluate_none)
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return self.impl_instance
+
+
+class LongTextType(TypeDecorator[str]):
+    """Bodies that may reach ``ESCALATED_MAX_BODY_LENGTH`` characters: MySQL's TEXT holds only
+    64 KiB, so MEDIUMTEXT (16 MiB) there; TEXT is unbounded elsewhere."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects.mysql import MEDIUMTEXT
+
+            return dialect.type_descriptor(MEDIUMTEXT())
+        return self.impl_instance
+
+
+#: JSON columns (JSONB on PostgreSQL).
+JSONType = JSONDocument()
+
+#: Long bodies (MEDIUMTEXT on MySQL and MariaDB).
+LongText = LongTextType()
 
 #: Host user ids: strings so integer, UUID and string keys all fit (Flask-Login's ``get_id()``).
 UserId = String(64)
@@ -61,9 +99,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def load_dialect_impl(self, dialect: Any) -> Any:
         if dialect.name == "mysql":
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+            from sqlalchemy.dialects.mysql import DATETIME
+
+            return dialect.type_descriptor(DATETIME(fsp=6))
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(sqlite.DATETIME())
+            from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
+
+            return dialect.type_descriptor(SQLITE_DATETIME())
         return dialect.type_descriptor(DateTime(timezone=False))
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:

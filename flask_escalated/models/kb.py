@@ -22,9 +22,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JSONType, TimestampMixin, UserId, table, utcnow
@@ -82,9 +82,16 @@ LEGACY_FTS_FILL = (
 )
 #: A term compares byte for byte on MariaDB/MySQL too: a case- or accent-folding collation
 #: would make two terms of one article collide in the primary key.
-TermType = String(MAX_TERM_LENGTH).with_variant(
-    mysql.VARCHAR(MAX_TERM_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb"
-)
+class TermType(TypeDecorator[str]):
+    """A search term, compared byte for byte (``utf8mb4_bin``) on MySQL and MariaDB."""
+
+    impl = String(MAX_TERM_LENGTH)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(String(MAX_TERM_LENGTH, collation="utf8mb4_bin"))
+        return self.impl_instance
 
 
 class KbCategory(TimestampMixin, Base):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Contact, Ticket
@@ -42,8 +41,14 @@ def find_or_create(email: str, name: str | None = None) -> Contact:
     dialect = db.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         # One statement: a racing request's row wins the key and this one inserts nothing.
-        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(Contact)
-        made = db.execute(insert.values(values).on_conflict_do_nothing(
+        # Each dialect's own insert construct, imported with the dialect already in use.
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            insert: Any = pg_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        made = db.execute(insert(Contact).values(values).on_conflict_do_nothing(
             index_elements=[Contact.email]).returning(Contact)).scalar_one_or_none()
         return made if made is not None else committed_one(
             select(Contact).where(Contact.email == address))

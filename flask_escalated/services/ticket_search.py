@@ -71,8 +71,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects.mysql import match as mysql_match
-from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -458,6 +456,8 @@ def match(raw_query: str, *, include_notes: bool, dialect: str,
         # The configuration as a literal (one of SEARCH_LANGUAGES, checked by language()):
         # regconfig is then a constant, the call immutable and folded into one tsquery the
         # planner can estimate, not parsed again for every row as a cast parameter would be.
+        from sqlalchemy.dialects.postgresql import REGCONFIG  # loaded with the dialect
+
         config = literal_column(f"'{language()}'::regconfig", REGCONFIG)
         tsquery = func.websearch_to_tsquery(config, bindparam("q", query))
         name = PG_ALL_VECTOR if include_notes else PG_PUBLIC_VECTOR
@@ -474,6 +474,8 @@ def match(raw_query: str, *, include_notes: bool, dialect: str,
         return select(found.c.ticket_id,
                       _rank(func.ts_rank(found.c.vector, tsquery)).label("search_rank"))
     if dialect in ("mysql", "mariadb") and (expr := mysql_query(words)):
+        from sqlalchemy.dialects.mysql import match as mysql_match  # loaded with the dialect
+
         def against(columns: tuple[str, ...], name: str) -> Any:
             return mysql_match(*(_DOC.c[c] for c in columns),
                                against=bindparam(name, expr)).in_boolean_mode()

@@ -200,3 +200,34 @@ def test_the_served_demo_prints_one_line_not_werkzeugs_warning(tmp_path):
     first = log.splitlines()[0]
     assert first.startswith("Serving the demo on http://127.0.0.1:")
     assert "live updates on" in first and "not for production" in first
+
+
+def test_a_sqlite_web_process_leaves_unused_libraries_unloaded(tmp_path):
+    """The demo's web process, on a migrated SQLite database, serving pages and the API,
+    carries no migration tool, queue, Socket.IO, QR-code library or other database's dialect
+    (together about 40 MB of a process that should stay under 100)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.demo_process import ROOT, demo_env
+
+    env = demo_env(tmp_path)
+    prepared = subprocess.run([sys.executable, "-m", "examples.demo", "escalated", "status"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert prepared.returncode == 0, prepared.stderr
+    script = """
+import json, sys
+from examples.demo.app import create_app
+app = create_app()
+client = app.test_client()
+for path in ("/", "/login", "/support/kb", "/support/readyz", "/support/api/v1/tickets"):
+    client.get(path)
+heavy = ("alembic", "socketio", "engineio", "rq", "redis", "qrcode",
+         "sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.mysql")
+print(json.dumps(sorted(name for name in heavy if name in sys.modules)))
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[-1]) == []
