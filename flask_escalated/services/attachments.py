@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
-import filetype
 from flask import current_app
 from sqlalchemy import func, select
 
@@ -51,6 +50,8 @@ def safe_filename(name: str) -> str:
 
 def sniff(data: bytes) -> str:
     """The content type from the bytes themselves, never from the name or the client."""
+    import filetype  # loaded with the first upload: a web process may never see one
+
     kind = filetype.guess(data[:8192])
     if kind is not None:
         return str(kind.mime)
