@@ -80,10 +80,12 @@ LEGACY_FTS_FILL = (
     f"INSERT INTO {LEGACY_FTS_TABLE} (rowid, title, body) "
     f"SELECT id, title, body_text FROM {ARTICLES_TABLE}"
 )
-#: A term compares byte for byte on MariaDB/MySQL too: a case- or accent-folding collation
-#: would make two terms of one article collide in the primary key.
+
+
 class TermType(TypeDecorator[str]):
-    """A search term, compared byte for byte (``utf8mb4_bin``) on MySQL and MariaDB."""
+    """A search term. It compares byte for byte on MariaDB and MySQL too (``utf8mb4_bin``): a
+    case- or accent-folding collation would make two terms of one article collide in the
+    primary key."""
 
     impl = String(MAX_TERM_LENGTH)
     cache_ok = True
