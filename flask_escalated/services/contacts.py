@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,12 +42,10 @@ def find_or_create(email: str, name: str | None = None) -> Contact:
         # One statement: a racing request's row wins the key and this one inserts nothing.
         # Each dialect's own insert construct, imported with the dialect already in use.
         if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            insert: Any = pg_insert
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        made = db.execute(insert(Contact).values(values).on_conflict_do_nothing(
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+        made = db.execute(dialect_insert(Contact).values(values).on_conflict_do_nothing(
             index_elements=[Contact.email]).returning(Contact)).scalar_one_or_none()
         return made if made is not None else committed_one(
             select(Contact).where(Contact.email == address))
