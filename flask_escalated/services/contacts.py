@@ -37,11 +37,12 @@ def find_or_create(email: str, name: str | None = None) -> Contact:
             contact.name = name.strip()[:255]
         return contact
     values = {"email": address, "name": (name or "").strip()[:255] or None}
-    dialect = db.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        # One statement: a racing request's row wins the key and this one inserts nothing.
-        # Each dialect's own insert construct, imported with the dialect already in use.
-        if dialect == "postgresql":
+    dialect = db.get_bind().dialect
+    # One statement where the database allows it; each dialect's own insert construct is
+    # imported with that dialect already in use.
+    if dialect.name in ("postgresql", "sqlite"):
+        # A racing request's row wins the key and this one inserts nothing.
+        if dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
@@ -49,6 +50,14 @@ def find_or_create(email: str, name: str | None = None) -> Contact:
             index_elements=[Contact.email]).returning(Contact)).scalar_one_or_none()
         return made if made is not None else committed_one(
             select(Contact).where(Contact.email == address))
+    if dialect.insert_returning:
+        # MariaDB: on a duplicate e-mail the no-op update locks the winner's row and RETURNING
+        # gives it back, as committed; a new row comes back as inserted.
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        statement = mysql_insert(Contact).values(values)
+        return db.execute(statement.on_duplicate_key_update(email=statement.inserted.email)
+                          .returning(Contact)).scalar_one()
     try:
         with savepoint():
             contact = Contact(**values)
@@ -56,7 +65,6 @@ def find_or_create(email: str, name: str | None = None) -> Contact:
     except IntegrityError:
         contact = committed_one(select(Contact).where(Contact.email == address))
     return contact
-
 
 def link_to_user(email: str, user_id: str) -> int:
     """Link the contact for ``email`` to a host user; their tickets follow.

@@ -237,18 +237,9 @@ def write_documents(conn: Connection, ticket_ids: Iterable[int],
     for start in range(0, len(ids), BATCH_SIZE):
         chunk = ids[start:start + BATCH_SIZE]
         docs = build_documents(conn, chunk, heads)
-        if conn.dialect.name in ("mysql", "mariadb"):
-            # InnoDB: a DELETE that finds no row locks the gap where it would be, and two
-            # transactions holding one gap deadlock on their INSERTs (tickets created at the
-            # same time are numbered next to each other). Delete only the documents that
-            # exist; a plain read takes no lock.
-            stale = list(conn.execute(select(_DOC.c.ticket_id)
-                                      .where(_DOC.c.ticket_id.in_(chunk))).scalars())
-            if stale:
-                conn.execute(delete(_DOC).where(_DOC.c.ticket_id.in_(stale)))
-            written += _insert_documents(conn, docs)
-            continue
-        # Elsewhere one upsert replaces what exists; only deleted tickets need a DELETE.
+        # One upsert replaces what exists; only deleted tickets need a DELETE. (On MariaDB a
+        # DELETE that finds no row would lock the gap where it would be, and two transactions
+        # holding one gap deadlock on their INSERTs; a deleted ticket's document exists.)
         gone = set(chunk).difference(d.ticket_id for d in docs)
         if gone:
             conn.execute(delete(_DOC).where(_DOC.c.ticket_id.in_(sorted(gone))))
@@ -256,8 +247,11 @@ def write_documents(conn: Connection, ticket_ids: Iterable[int],
     return written
 
 
+_TEXTS = ("title_text", "public_text", "note_text")
+
+
 def _insert_documents(conn: Connection, docs: list[Document], *, replace: bool = False) -> int:
-    """Insert ``docs`` (``replace``: over any document the ticket has; PostgreSQL and SQLite)."""
+    """Insert ``docs`` (``replace``: over any document the ticket has)."""
     if not docs:
         return 0
     rows = [d.__dict__ for d in docs]
@@ -265,12 +259,18 @@ def _insert_documents(conn: Connection, docs: list[Document], *, replace: bool =
         lang = language()
         conn.execute(_PG_UPSERT if replace else _PG_INSERT,
                      [{**r, "language": lang} for r in rows])
-    elif replace:
+    elif replace and conn.dialect.name == "sqlite":
         statement = sqlite_insert(_DOC)
         conn.execute(statement.on_conflict_do_update(
             index_elements=[_DOC.c.ticket_id],
-            set_={name: statement.excluded[name]
-                  for name in ("title_text", "public_text", "note_text")}), rows)
+            set_={name: statement.excluded[name] for name in _TEXTS}), rows)
+    elif replace:
+        # MariaDB: the dialect's construct, imported with that dialect already in use.
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        upsert = mysql_insert(_DOC)
+        conn.execute(upsert.on_duplicate_key_update(
+            {name: upsert.inserted[name] for name in _TEXTS}), rows)
     else:
         conn.execute(insert(_DOC), rows)
     return len(docs)
