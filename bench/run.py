@@ -50,9 +50,9 @@ import sqlalchemy as sa
 
 from flask_escalated.domain import OPEN_CATEGORIES, STATUS_CATEGORIES
 from flask_escalated.events import Actor
-from flask_escalated.models import Tag, Ticket, ticket_tags
+from flask_escalated.models import Activity, Contact, Tag, Ticket, ticket_tags
+from flask_escalated.services import ticket_search, tokens
 from flask_escalated.services import tickets as ticket_service
-from flask_escalated.services import tokens
 
 from . import generate, host
 
@@ -597,6 +597,43 @@ def measure_raw_insert(ctx: Context, count: int) -> dict[str, Any]:
     return result
 
 
+def measure_create_floor(ctx: Context, count: int) -> dict[str, Any]:
+    """A create's six statements written by hand through the same engine, in one transaction:
+    the contact's lookup, the ticket's row, a tag, the timeline row, the reference and the
+    search document, with values copied from a generated ticket. No ORM, validation, cache or
+    events: what the database and the driver cost a create on their own, so the share of the
+    raw insert that a create through the service can reach at most."""
+    tickets, activities = Ticket.__table__, Activity.__table__
+    with ctx.engine.connect() as conn:
+        template = dict(conn.execute(sa.select(tickets).order_by(tickets.c.id.desc())
+                                     .limit(1)).mappings().one())
+        activity = dict(conn.execute(sa.select(activities).limit(1)).mappings().one())
+        tag_id = conn.execute(sa.select(Tag.id).limit(1)).scalar_one()
+        email = conn.execute(sa.select(Contact.email).limit(1)).scalar_one()
+    for key in ("id", "reference"):
+        template.pop(key)
+    activity.pop("id")
+    insert_ticket = tickets.insert().returning(tickets.c.id)
+    find_contact = sa.select(Contact.id).where(Contact.email == email)
+
+    def create(i: int) -> Callable[[], None]:
+        def write() -> None:
+            with ctx.app.app_context(), ctx.engine.begin() as conn:
+                contact_id = conn.execute(find_contact).scalar_one()
+                ticket_id = conn.execute(insert_ticket, {
+                    **template, "reference": f"floor-{uuid.uuid4().hex[:12]}",
+                    "contact_id": contact_id}).scalar_one()
+                conn.execute(ticket_tags.insert(), {"ticket_id": ticket_id, "tag_id": tag_id})
+                conn.execute(activities.insert(), {**activity, "ticket_id": ticket_id})
+                conn.execute(tickets.update().where(tickets.c.id == ticket_id)
+                             .values(reference=f"ESC-{ticket_id:05d}"))
+                ticket_search._insert_documents(conn, [ticket_search.Document(
+                    ticket_id, template["subject"], template["description"], "")])
+        return write
+
+    return time_writes(ctx, [create(i) for i in range(count)])
+
+
 def _reply_targets(ctx: Context, count: int) -> list[str]:
     """References of open tickets to reply to, one per reply, cycling if there are few."""
     with ctx.app.app_context():
@@ -636,6 +673,7 @@ def measure_reply_api(ctx: Context, count: int) -> dict[str, Any]:
 #: The write paths measured after the queue, in order: result key and label.
 WRITE_PATHS: tuple[tuple[str, str], ...] = (
     ("raw_insert", "raw INSERT + COMMIT"),
+    ("create_floor", "create's SQL by hand"),
     ("create_service", "create, service"),
     ("create_api", "create, HTTP API"),
     ("reply_service", "reply, service"),
@@ -647,6 +685,7 @@ def measure_writes(ctx: Context, settings: Settings, result: dict[str, Any]) -> 
     """Every write path in the same run; each rate also as a share of the raw insert's."""
     runs: dict[str, Callable[[], dict[str, Any]]] = {
         "raw_insert": lambda: measure_raw_insert(ctx, settings.raw_insert),
+        "create_floor": lambda: measure_create_floor(ctx, settings.create_service),
         "create_service": lambda: measure_create_service(ctx, settings.create_service),
         "create_api": lambda: measure_create_api(ctx, settings.create_api),
         "reply_service": lambda: measure_reply_service(ctx, settings.reply_service),
