@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, true
 
 from ..domain import CHANNELS, PRIORITIES, STATUS_CATEGORIES, TICKET_TYPES
 from ..models import Tag, Ticket, ticket_tags
-from .errors import ValidationError
+from .errors import ValidationError, refuse_unknown
 from .ids import is_id, parse_id
 
 _TARGETS = ("first_response", "next_response", "resolution")
@@ -136,6 +136,10 @@ def _fail(path: str, message: str) -> ValidationError:
 
 def validate(group: Any, path: str = "", depth: int = 0) -> dict[str, Any]:
     """Check a condition group; returns it unchanged or raises naming the bad item."""
+    if isinstance(group, dict) and len(group) > 1 and set(group) & {"all", "any"} and \
+            not {"all", "any"} <= set(group):
+        # A misspelled key is an error naming its path, never a group that means less.
+        refuse_unknown(group, ("all", "any"), f"conditions{path}")
     if not isinstance(group, dict) or len(group) != 1 or next(iter(group)) not in ("all", "any"):
         raise _fail(path, 'a group is {"all": [...]} or {"any": [...]}')
     if depth >= _MAX_DEPTH:
@@ -154,6 +158,8 @@ def validate(group: Any, path: str = "", depth: int = 0) -> dict[str, Any]:
 
 
 def _validate_condition(item: Any, path: str) -> None:
+    if isinstance(item, dict) and "field" in item:
+        refuse_unknown(item, ("field", "operator", "value"), f"conditions{path}")
     if not isinstance(item, dict) or set(item) - {"field", "operator", "value"}:
         raise _fail(path, "a condition is {field, operator, value}")
     if isinstance(item.get("field"), str) and item["field"].startswith(CUSTOM_PREFIX):

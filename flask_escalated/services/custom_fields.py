@@ -21,7 +21,7 @@ from ..events import Actor
 from ..models import CustomField, CustomFieldValue, Ticket
 from ..models.custom_fields import CONDITION_OPERATORS, FIELD_CONTEXTS, FIELD_TYPES
 from . import audit, cache, deletion, fresh, session
-from .errors import Conflict, NotFound, ValidationError
+from .errors import Conflict, NotFound, ValidationError, refuse_unknown
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 CHOICE_TYPES = ("select", "multi_select")
@@ -191,6 +191,8 @@ def _check_conditions(key: str, conditions: Any, others: dict[str, CustomField]
     clean: list[dict[str, Any]] = []
     for i, cond in enumerate(conditions):
         where = f"[{i}]"
+        if isinstance(cond, dict):
+            refuse_unknown(cond, ("field", "operator", "value"), f"conditions{where}")
         if not isinstance(cond, dict) or not {"field", "operator"} <= set(cond) or \
                 set(cond) - {"field", "operator", "value"}:
             raise _err("conditions", f"{where}: a condition is {{field, operator, value}}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import Any
 
 
@@ -18,6 +19,27 @@ class ServiceError(Exception):
 class ValidationError(ServiceError):
     status = 422
     code = "validation_error"
+
+
+class UnknownField(ValidationError):
+    """A key the operation does not take: refused, never ignored (a typo must not turn into a
+    silent wrong action)."""
+
+    code = "unknown_field"
+
+    def __init__(self, message: str, names: list[str]) -> None:
+        super().__init__(message, {name: "unknown field" for name in names})
+        #: Every unknown key, in the order sent (``error.unknown_fields`` in the answer).
+        self.names = names
+
+
+def refuse_unknown(keys: Iterable[str], known: Collection[str], path: str) -> None:
+    """Raise :class:`UnknownField` naming each of ``keys`` not in ``known`` by its path
+    (``f"{path}.{key}"``, e.g. ``conditions.all[0].valeu``)."""
+    names = [f"{path}.{key}" for key in keys if key not in known]
+    if names:
+        raise UnknownField(f"Unknown key{'s' if len(names) > 1 else ''}: {', '.join(names)}.",
+                           names)
 
 
 class NotFound(ServiceError):

@@ -54,6 +54,9 @@ def resolve_preset(preset: str, zone: ZoneInfo, at: datetime) -> datetime:
 
 def parse_until(preset: object, until: object, actor: Actor) -> datetime:
     at = now()
+    if preset is not None and until is not None:
+        raise ValidationError("Give a preset or an until time, not both.",
+                              {"preset": "not with until", "until": "not with preset"})
     if preset is not None:
         if not isinstance(preset, str):
             raise ValidationError("preset must be a string.", {"preset": ", ".join(PRESETS)})

@@ -147,10 +147,17 @@ def _new_ticket_department(value: Any, errors: dict[str, str]) -> Department | N
 
 
 def _message(default: str, errors: dict[str, str]) -> str:
-    """Name the custom fields at fault (pages without per-field slots show only this)."""
-    bad = [f"{k.split('.', 1)[1]}: {v}" for k, v in errors.items()
-           if k.startswith("custom_fields.")]
-    return f"{default} Custom fields: {'; '.join(bad)}." if bad else default
+    """Name the fields at fault, custom ones apart (pages without per-field slots and clients
+    that read only the message see this alone)."""
+    plain = [f"{k}: {v}" for k, v in errors.items() if not k.startswith("custom_fields.")]
+    custom = [f"{k.split('.', 1)[1]}: {v}" for k, v in errors.items()
+              if k.startswith("custom_fields.")]
+    parts = [default]
+    if plain:
+        parts.append(f"{'; '.join(plain)}.")
+    if custom:
+        parts.append(f"Custom fields: {'; '.join(custom)}.")
+    return " ".join(parts)
 
 
 def _is_customer(actor: Actor) -> bool:

@@ -109,6 +109,10 @@ def test_definition_crud_and_condition_checks(api, users, ext, fields):
     assert "options" in field_errors(r)
     r = admin.post("/custom-fields", {"key": "x", "label": "X", "type": "text", "extra": 1})
     assert r.status_code == 422 and r.json["error"]["code"] == "unknown_field"
+    r = admin.post("/custom-fields", {"key": "x", "label": "X", "type": "text", "conditions": [
+        {"field": "kind", "operator": "equals", "value": "billing", "valeu": "x"}]})
+    assert r.status_code == 422 and r.json["error"]["unknown_fields"] == [
+        "conditions[0].valeu"]
     # A cycle: kind -> order_number -> kind.
     r = admin.patch(f"/custom-fields/{fields['kind']}", {"conditions": [
         {"field": "order_number", "operator": "is_not_empty"}]})

@@ -238,6 +238,16 @@ def test_api_crud_and_permissions(client_as, users, ext):
     assert admin.post("/support/api/v1/automations", json=auto).status_code == 201
     assert admin.post("/support/api/v1/automations",
                       json={**auto, "actions": [{"type": "escalate"}]}).status_code == 422
+    # A misspelled key inside the conditions is named by its path, as elsewhere in the API.
+    for group, name in (
+            ({"all": [{**cond("priority", "eq", "urgent"), "zz": 1}]}, "conditions.all[0].zz"),
+            ({"all": [cond("priority", "eq", "urgent")], "zz": 1}, "conditions.zz"),
+            ({"any": [{"all": [{**cond("priority", "eq", "low"), "valeu": "x"}]}]},
+             "conditions.any[0].all[0].valeu")):
+        r = admin.post("/support/api/v1/automations", json={**auto, "conditions": group})
+        assert r.status_code == 422, r.json
+        assert r.json["error"]["code"] == "unknown_field"
+        assert r.json["error"]["unknown_fields"] == [name]
 
 
 def test_commands(app, users):

@@ -62,7 +62,8 @@ def test_snooze_api_queue_and_wake(app, ext, users, client_as, clock, signal_log
             agent.get("/support/api/v1/tickets?snoozed=true").json["data"]] == [tid]
     assert len(agent.get("/support/api/v1/tickets?snoozed=any").json["data"]) == 1
     for bad in ({"until": "2020-01-01T00:00:00Z"}, {"until": "2026-03-03T00:00:00"},
-                {"until": "2030-01-01T00:00:00Z"}, {"until": "soon"}, {"preset": 4}, {}):
+                {"until": "2030-01-01T00:00:00Z"}, {"until": "soon"}, {"preset": 4}, {},
+                {"preset": "1h", "until": "2026-03-04T09:00:00Z"}):
         assert agent.post(f"/support/api/v1/tickets/{tid}/snooze", json=bad).status_code == 422
     assert agent.get("/support/api/v1/tickets?snoozed=maybe").status_code == 422
 

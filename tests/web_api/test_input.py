@@ -39,6 +39,10 @@ def status_of(response):
     {"subject": "s", "description": "d", "requester_email": "not-an-email"},
     {"subject": "s", "description": "d", "requester_email": "a@b.c\r\nBcc: x@y.z"},
     {"subject": "s", "description": "d", "assignee_id": ["x"]},
+    {"subject": "s", "description": ""},
+    {"subject": "s", "description": "d", "requester_email": "new@example.com",
+     "requester_user_id": "4"},
+    {"subject": "s", "description": "d", "requester_name": "Nobody"},
 ])
 def test_bad_ticket_bodies_are_422(api, users, body):
     assert status_of(api(users.agent).post("/tickets", body)) == 422
@@ -56,6 +60,30 @@ def test_malformed_bodies_are_400(api, users, raw, content_type, expected):
                                      content_type=content_type,
                                      headers={"X-CSRF-Token": "x"})
     assert status_of(r) in (expected, 403)
+
+
+@pytest.mark.parametrize("extra", [
+    {"assignee_id": "2"}, {"tags": ["vip"]}, {"metadata": {"a": 1}},
+    {"requester_email": "x@example.com"}, {"requester_user_id": "5", "requester_name": "Evil"},
+])
+def test_a_customer_sending_agents_fields_is_refused_not_ignored(api, users, extra):
+    r = api(users.customer).post("/tickets", {"subject": "s", "description": "d", **extra})
+    assert status_of(r) == 403, r.json
+    assert set(r.json["error"]["fields"]) == set(extra)
+    assert all(v == "agents only" for v in r.json["error"]["fields"].values())
+    # Null and empty values are nothing to drop.
+    r = api(users.customer).post("/tickets", {"subject": "s", "description": "d", "tags": [],
+                                              "metadata": None, "assignee_id": None})
+    assert status_of(r) == 201, r.json
+
+
+def test_an_empty_description_names_the_field_in_the_message(app, users):
+    with pytest.raises(tickets.ValidationError) as caught:
+        tickets.create_ticket(tickets.NewTicket(subject="s", description="  ",
+                                                requester_user_id=str(users.customer.id)),
+                              Actor.agent(users.agent.id))
+    assert caught.value.fields == {"description": "required"}
+    assert "description: required" in str(caught.value)
 
 
 def test_customers_cannot_pick_critical(api, users):
@@ -90,9 +118,16 @@ def test_digits_that_are_no_id_are_404_on_every_method(api, users, method, row_i
                                    "cursor=garbage", "cursor=eyJhIjoxfQ", "sort=password",
                                    "sort=-subject", "status_category=nope", "priority=x",
                                    "created_after=yesterday", "created_after=2026-01-01T00:00",
-                                   "department_id=abc", "q=" + "x" * 201])
+                                   "department_id=abc", "q=" + "x" * 201, "status=bogus",
+                                   "status=open,bogus"])
 def test_bad_list_parameters_are_422(api, users, query):
     assert status_of(api(users.agent).get(f"/tickets?{query}")) == 422
+
+
+def test_an_unknown_status_filter_names_the_statuses(api, users):
+    r = api(users.agent).get("/tickets?status=bogus")
+    assert "'bogus'" in r.json["error"]["message"]
+    assert "open" in r.json["error"]["fields"]["status"]
 
 
 @pytest.mark.all_databases

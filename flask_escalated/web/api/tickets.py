@@ -66,6 +66,12 @@ def detail_payload(ticket: Any, principal: Principal, status: int = 200) -> tupl
 
 def _filters(principal: Principal) -> TicketFilter:
     args = parse_query(TicketList)
+    if args.status:
+        known = {s.slug for s in statuses.all_statuses(include_inactive=True)}
+        unknown = [slug for slug in args.status if slug not in known]
+        if unknown:
+            raise ValidationError(f"Unknown status {', '.join(map(repr, unknown))}.",
+                                  {"status": "one of " + ", ".join(sorted(known))})
     flt = TicketFilter(
         status=args.status or [],
         category=args.status_category or [],
@@ -111,11 +117,35 @@ def list_tickets() -> Response:
     return jsonify({"data": data, "next_cursor": encode_cursor("tickets", next_cursor)})
 
 
+#: What only agents may set on a new ticket: a customer opens tickets as themselves.
+AGENT_ONLY = ("tags", "metadata", "requester_user_id", "requester_email", "requester_name",
+              "assignee_id")
+
+
+def _check_create(data: TicketCreate, principal: Principal) -> None:
+    """Refuse what the ticket would otherwise drop or choose silently: agents' fields sent by
+    a customer (null and empty values are nothing to drop), and two requesters at once."""
+    if not principal.is_agent:
+        sent = [name for name in AGENT_ONLY if getattr(data, name) not in (None, [], {})]
+        if sent:
+            raise PermissionDenied(f"Only agents may set {', '.join(sent)}; a customer's "
+                                   "ticket is theirs.", dict.fromkeys(sent, "agents only"))
+        return
+    if data.requester_user_id is not None and data.requester_email is not None:
+        raise ValidationError("Give requester_user_id or requester_email, not both.",
+                              {"requester_user_id": "not with requester_email",
+                               "requester_email": "not with requester_user_id"})
+    if data.requester_name is not None and data.requester_email is None:
+        raise ValidationError("requester_name names a requester given by requester_email.",
+                              {"requester_name": "needs requester_email"})
+
+
 @route("/tickets", ["POST"], summary="Open a ticket", tag="Tickets",
        permission="ticket.create", body=TicketCreate, status=201, response=TicketEnvelope)
 def create_ticket() -> tuple[Response, int]:
     principal = current_principal()
     data = parse_body(TicketCreate)
+    _check_create(data, principal)
     new = tickets.NewTicket(
         subject=data.subject,
         description=data.description,

@@ -45,10 +45,12 @@ CustomFieldValues = Annotated[
 
 class TicketCreate(Body):
     """Open a ticket. Customers may choose low, medium or high priority; the requester and
-    assignee fields, tags and metadata are for agents."""
+    assignee fields, tags and metadata are for agents (a customer who sends them is refused
+    with 403 naming them). Give a requester by requester_user_id or by requester_email (with
+    requester_name for a new contact), not both."""
 
     subject: Subject
-    description: LongText
+    description: Annotated[LongText, Field(min_length=1)]
     priority: Priority | None = None
     department_id: Id | None = None
     ticket_type: TicketType = "question"
