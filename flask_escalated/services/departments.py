@@ -86,8 +86,7 @@ def _apply(row: Department, data: dict[str, Any], *, creating: bool) -> None:
 def create_department(actor: Actor, data: dict[str, Any]) -> Department:
     row = Department(is_active=True, assignment_strategy="manual")
     row.members = []
-    _apply(row, data, creating=True)
-    _unique_slug(row)
+    _change(row, data, creating=True)
     session().add(row)
     session().flush()
     audit.log(actor, "department.created", "department", row.id, new=_values(row))
@@ -97,8 +96,7 @@ def create_department(actor: Actor, data: dict[str, Any]) -> Department:
 def update_department(actor: Actor, dept_id: object, data: dict[str, Any]) -> Department:
     row = get_department(dept_id)
     old = _values(row)
-    _apply(row, data, creating=False)
-    _unique_slug(row)
+    _change(row, data, creating=False)
     session().flush()
     audit.log(actor, "department.updated", "department", row.id, old=old, new=_values(row))
     return row
@@ -108,6 +106,15 @@ def delete_department(actor: Actor, dept_id: object) -> None:
     row = get_department(dept_id)
     audit.log(actor, "department.deleted", "department", row.id, old=_values(row))
     deletion.delete_with_dependants(row)
+
+
+def _change(row: Department, data: dict[str, Any], *, creating: bool) -> None:
+    """Apply ``data`` to ``row`` and check that its slug is free, with nothing flushed
+    meanwhile: the check's query would otherwise autoflush the changed row first, and a taken
+    slug would meet the database's unique key (a 500) before the check refused it (a 409)."""
+    with session().no_autoflush:
+        _apply(row, data, creating=creating)
+        _unique_slug(row)
 
 
 def _unique_slug(row: Department) -> None:

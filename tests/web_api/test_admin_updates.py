@@ -1,0 +1,35 @@
+"""Admin updates answer as the creates do: a value another row holds is a 409 naming the field
+(never a 500 from the database's unique key, met when a changed row was written before it was
+checked), a department's members must be agents, and a tag name without a letter or a digit
+is refused naming the field sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from flask_escalated.models import Department
+
+pytestmark = pytest.mark.all_databases
+
+
+def _refused(r, status, field):
+    assert r.status_code == status, r.get_data(as_text=True)
+    error = r.json["error"]
+    assert field in error["fields"], error
+    return error
+
+
+# ---------------------------------------------------------------------------- taken values
+def test_a_department_renamed_to_a_slug_in_use_is_a_409(api, users, ext):
+    admin = api(users.admin)
+    first = admin.post("/departments", {"name": "Billing"}).json["data"]
+    admin.post("/departments", {"name": "Technical support"})
+    r = admin.patch(f"/departments/{first['id']}", {"slug": "technical-support",
+                                                    "description": "changed"})
+    error = _refused(r, 409, "slug")
+    assert error["fields"]["slug"] == "taken"
+    ext.session.rollback()
+    row = ext.session.get(Department, first["id"])
+    assert (row.slug, row.description) == ("billing", None)  # nothing of it was kept
+    assert admin.patch(f"/departments/{first['id']}", {"slug": "billing"}).status_code == 200
+
