@@ -163,7 +163,10 @@ def _apply(row: Skill, data: dict[str, Any], *, creating: bool) -> None:
     clash = select(Skill.id).where(Skill.slug == row.slug)
     if row.id is not None:
         clash = clash.where(Skill.id != row.id)
-    if session().execute(clash).first():
+    db = session()
+    with db.no_autoflush:  # a taken slug written first would meet the unique key: a 500
+        taken = db.execute(clash).first()
+    if taken:
         raise Conflict(f"A skill '{row.slug}' already exists.", {"slug": "taken"})
 
 

@@ -33,3 +33,12 @@ def test_a_department_renamed_to_a_slug_in_use_is_a_409(api, users, ext):
     assert (row.slug, row.description) == ("billing", None)  # nothing of it was kept
     assert admin.patch(f"/departments/{first['id']}", {"slug": "billing"}).status_code == 200
 
+
+def test_a_skill_given_a_slug_in_use_is_a_409(api, users):
+    admin = api(users.admin)
+    admin.post("/skills", {"name": "Billing"})
+    other = admin.post("/skills", {"name": "Refunds"}).json["data"]
+    r = admin.patch(f"/skills/{other['id']}", {"slug": "billing"})
+    assert _refused(r, 409, "slug")["fields"]["slug"] == "taken"
+    r = admin.patch(f"/skills/{other['id']}", {"name": "Billing", "description": "x"})
+    assert r.status_code == 200 and r.json["data"]["slug"] == "refunds"  # a name is no slug
