@@ -332,7 +332,10 @@ def update(principal: Principal, canned_id: object, data: Mapping[str, Any]) -> 
     row = get(principal, canned_id)
     _may_change(principal, row)
     old = _values(row)
-    _apply(principal, row, data, creating=False)
+    # The department's lookup would autoflush a new shortcut before _flush checks it: one
+    # already used would meet the unique key (a 500) instead of being refused (a 409).
+    with session().no_autoflush:
+        _apply(principal, row, data, creating=False)
     _flush(row)
     new = _values(row)
     changes = {k: {"old": old[k], "new": new[k]} for k in new if old[k] != new[k]}

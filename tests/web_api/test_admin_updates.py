@@ -42,3 +42,17 @@ def test_a_skill_given_a_slug_in_use_is_a_409(api, users):
     assert _refused(r, 409, "slug")["fields"]["slug"] == "taken"
     r = admin.patch(f"/skills/{other['id']}", {"name": "Billing", "description": "x"})
     assert r.status_code == 200 and r.json["data"]["slug"] == "refunds"  # a name is no slug
+
+
+def test_a_canned_shortcut_in_use_is_a_409_with_a_department_too(api, users):
+    admin = api(users.admin)
+    dept = admin.post("/departments", {"name": "Billing"}).json["data"]
+    admin.post("/canned-responses", {"title": "Refund", "body": "b", "shortcut": "refund",
+                                     "shared": True})
+    other = admin.post("/canned-responses", {"title": "Other", "body": "b", "shared": True})
+    r = admin.patch(f"/canned-responses/{other.json['data']['id']}",
+                    {"shortcut": "refund", "department_id": dept["id"]})
+    assert _refused(r, 409, "shortcut")["fields"]["shortcut"] == "taken"
+    r = admin.patch(f"/canned-responses/{other.json['data']['id']}",
+                    {"shortcut": "refund", "department_id": 999999})
+    _refused(r, 422, "department_id")
