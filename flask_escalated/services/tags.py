@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -127,12 +127,25 @@ def update_tag(actor: Actor, tag_id: int, name: object = None, color: object = N
     old = {"name": tag.name, "color": tag.color}
     if name is not None:
         (clean,) = _clean_names([name])
+        _name_free(tag, clean)
         tag.name = clean
     if color is not None:
         tag.color = _color(color)
     audit.log(actor, "tag.updated", "tag", tag.id, old=old,
               new={"name": tag.name, "color": tag.color})
     return tag
+
+
+def _name_free(tag: Tag, name: str) -> None:
+    """Refuse a rename to a name another tag goes by, as :func:`create_tag` refuses a new one:
+    its slug, which tagging a ticket by that name finds, or its very name (a tag keeps the slug
+    it was created with, so a renamed one may be called what its slug does not say)."""
+    slug = slugify(name)
+    clash = session().execute(
+        select(Tag.id).where(or_(Tag.slug == slug, Tag.name == name), Tag.id != tag.id)
+    ).first()
+    if clash:
+        raise Conflict(f"A tag '{slug}' already exists.", {"name": "taken"})
 
 
 def delete_tag(actor: Actor, tag_id: int) -> None:

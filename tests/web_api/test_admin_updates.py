@@ -6,8 +6,9 @@ is refused naming the field sent."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
-from flask_escalated.models import Department
+from flask_escalated.models import Department, Tag
 
 pytestmark = pytest.mark.all_databases
 
@@ -56,3 +57,22 @@ def test_a_canned_shortcut_in_use_is_a_409_with_a_department_too(api, users):
     r = admin.patch(f"/canned-responses/{other.json['data']['id']}",
                     {"shortcut": "refund", "department_id": 999999})
     _refused(r, 422, "department_id")
+
+
+def test_a_tag_renamed_to_a_name_in_use_is_a_409(api, users, ext):
+    admin = api(users.admin)
+    admin.post("/tags", {"name": "api"})
+    other = admin.post("/tags", {"name": "bug"}).json["data"]
+    for name in ("api", "API", " api! "):
+        r = admin.patch(f"/tags/{other['id']}", {"name": name})
+        assert _refused(r, 409, "name")["fields"]["name"] == "taken"
+    ext.session.rollback()
+    assert ext.session.execute(select(func.count()).select_from(Tag)
+                               .where(Tag.name == "api")).scalar_one() == 1
+    # its own name, in another case or with a new colour, is no clash
+    r = admin.patch(f"/tags/{other['id']}", {"name": "Bug", "color": "#112233"})
+    assert r.status_code == 200 and r.json["data"]["name"] == "Bug"
+    assert admin.patch(f"/tags/{other['id']}", {"name": "defect"}).status_code == 200
+    # a renamed tag keeps its slug ("bug"), and its new name is taken all the same
+    third = admin.post("/tags", {"name": "ui"}).json["data"]
+    _refused(admin.patch(f"/tags/{third['id']}", {"name": "defect"}), 409, "name")
