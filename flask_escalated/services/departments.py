@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..events import Actor
 from ..models import Department, DepartmentMember
-from . import audit, deletion, session
+from . import audit, deletion, ext, session
 from .assignment import STRATEGIES
 from .errors import Conflict, NotFound, ValidationError
 from .ids import parse_id
@@ -76,11 +76,27 @@ def _apply(row: Department, data: dict[str, Any], *, creating: bool) -> None:
             errors["agent_ids"] = "must be a list of user ids"
         else:
             wanted = list(dict.fromkeys(str(i) for i in ids))
-            row.members = [m for m in row.members if m.user_id in wanted] + [
-                DepartmentMember(user_id=u) for u in wanted if u not in row.agent_ids
-            ]
+            added = [u for u in wanted if u not in row.agent_ids]
+            if strangers := _not_agents(added):
+                errors["agent_ids"] = "not agents: " + ", ".join(u[:64] for u in strangers[:10])
+            else:
+                row.members = [m for m in row.members if m.user_id in wanted] + [
+                    DepartmentMember(user_id=u) for u in added
+                ]
     if errors:
         raise ValidationError("The department is not valid.", errors)
+
+
+def _not_agents(user_ids: list[str]) -> list[str]:
+    """Those of ``user_ids`` who are not agents: unknown to the host, customers, agents whose
+    access was removed. Asked through the host's hooks, as a follower is. Only the members a
+    change adds are asked about, so a member the host no longer counts as an agent does not
+    block every later edit of the department; they are dropped by leaving them out."""
+    if not user_ids:
+        return []
+    escalated = ext()
+    users = escalated.load_users(user_ids)
+    return [u for u in user_ids if not escalated.is_agent(users.get(u))]
 
 
 def create_department(actor: Actor, data: dict[str, Any]) -> Department:

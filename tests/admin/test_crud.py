@@ -63,6 +63,19 @@ def test_a_refused_form_names_the_field_and_keeps_the_text(admin, ext):
     assert session().query(Department).count() == 0
 
 
+def test_a_member_who_is_not_an_agent_is_refused_on_the_page(admin, users, ext):
+    """The checkboxes offer agents only, but a posted form is not bound to them: the service
+    refuses any other id, and the page says so under the agents."""
+    admin.get("/departments/new")
+    r = admin.post("/departments/new", [("name", "Billing"), ("assignment_strategy", "manual"),
+                                       ("agent_ids", str(users.agent.id)),
+                                       ("agent_ids", str(users.customer.id))], status=422)
+    assert field_error(r.get_data(as_text=True), "agent_ids") == (
+        f"Agents: not agents: {users.customer.id}")
+    ext.session.rollback()
+    assert session().query(Department).count() == 0
+
+
 def test_an_unknown_input_is_refused_like_the_api_does(admin, ext):
     admin.get("/tags/new")
     r = admin.post("/tags/new", {"name": "vip", "colour": "#ff0000"}, status=422)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from flask_escalated.models import Department, Tag
+from flask_escalated.models import Department, DepartmentMember, Tag
 
 pytestmark = pytest.mark.all_databases
 
@@ -76,3 +76,33 @@ def test_a_tag_renamed_to_a_name_in_use_is_a_409(api, users, ext):
     # a renamed tag keeps its slug ("bug"), and its new name is taken all the same
     third = admin.post("/tags", {"name": "ui"}).json["data"]
     _refused(admin.patch(f"/tags/{third['id']}", {"name": "defect"}), 409, "name")
+
+
+# ---------------------------------------------------------------------------- members
+def test_department_members_must_be_agents(api, users, ext):
+    admin = api(users.admin)
+    dept = admin.post("/departments", {"name": "Billing",
+                                       "agent_ids": [str(users.agent.id)]}).json["data"]
+    for ids, bad in (([str(users.agent.id), "not-a-user"], "not-a-user"),
+                     (["999999"], "999999"),
+                     ([str(users.customer.id), 424242], f"{users.customer.id}, 424242")):
+        r = admin.patch(f"/departments/{dept['id']}", {"agent_ids": ids})
+        error = _refused(r, 422, "agent_ids")
+        assert error["fields"]["agent_ids"] == f"not agents: {bad}", error
+    r = admin.post("/departments", {"name": "Sales", "agent_ids": [str(users.other.id)]})
+    _refused(r, 422, "agent_ids")
+    ext.session.rollback()
+    assert ext.session.get(Department, dept["id"]).agent_ids == [str(users.agent.id)]
+    r = admin.patch(f"/departments/{dept['id']}",
+                    {"agent_ids": [users.agent2.id, str(users.light.id)]})
+    assert r.status_code == 200, r.json
+    assert sorted(r.json["data"]["agent_ids"]) == sorted([str(users.agent2.id),
+                                                          str(users.light.id)])
+    # a member the host no longer counts as an agent does not block the next edit
+    ext.session.add(DepartmentMember(department_id=dept["id"], user_id="gone"))
+    ext.session.commit()
+    ids = [str(users.agent2.id), "gone", str(users.agent.id)]
+    r = admin.patch(f"/departments/{dept['id']}", {"agent_ids": ids})
+    assert r.status_code == 200 and sorted(r.json["data"]["agent_ids"]) == sorted(ids)
+    r = admin.patch(f"/departments/{dept['id']}", {"agent_ids": [str(users.agent.id)]})
+    assert r.status_code == 200 and r.json["data"]["agent_ids"] == [str(users.agent.id)]
