@@ -21,12 +21,20 @@ def slugify(name: str) -> str:
     return _NON_SLUG.sub("-", name.strip().lower()).strip("-")[:80]
 
 
-def _clean_names(names: Iterable[object]) -> list[str]:
+def _clean_names(names: Iterable[object], field: str = "tags") -> list[str]:
+    """The names with their spaces tidied. A refusal names ``field``, the request's field the
+    names came in (``tags`` on a ticket, ``name`` in the catalogue), and says what is wrong: a
+    name such as "!!!" is a non-empty string, but leaves nothing to make a slug from."""
     clean: list[str] = []
     for name in names:
-        if not isinstance(name, str) or not name.strip() or len(name) > 80 or not slugify(name):
+        if not isinstance(name, str) or not name.strip() or len(name) > 80:
             raise ValidationError(
-                "Tags must be non-empty strings of at most 80 characters.", {"tags": "invalid"}
+                "Tags must be non-empty strings of at most 80 characters.", {field: "invalid"}
+            )
+        if not slugify(name):
+            raise ValidationError(
+                "A tag needs at least one letter or digit (a-z, 0-9) to make its slug from.",
+                {field: "needs a letter or a digit"},
             )
         clean.append(" ".join(name.split()))
     return clean
@@ -110,7 +118,7 @@ def list_tags() -> list[Tag]:
 
 
 def create_tag(actor: Actor, name: object, color: object = None) -> Tag:
-    (clean,) = _clean_names([name])
+    (clean,) = _clean_names([name], "name")
     slug = slugify(clean)
     db = session()
     if db.execute(select(Tag.id).where(Tag.slug == slug)).first():
@@ -126,7 +134,7 @@ def update_tag(actor: Actor, tag_id: int, name: object = None, color: object = N
     tag = get_tag(tag_id)
     old = {"name": tag.name, "color": tag.color}
     if name is not None:
-        (clean,) = _clean_names([name])
+        (clean,) = _clean_names([name], "name")
         _name_free(tag, clean)
         tag.name = clean
     if color is not None:

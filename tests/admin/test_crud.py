@@ -76,6 +76,14 @@ def test_a_member_who_is_not_an_agent_is_refused_on_the_page(admin, users, ext):
     assert session().query(Department).count() == 0
 
 
+def test_a_tag_name_without_a_letter_or_digit_is_refused_under_the_name(admin, ext):
+    admin.get("/tags/new")
+    r = admin.post("/tags/new", {"name": "!!!"}, status=422)
+    assert field_error(r.get_data(as_text=True), "name") == "Name: needs a letter or a digit"
+    ext.session.rollback()
+    assert session().query(Tag).count() == 0
+
+
 def test_an_unknown_input_is_refused_like_the_api_does(admin, ext):
     admin.get("/tags/new")
     r = admin.post("/tags/new", {"name": "vip", "colour": "#ff0000"}, status=422)

@@ -106,3 +106,25 @@ def test_department_members_must_be_agents(api, users, ext):
     assert r.status_code == 200 and sorted(r.json["data"]["agent_ids"]) == sorted(ids)
     r = admin.patch(f"/departments/{dept['id']}", {"agent_ids": [str(users.agent.id)]})
     assert r.status_code == 200 and r.json["data"]["agent_ids"] == [str(users.agent.id)]
+
+
+# ---------------------------------------------------------------------------- tag names
+NO_LETTER = "A tag needs at least one letter or digit (a-z, 0-9) to make its slug from."
+
+
+def test_a_tag_without_a_letter_or_digit_says_so(api, users, make_ticket):
+    admin, agent = api(users.admin), api(users.agent)
+    r = agent.post("/tickets", {"subject": "s", "description": "d", "tags": ["ok", "!!!"]})
+    error = _refused(r, 422, "tags")
+    assert error["message"] == NO_LETTER, error
+    tid = make_ticket()
+    error = _refused(agent.post(f"/tickets/{tid}/tags", {"tags": ["!!!"]}), 422, "tags")
+    assert error["message"] == NO_LETTER and set(error["fields"]) == {"tags"}
+    error = _refused(admin.post("/tags", {"name": "!!!"}), 422, "name")
+    assert error["message"] == NO_LETTER and set(error["fields"]) == {"name"}
+    tag = admin.post("/tags", {"name": "vip"}).json["data"]
+    error = _refused(admin.patch(f"/tags/{tag['id']}", {"name": "- -"}), 422, "name")
+    assert error["message"] == NO_LETTER and set(error["fields"]) == {"name"}
+    # the other refusals keep their message
+    error = _refused(admin.post("/tags", {"name": "x" * 81}), 422, "name")
+    assert error["message"] != NO_LETTER
