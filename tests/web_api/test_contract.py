@@ -1,9 +1,10 @@
 """The declared contract is the enforced one: tables generated from the schemas, not by hand.
 
-For every write operation: an unknown field is a 422 ``unknown_field`` naming it (at the top
-and inside nested objects), and a wrongly typed value of each declared field is a 422 naming
-that field. For every read: an unknown query parameter is refused, and a bad value of each
-declared parameter is a 422 naming it. A route added later is covered without editing this file.
+For every write operation (a DELETE too): an unknown field is a 422 ``unknown_field`` naming
+it (at the top and inside nested objects), and a wrongly typed value of each declared field is
+a 422 naming that field. For every read: an unknown query parameter is refused, and a bad
+value of each declared parameter is a 422 naming it. A route added later is covered without
+editing this file.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from flask_escalated.web.api.schemas.common import Paged
 
 from .conftest import template
 
-WRITES = ("POST", "PUT", "PATCH")
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
 UNKNOWN = "zz_not_a_field"
 
 

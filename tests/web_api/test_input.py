@@ -13,7 +13,8 @@ XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>'
 def status_of(response):
     assert response.status_code < 500, response.get_data(True)[:500]
     if response.status_code >= 400 and response.is_json:
-        assert set(response.get_json()["error"]) == {"code", "message", "fields"}
+        assert set(response.get_json()["error"]) - {"unknown_fields"} == {
+            "code", "message", "fields"}
     return response.status_code
 
 
@@ -342,3 +343,27 @@ def test_token_use_is_recorded_without_holding_the_request(app, users, ext, cloc
                       headers={"Authorization": f"Bearer {plain}"}).status_code == 200
     ext.session.rollback()
     assert ext.session.get(ApiToken, row.id).last_used_at == clock.current
+
+
+# ---------------------------------------------------------------------------- bodiless operations
+@pytest.mark.parametrize("method", ["DELETE", "POST"])
+def test_bodiless_operations_refuse_every_key(api, users, make_ticket, bearer, method):
+    """An operation that takes no body names what it was sent (JSON keys or form fields) as
+    unknown, whatever the method; an empty body or ``{}`` is no input."""
+    tid = make_ticket()
+    agent = api(users.agent)
+    note = agent.post(f"/tickets/{tid}/notes", {"body": "Check the tray."}).json["data"]
+    path = f"/tickets/{tid}/notes/{note['id']}/pin"
+    r = agent.call(method, path, json={"zz": 1})
+    assert status_of(r) == 422, r.json
+    assert r.json["error"]["code"] == "unknown_field"
+    assert r.json["error"]["fields"] == {"zz": "unknown field"}
+    r = agent.client.open(f"/support/api/v1{path}", method=method, data={"zz": "1"},
+                          headers=bearer(users.agent))
+    assert status_of(r) == 422, r.json
+    assert r.json["error"]["code"] == "unknown_field"
+    assert r.json["error"]["fields"] == {"zz": "unknown field"}
+    r = agent.client.open(f"/support/api/v1{path}", method=method, data="  ",
+                          content_type="application/json")
+    assert status_of(r) < 400, r.json
+    assert status_of(agent.call(method, path, json={})) < 400

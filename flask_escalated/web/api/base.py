@@ -100,9 +100,8 @@ def route(
                 # The operation the client called (a view may call another to render).
                 request.escalated_route = doc  # type: ignore[attr-defined]
                 parse_query(doc.query)
-                if body is None and request.method in ("POST", "PUT", "PATCH") \
-                        and request.is_json and request.content_length:
-                    validate(Empty, json_body())
+                if body is None:
+                    refuse_body()
             return view(*args, **kwargs)
 
         doc.view = public(checked) if anonymous else requires(permission)(checked)
@@ -116,6 +115,26 @@ def add_routes(bp: Blueprint) -> None:
     """Put every API route on ``bp``; an ``<int:...>`` part is an id (ASCII, 64-bit)."""
     for doc in ROUTES:
         bp.add_url_rule(id_rule(doc.rule), doc.endpoint, doc.view, methods=doc.methods)
+
+
+#: Methods whose body the API never reads (the guard leaves it unparsed, as HTTP does).
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def refuse_body() -> None:
+    """An operation that declares no body (any method: a DELETE as much as a POST) refuses
+    every key sent to it, as one with a body refuses the keys it does not declare: a JSON
+    object's keys and a form's fields are 422 ``unknown_field``, never ignored. An empty body
+    (or ``{}``) is no input."""
+    if request.method in _SAFE_METHODS:
+        return
+    if request.is_json:
+        if json_payload() is not None:
+            validate(Empty, json_body())
+    elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        names = list(dict.fromkeys([*request.form.keys(), *request.files.keys()]))
+        if names:
+            validate(Empty, dict.fromkeys(names[:50], ""))
 
 
 def json_body() -> dict[str, Any]:
