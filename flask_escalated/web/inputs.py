@@ -29,6 +29,7 @@ from typing import Any
 
 from flask import Blueprint, request
 from werkzeug.exceptions import NotFound as HTTPNotFound
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
 from ..services.errors import ServiceError, ValidationError
@@ -211,11 +212,28 @@ def parse_json(raw: bytes) -> Any:
     return data
 
 
+def _body() -> bytes:
+    """The request's body, refused with a 413 when it is larger than the request's limit.
+
+    A ``Content-Length`` over the limit is refused by Werkzeug before anything is read; a body
+    streamed without one (``Transfer-Encoding: chunked``) is read up to the limit and silently
+    cut there, which made a valid body too large to take a 400 "not valid JSON". So a streamed
+    body that fills the limit is read one byte further: if there is one, it is too large.
+    """
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if (limit is not None and len(raw) >= limit and request.content_length is None
+            and "wsgi.input_terminated" in request.environ
+            and request.environ["wsgi.input"].read(1)):
+        raise RequestEntityTooLarge()
+    return raw
+
+
 def json_payload() -> Any:
     """The request's JSON body, parsed strictly (once per request); None when there is none."""
     cached = request.environ.get(_ENVIRON_KEY, _UNSET)
     if cached is _UNSET:
-        raw = request.get_data(cache=True)
+        raw = _body()
         cached = parse_json(raw) if raw.strip() else None
         request.environ[_ENVIRON_KEY] = cached
     return cached

@@ -367,3 +367,57 @@ def test_bodiless_operations_refuse_every_key(api, users, make_ticket, bearer, m
                           content_type="application/json")
     assert status_of(r) < 400, r.json
     assert status_of(agent.call(method, path, json={})) < 400
+
+
+def _chunked(client, path: str, raw: bytes, content_type: str, **headers: str):
+    """``raw`` sent as a server hands on a chunked body: no Content-Length, the stream ended
+    by the server (``wsgi.input_terminated``)."""
+    import io
+
+    return client.open(path, method="POST", input_stream=io.BytesIO(raw),
+                       content_type=content_type,
+                       headers={"Transfer-Encoding": "chunked", **headers},
+                       environ_overrides={"wsgi.input_terminated": True})
+
+
+def test_oversized_chunked_request_is_413(make_app, users_for):
+    """Without a Content-Length the body is read up to the limit and one byte more: a body
+    over it is a 413 as with the header, not a 400 for the cut-off JSON."""
+    app = make_app(ESCALATED_MAX_ATTACHMENTS=1, ESCALATED_MAX_ATTACHMENT_SIZE=1000,
+                   ESCALATED_MAX_BODY_LENGTH=1000, MAX_CONTENT_LENGTH=1000,
+                   ESCALATED_WIDGET_ORIGINS=["https://shop.example"])
+    people = users_for(app)
+    client = app.test_client(user=people.agent)
+    made = client.post("/support/api/v1/tickets", json={"subject": "s", "description": "d"})
+    tid = made.json["data"]["id"]
+    path = f"/support/api/v1/tickets/{tid}/replies"
+    limit = 1000 + 4 * 1000 + 1024 * 1024
+    big = b'{"body": "' + b"x" * (2 * limit) + b'"}'
+    r = _chunked(client, path, big, "application/json")
+    assert status_of(r) == 413, r.json
+    assert r.json["error"]["code"] == "payload_too_large"
+    at_limit = b'{"body": "' + b"x" * (limit - 12) + b'"}'
+    assert len(at_limit) == limit
+    r = _chunked(client, path, at_limit, "application/json")
+    assert status_of(r) == 422 and "body" in r.json["error"]["fields"], r.json
+    r = _chunked(client, path, b'{"body": "chunked"}', "application/json")
+    assert status_of(r) == 201, r.json
+    form = (b"--b\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\n"
+            + b"x" * (2 * limit) + b"\r\n--b--\r\n")
+    from flask_escalated.services import tokens as token_service
+
+    ext = app.extensions["escalated"]
+    with app.app_context(), ext.unit_of_work():
+        _, plain = token_service.create_token(str(people.agent.id), "t", ["*"], Actor.system())
+    r = _chunked(app.test_client(), path, form, "multipart/form-data; boundary=b",
+                 Authorization=f"Bearer {plain}")
+    assert status_of(r) == 413, r.json
+    small = b"--b\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\nok\r\n--b--\r\n"
+    r = _chunked(app.test_client(), path, small, "multipart/form-data; boundary=b",
+                 Authorization=f"Bearer {plain}")
+    assert status_of(r) == 201, r.json
+    # The widget has the host's limit (MAX_CONTENT_LENGTH), the API its own.
+    widget = _chunked(app.test_client(), "/support/widget/tickets", big, "application/json",
+                      Origin="https://shop.example")
+    assert widget.status_code == 413, widget.json
+    assert widget.json["error"]["code"] == "payload_too_large"
