@@ -42,7 +42,6 @@ MAX_JSON_DEPTH = 32
 #: Characters no text field may hold: NUL, and UTF-16 surrogate halves (a JSON ``"\\ud800"``
 #: escape decodes to one; it cannot be encoded to UTF-8, so every database write fails).
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
-_FORBIDDEN_REASON = "contains a NUL character or an unpaired surrogate"
 
 #: Where the JSON body parsed by :func:`guard_request` is kept for :func:`json_payload`: in the
 #: request's environ, not on ``g`` (an app context, and so ``g``, can outlive one request).
@@ -103,16 +102,32 @@ def bad_text(value: str) -> bool:
     return _FORBIDDEN.search(value) is not None
 
 
+def _why(value: str) -> str:
+    """What is wrong with text :func:`bad_text` refuses, said plainly."""
+    return ("contains a NUL character" if "\x00" in value
+            else "contains an unpaired surrogate")
+
+
 def _field_name(name: str) -> str:
-    return _FORBIDDEN.sub("?", name)[:60]
+    """A key as the error names it: at most 60 characters, a character no text may hold shown
+    as its JSON escape (``\\u0000``), so the name says where the bad character is."""
+    return _FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", name[:60])
+
+
+def _join(where: str, key: str) -> str:
+    """The dotted path of ``key`` inside the object at ``where`` (the error fields' form)."""
+    return f"{where}.{_field_name(key)}" if where else _field_name(key)
 
 
 def _check_pairs(pairs: Any, where: str) -> None:
     for key, value in pairs:
-        if bad_text(key) or (isinstance(value, str) and bad_text(value)):
-            name = _field_name(key)
-            raise ValidationError(f"The {where} field '{name}' {_FORBIDDEN_REASON}.",
-                                  {name: _FORBIDDEN_REASON})
+        name = _field_name(key)
+        if bad_text(key):
+            raise ValidationError(f"The name of a {where} field ('{name}') {_why(key)}.",
+                                  {name: f"the name {_why(key)}"})
+        if isinstance(value, str) and bad_text(value):
+            raise ValidationError(f"The {where} field '{name}' {_why(value)}.",
+                                  {name: _why(value)})
 
 
 # ---------------------------------------------------------------------------- JSON
@@ -135,13 +150,20 @@ def _parse_int(text: str) -> int:
     return value
 
 
+class _Duplicated(dict[str, Any]):
+    """An object in which a key appears twice: :func:`_check_strings`, which knows where the
+    object is, refuses it by its path (the hook that builds objects does not know it)."""
+
+    duplicate: str
+
+
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            name = _field_name(key)
-            raise MalformedBody(f"The key '{name}' appears twice in one object.",
-                                {name: "duplicate key"})
+            marked = _Duplicated(result)
+            marked.duplicate = key
+            return marked
         result[key] = value
     return result
 
@@ -173,20 +195,25 @@ def _depth(text: str) -> int:
 
 
 def _check_strings(value: Any, path: str) -> None:
-    """Every string and key in ``value`` is storable text (iterative: depth is bounded)."""
+    """Every string and key in ``value`` is storable text and no object repeats a key; what
+    is refused is named by its dotted path (iterative: depth is bounded)."""
     stack: list[tuple[Any, str]] = [(value, path)]
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
             if bad_text(item):
-                raise ValidationError(f"{where or 'The body'} {_FORBIDDEN_REASON}.",
-                                      {where or "body": _FORBIDDEN_REASON})
+                raise ValidationError(f"{where or 'The body'} {_why(item)}.",
+                                      {where or "body": _why(item)})
         elif isinstance(item, dict):
+            if isinstance(item, _Duplicated):
+                name = _join(where, item.duplicate)
+                raise MalformedBody(f"The key '{name}' appears twice in one object.",
+                                    {name: "duplicate key"})
             for key, child in item.items():
-                name = f"{where}.{_field_name(key)}" if where else _field_name(key)
+                name = _join(where, key)
                 if bad_text(key):
-                    raise ValidationError(f"A key in {where or 'the body'} {_FORBIDDEN_REASON}.",
-                                          {name: _FORBIDDEN_REASON})
+                    raise ValidationError(f"The key '{name}' {_why(key)}.",
+                                          {name: f"the key {_why(key)}"})
                 stack.append((child, name))
         elif isinstance(item, list):
             stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
@@ -254,8 +281,8 @@ def guard_request() -> None:
         _check_pairs(request.form.items(multi=True), "form")
         for upload in request.files.values():
             if upload.filename and bad_text(upload.filename):
-                raise ValidationError(f"A file name {_FORBIDDEN_REASON}.",
-                                      {"files": _FORBIDDEN_REASON})
+                raise ValidationError(f"A file name {_why(upload.filename)}.",
+                                      {"files": f"a file name {_why(upload.filename)}"})
 
 
 def install(bp: Blueprint) -> None:

@@ -186,6 +186,37 @@ def test_json_bodies_are_parsed_strictly(app, users, client_as, ext, raw, status
     assert ext.session.get(Ticket, t.id).metadata_ in (None, {})
 
 
+@pytest.mark.parametrize(("raw", "status", "fields"), [
+    ('{"subject": "a", "subject": "b"}', 400, {"subject": "duplicate key"}),
+    ('{"metadata": {"a": 1, "a": 2}}', 400, {"metadata.a": "duplicate key"}),
+    ('{"metadata": {"x": {"b": 1, "c": 2, "b": 3}}}', 400, {"metadata.x.b": "duplicate key"}),
+    ('{"metadata": {"l": [{"a": 1}, {"a": 1, "a": 1}]}}', 400,
+     {"metadata.l[1].a": "duplicate key"}),
+    ('{"metadata": {"k\\u0000": 1}}', 422,
+     {"metadata.k\\u0000": "the key contains a NUL character"}),
+    ('{"\\u0000": 1}', 422, {"\\u0000": "the key contains a NUL character"}),
+    ('{"metadata": {"\\ud800": 1}}', 422,
+     {"metadata.\\ud800": "the key contains an unpaired surrogate"}),
+    ('{"metadata": {"a": "x\\u0000"}}', 422, {"metadata.a": "contains a NUL character"}),
+])
+def test_json_refusals_name_the_path(app, users, client_as, ext, raw, status, fields) -> None:
+    """A duplicate or unstorable key deep in the body is named by its dotted path (it was
+    named by the bare key, ``a``), and a NUL in a key is shown escaped (it was ``?``)."""
+    t = _ticket(ext, users)
+    r = client_as(users.admin).patch(f"{API}/tickets/{t.id}", data=raw.encode(),
+                                     content_type="application/json")
+    assert r.status_code == status, r.get_json()
+    assert r.json["error"]["fields"] == fields
+    name = next(iter(fields))
+    assert name in r.json["error"]["message"]
+
+
+def test_nul_in_a_query_or_form_name_is_named_plainly(app, users, api, client_as) -> None:
+    r = api(users.agent).get("/tickets", query_string={"q\u0000": "x"})
+    assert r.status_code == 422
+    assert r.json["error"]["fields"] == {"q\\u0000": "the name contains a NUL character"}
+
+
 def test_nan_metadata_is_never_stored_so_reads_stay_valid_json(app, users, client_as, ext) -> None:
     t = _ticket(ext, users)
     client = client_as(users.admin)
