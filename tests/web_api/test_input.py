@@ -421,3 +421,76 @@ def test_oversized_chunked_request_is_413(make_app, users_for):
                       Origin="https://shop.example")
     assert widget.status_code == 413, widget.json
     assert widget.json["error"]["code"] == "payload_too_large"
+
+
+# ---------------------------------------------------------------------------- error wording
+def test_a_model_validators_refusal_names_its_fields(api, users, make_ticket):
+    """``fields: {"request": "Value error, the visibility fields disagree…"}`` before: the
+    refusal is now under the fields that disagree, in the validator's own words."""
+    tid = make_ticket()
+    r = api(users.agent).post(f"/tickets/{tid}/replies",
+                              {"body": "x", "is_internal": True, "visibility": "public"})
+    assert status_of(r) == 422
+    error = r.json["error"]
+    assert set(error["fields"]) == {"is_internal", "visibility"}, error
+    assert all(why.startswith("the visibility fields disagree") for why in
+               error["fields"].values()), error
+    assert "Value error" not in error["message"]
+
+
+def test_validator_errors_lose_pydantics_prefix_everywhere():
+    """Any validator's ``ValueError`` or assertion, at the top or nested, on a body or a
+    query: its own text, under a name a person can read (never ``request``)."""
+    from typing import Annotated
+
+    from pydantic import AfterValidator, model_validator
+
+    from flask_escalated.services.errors import ValidationError
+    from flask_escalated.web.api.schemas._base import Body, ModelError, Query, validate
+
+    def odd(value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("must be odd")
+        return value
+
+    class Inner(Body):
+        low: int = 0
+        high: int = 0
+
+        @model_validator(mode="after")
+        def _ordered(self) -> Inner:
+            if self.low > self.high:
+                raise ModelError("low is above high", "low", "high")
+            return self
+
+    class Outer(Body):
+        n: Annotated[int, AfterValidator(odd)] = 1
+        inner: Inner | None = None
+
+        @model_validator(mode="after")
+        def _whole(self) -> Outer:
+            if self.n == 3:  # a bare assert here would carry pytest's rewritten text
+                raise AssertionError("three is not allowed")
+            return self
+
+    class Q(Query):
+        n: int = 1
+
+        @model_validator(mode="after")
+        def _whole(self) -> Q:
+            if self.n == 5:
+                raise ValueError("five is not allowed")
+            return self
+
+    def fields(model, data):
+        with pytest.raises(ValidationError) as caught:
+            validate(model, data)
+        assert "Value error" not in caught.value.message
+        assert "Assertion failed" not in caught.value.message
+        return caught.value.fields
+
+    assert fields(Outer, {"n": 2}) == {"n": "must be odd"}
+    assert fields(Outer, {"inner": {"low": 2, "high": 1}}) == {
+        "inner.low": "low is above high", "inner.high": "low is above high"}
+    assert fields(Outer, {"n": 3}) == {"request body": "three is not allowed"}
+    assert fields(Q, {"n": 5}) == {"query string": "five is not allowed"}

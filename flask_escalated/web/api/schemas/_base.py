@@ -161,6 +161,16 @@ def absent(**kwargs: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- errors
+class ModelError(ValueError):
+    """A model validator's refusal (fields that disagree, one that needs another), naming the
+    fields it concerns: the error is reported under each of them (relative to the model, so a
+    nested model's validator is named by its path)."""
+
+    def __init__(self, message: str, *fields: str) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -168,20 +178,49 @@ def _loc(loc: tuple[Any, ...]) -> str:
             out += f"[{part}]"
         else:
             out += ("." if out else "") + str(part)
-    return out or "request"
+    return out
+
+
+def _whole(model: type[BaseModel]) -> str:
+    """How an error about the whole input (a model validator that names no field) is named."""
+    if issubclass(model, Query):
+        return "query string"
+    return "request body"
+
+
+def _message(err: Any) -> str:
+    """Pydantic's message, without the ``Value error, `` or ``Assertion failed, `` pydantic
+    puts before the text of an exception raised in a validator."""
+    cause = (err.get("ctx") or {}).get("error")
+    if err["type"] in ("value_error", "assertion_error") and isinstance(cause, Exception):
+        return str(cause) or err["msg"]
+    return str(err["msg"])
+
+
+def _names(err: Any, model: type[BaseModel]) -> list[str]:
+    """The fields an error is reported under: where pydantic says it is, or, for a model
+    validator's, the fields its :class:`ModelError` names (else the whole input)."""
+    where = _loc(tuple(err["loc"]))
+    cause = (err.get("ctx") or {}).get("error")
+    fields = getattr(cause, "fields", ()) if isinstance(cause, ModelError) else ()
+    if fields:
+        return [f"{where}.{name}" if where else name for name in fields]
+    return [where or _whole(model)]
 
 
 def raise_for(exc: PydanticError, model: type[BaseModel]) -> typing.NoReturn:
     """Raise the API's 422 for a pydantic error: unknown keys first, else every bad field."""
     unknown: list[str] = []
     bad: dict[str, str] = {}
-    for err in exc.errors(include_url=False, include_context=False, include_input=False):
-        where = _loc(tuple(err["loc"]))[:120]
+    for err in exc.errors(include_url=False, include_context=True, include_input=False):
         if err["type"] == "extra_forbidden":
+            where = _loc(tuple(err["loc"]))[:120]
             if where not in unknown:
                 unknown.append(where)
-        else:
-            bad.setdefault(where, err["msg"])
+            continue
+        message = _message(err)
+        for where in _names(err, model):
+            bad.setdefault(where[:120], message)
     if unknown:
         raise UnknownField(
             f"Unknown field(s): {', '.join(unknown)}. This operation does not take them; "

@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ._base import Body, LongText, Out, absent
+from ._base import Body, LongText, ModelError, Out, absent
 from .attachments import AttachmentOut
 from .common import ContactOut, UserOut
 
@@ -54,8 +54,9 @@ class ReplyCreate(Body):
         said = {name: getattr(self, name) == VISIBILITY_ALIASES[name]
                 for name in self.model_fields_set & set(VISIBILITY_ALIASES)}
         if len(set(said.values())) > 1:
-            raise ValueError("the visibility fields disagree: "
-                             + ", ".join(f"{k}={getattr(self, k)!r}" for k in sorted(said)))
+            raise ModelError("the visibility fields disagree: "
+                             + ", ".join(f"{k}={getattr(self, k)!r}" for k in sorted(said)),
+                             *sorted(said))
         return self
 
     @property
