@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
 from ..services.errors import ServiceError
-from .api.schemas._base import _is, _is_list, _read_text, validate
+from .api.schemas._base import Repeated, _is, _is_list, _read_text, validate
 from .security import CSRF_FIELD
 
 M = TypeVar("M", bound=BaseModel)
@@ -145,7 +145,7 @@ def _read_input(model: type[BaseModel], spec: FieldSpec, raw: list[str]) -> tupl
         return True, [_read_text(v, annotation) for v in raw if v != ""]
     text = raw[0] if len(raw) == 1 else ("" if not raw else None)
     if text is None:
-        return True, raw  # one value expected, several sent: the model says so
+        return True, Repeated(raw)  # one value expected, several sent: the model says so
     if spec.widget == "json":
         if not text.strip():
             return _empty(spec)

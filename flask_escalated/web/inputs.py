@@ -9,7 +9,9 @@ One place refuses what no view should ever see, so each view does not have to re
   browsers or API clients) answers 404 for a URL part that is not printable ASCII, and refuses
   a NUL character or a lone surrogate in a query string, a form field or an uploaded file's
   name (PostgreSQL cannot store NUL in text, so without this the same input is a 500 there and
-  stored on the other databases), and parses a JSON body strictly with :func:`parse_json`.
+  stored on the other databases), refuses a multipart body it cannot read (no boundary, no
+  part: Werkzeug reads it as an empty form), and parses a JSON body strictly with
+  :func:`parse_json` (a body streamed without a Content-Length over the limit is a 413).
 - :func:`parse_json` accepts standard JSON only: no ``NaN``/``Infinity`` (Python writes them but
   they are not JSON, so a stored one makes every later read of the row invalid), no number that
   overflows to infinity, no integer beyond 64 bits, no duplicate keys, at most
@@ -267,6 +269,24 @@ def json_payload() -> Any:
 
 
 # ---------------------------------------------------------------------------- the guard
+def _check_multipart() -> None:
+    """A multipart body Werkzeug can read: it reads one without a boundary, or whose parts it
+    cannot find, as an empty form without a word, and the view then said "body: Field
+    required". A multipart body has at least one part (RFC 2046); an empty one is no input."""
+    if request.content_length == 0:
+        return
+    if not request.mimetype_params.get("boundary"):
+        raise MalformedBody(
+            "The multipart body is malformed: its Content-Type names no boundary (send "
+            "'multipart/form-data; boundary=...', as an HTTP library does for a form).",
+            {"body": "malformed multipart: no boundary"})
+    if not request.form and not request.files:
+        raise MalformedBody(
+            "The multipart body is malformed: no part was found (is the boundary in the "
+            "Content-Type the one the body uses?).",
+            {"body": "malformed multipart: no part"})
+
+
 def guard_request() -> None:
     """``before_request``: refuse unstorable text anywhere in the request (see module doc)."""
     for value in (request.view_args or {}).values():
@@ -278,6 +298,8 @@ def guard_request() -> None:
     if request.is_json:
         json_payload()
     elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if request.mimetype == "multipart/form-data":
+            _check_multipart()
         _check_pairs(request.form.items(multi=True), "form")
         for upload in request.files.values():
             if upload.filename and bad_text(upload.filename):

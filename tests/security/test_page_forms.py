@@ -312,3 +312,17 @@ def test_the_composer_keeps_the_draft_and_its_kind(app, users, world) -> None:
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and text in html and 'id="composer-body-error"' in html
     assert re.search(r'name="kind" value="note"\s+checked', html)
+
+
+def test_a_text_input_sent_twice_is_named_as_such(app, users, world) -> None:
+    """It said "Input should be a valid string"."""
+    from werkzeug.datastructures import MultiDict
+
+    client = _client(app, users, "customer")
+    before = _counts(app)
+    r = client.post(T.format(**world) + "/reply", data=MultiDict(
+        [("csrf_token", CSRF), ("body", "one"), ("body", "two")]))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422, html[:600]
+    assert "body: given more than once" in html, html[:3000]
+    assert _counts(app) == before

@@ -494,3 +494,46 @@ def test_validator_errors_lose_pydantics_prefix_everywhere():
         "inner.low": "low is above high", "inner.high": "low is above high"}
     assert fields(Outer, {"n": 3}) == {"request body": "three is not allowed"}
     assert fields(Q, {"n": 5}) == {"query string": "five is not allowed"}
+
+
+# ---------------------------------------------------------------------------- repeated fields
+def test_a_field_given_twice_is_named_as_such(api, users, make_ticket, bearer):
+    """``limit=1&limit=2`` said "Input should be a valid integer", a multipart ``body`` sent
+    twice "Input should be a valid string": each now says the field came more than once."""
+    from werkzeug.datastructures import MultiDict
+
+    agent = api(users.agent)
+    r = agent.get("/tickets?limit=1&limit=2")
+    assert status_of(r) == 422
+    assert r.json["error"]["fields"] == {"limit": "given more than once; send it once"}
+    r = agent.get("/tickets?status=open&status=open&priority=low&priority=high")
+    assert status_of(r) in (200, 422)  # a list parameter takes every value
+    assert "status" not in r.json.get("error", {}).get("fields", {})
+    tid = make_ticket()
+    r = agent.client.post(f"/support/api/v1/tickets/{tid}/replies",
+                          data=MultiDict([("body", "one"), ("body", "two")]),
+                          content_type="multipart/form-data", headers=bearer(users.agent))
+    assert status_of(r) == 422
+    assert r.json["error"]["fields"] == {"body": "given more than once; send it once"}
+    r = agent.client.post(f"/support/api/v1/tickets/{tid}/replies",
+                          data=MultiDict([("body", "one"), ("zz", "1"), ("zz", "2")]),
+                          content_type="multipart/form-data", headers=bearer(users.agent))
+    assert status_of(r) == 422 and r.json["error"]["code"] == "unknown_field"
+
+
+@pytest.mark.parametrize(("content_type", "raw", "why"), [
+    ("multipart/form-data", b'--b\r\nContent-Disposition: form-data; name="body"\r\n\r\n'
+     b"hi\r\n--b--\r\n", "malformed multipart: no boundary"),
+    ("multipart/form-data; boundary=zz", b'--b\r\nContent-Disposition: form-data; '
+     b'name="body"\r\n\r\nhi\r\n--b--\r\n', "malformed multipart: no part"),
+    ("multipart/form-data; boundary=b", b"not multipart at all", "malformed multipart: no part"),
+])
+def test_a_multipart_body_that_cannot_be_read_is_400(api, users, make_ticket, bearer,
+                                                     content_type, raw, why):
+    """It was read as an empty form: ``422 body: Field required``."""
+    tid = make_ticket()
+    r = api(None).client.post(f"/support/api/v1/tickets/{tid}/replies", data=raw,
+                              content_type=content_type, headers=bearer(users.agent))
+    assert status_of(r) == 400, r.json
+    assert r.json["error"]["fields"] == {"body": why}
+    assert "multipart" in r.json["error"]["message"]

@@ -197,9 +197,20 @@ def _message(err: Any) -> str:
     return str(err["msg"])
 
 
+class Repeated(list[str]):
+    """The values of a single-valued query or form field given more than once (see
+    :func:`from_text`): the model refuses a list there, and the error says why."""
+
+
+#: The error of a field :class:`Repeated`.
+_REPEATED_WHY = "given more than once; send it once"
+
+
 def _names(err: Any, model: type[BaseModel]) -> list[str]:
     """The fields an error is reported under: where pydantic says it is, or, for a model
     validator's, the fields its :class:`ModelError` names (else the whole input)."""
+    if isinstance(err.get("input"), Repeated):
+        return [_loc(tuple(err["loc"])[:1])]
     where = _loc(tuple(err["loc"]))
     cause = (err.get("ctx") or {}).get("error")
     fields = getattr(cause, "fields", ()) if isinstance(cause, ModelError) else ()
@@ -212,13 +223,13 @@ def raise_for(exc: PydanticError, model: type[BaseModel]) -> typing.NoReturn:
     """Raise the API's 422 for a pydantic error: unknown keys first, else every bad field."""
     unknown: list[str] = []
     bad: dict[str, str] = {}
-    for err in exc.errors(include_url=False, include_context=True, include_input=False):
+    for err in exc.errors(include_url=False, include_context=True, include_input=True):
         if err["type"] == "extra_forbidden":
             where = _loc(tuple(err["loc"]))[:120]
             if where not in unknown:
                 unknown.append(where)
             continue
-        message = _message(err)
+        message = _REPEATED_WHY if isinstance(err.get("input"), Repeated) else _message(err)
         for where in _names(err, model):
             bad.setdefault(where[:120], message)
     if unknown:
@@ -341,7 +352,8 @@ def from_text(model: type[BaseModel], values: MultiDict[str, str] | Mapping[str,
             out[key] = [kind.read(v) for r in raw
                         for v in (r.split(",") if csv else [r]) if v != ""]
         elif len(raw) > 1:
-            out[key] = raw  # a list where one value is expected: refused by the model
+            # A list where one value is expected: refused by the model, as given twice.
+            out[key] = Repeated(raw)
         else:
             out[key] = kind.read(raw[0])
     return out
