@@ -272,3 +272,37 @@ def test_unknown_fields_are_listed(api, users, world):
     r = api(users.admin).patch(f"/tickets/{world['t']}", json={"statuss": "closed", "zz": 1})
     assert r.status_code == 422
     assert r.get_json()["error"]["unknown_fields"] == ["statuss", "zz"]
+
+
+# ---------------------------------------------------------------------------- whole numbers
+def _integer_fields(model: type[BaseModel] | None) -> list[str]:
+    if model is None or issubclass(model, RootModel):
+        return []
+    schema, defs = _schema(model)
+    return [name for name, prop in schema.get("properties", {}).items()
+            if _resolve(prop, defs).get("type") == "integer"]
+
+
+@pytest.mark.parametrize("op", [op for op in WRITE_OPS if _integer_fields(op[0].body)]
+                         + [op for op in READ_OPS if _integer_fields(op[0].query)], ids=_id)
+def test_integer_fields_say_whole_number_for_a_decimal_point(api, users, world, op):
+    """JSON Schema counts ``1.0`` as an integer; the strict models do not, and every integer
+    field (body or query) says so in the same words instead of "a valid integer"."""
+    from urllib.parse import urlencode
+
+    from flask_escalated.web.api.schemas._base import WHOLE_NUMBER, WHOLE_NUMBER_NO_POINT
+
+    doc, method = op
+    if method == "GET":
+        for name in _integer_fields(doc.query):
+            for value, why in (("1.0", WHOLE_NUMBER_NO_POINT), ("abc", WHOLE_NUMBER)):
+                r = api(users.admin).client.open(
+                    _url(doc, world, "?" + urlencode({name: value})), method=method)
+                _assert_422(r, "validation_error", name)
+                assert r.get_json()["error"]["fields"][name] == why
+        return
+    for name in _integer_fields(doc.body):
+        for value, why in ((1.0, WHOLE_NUMBER_NO_POINT), ("1", WHOLE_NUMBER)):
+            r = _send(api, users, doc, method, world, {name: value})
+            _assert_422(r, "validation_error", name)
+            assert r.get_json()["error"]["fields"][name] == why, r.get_json()

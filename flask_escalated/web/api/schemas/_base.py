@@ -2,9 +2,10 @@
 
 Every request body and query string is validated by a pydantic v2 model from this package
 (one module per resource). The models are *strict*: unknown keys are refused
-(``extra="forbid"``), a string is never read as a number or a boolean, ``1.5`` is not an id and
-``"false"`` is not ``true``. The same models generate ``openapi.json``, so the document cannot
-describe a contract the server does not enforce.
+(``extra="forbid"``), a string is never read as a number or a boolean, ``1.5`` is not an id,
+``"false"`` is not ``true``, and an integer field takes no decimal point, not even ``1.0``.
+The same models generate ``openapi.json``, so the document cannot describe a contract the
+server does not enforce.
 
 :func:`parse_body`, :func:`parse_query` and :func:`parse_form` turn pydantic's errors into the
 API's error envelope: 422 ``unknown_field`` naming every unknown key when there is one, else
@@ -188,12 +189,24 @@ def _whole(model: type[BaseModel]) -> str:
     return "request body"
 
 
+#: What an integer field says of a value that is not one. A number with a decimal point is
+#: refused even when it is whole (``1.0``, which JSON Schema counts as an integer): the
+#: models are strict, so that ``1.5`` is never read as ``1`` and no float turns into an id.
+WHOLE_NUMBER = "Input should be a whole number"
+WHOLE_NUMBER_NO_POINT = "Input should be a whole number without a decimal point (1, not 1.0)"
+
+
 def _message(err: Any) -> str:
     """Pydantic's message, without the ``Value error, `` or ``Assertion failed, `` pydantic
-    puts before the text of an exception raised in a validator."""
+    puts before the text of an exception raised in a validator, and in the API's words for
+    an integer field (the same for JSON, query strings and forms)."""
     cause = (err.get("ctx") or {}).get("error")
     if err["type"] in ("value_error", "assertion_error") and isinstance(cause, Exception):
         return str(cause) or err["msg"]
+    if err["type"] in ("int_type", "int_parsing", "int_from_float"):
+        value = err.get("input")
+        pointed = isinstance(value, float) or (isinstance(value, str) and "." in value)
+        return WHOLE_NUMBER_NO_POINT if pointed else WHOLE_NUMBER
     return str(err["msg"])
 
 
