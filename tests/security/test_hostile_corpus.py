@@ -8,7 +8,8 @@ caller the route is for, and the answer must be:
 
 - never a 5xx;
 - a 4xx for input that can never be right (NUL, a lone surrogate, NaN/Infinity, JSON nested
-  thousands deep, integers beyond 64 bits, ids that are not ASCII digits or do not fit 64 bits);
+  thousands deep, integers beyond 64 bits, a duplicate or unknown key, ids that are not ASCII
+  digits or do not fit 64 bits);
 - when refused, nothing stored: the row count of every table is unchanged.
 
 The other cases (CR/LF and encoded-word header payloads, over-long text, right-to-left override
@@ -102,6 +103,11 @@ JSON_SHAPES = [
     Case("overflowing_float", '{{"{field}": 1e999}}', True),
     Case("int_beyond_64_bits", '{{"{field}": 123456789012345678901234567890}}', True),
     Case("deep", '{{"{field}": ' + _deep(5000) + "}}", True),
+    # Keys: an unknown one beside a declared one (a DELETE used to ignore it), one repeated
+    # inside a nested object, a NUL in a nested key.
+    Case("unknown_key", '{{"{field}": "x", "zz_not_a_field": 1}}', True),
+    Case("nested_duplicate_key", '{{"{field}": {{"a": 1, "a": 2}}}}', True),
+    Case("nul_in_nested_key", '{{"{field}": {{"k\\u0000": 1}}}}', True),
 ]
 
 IDS = [
