@@ -21,10 +21,11 @@ class ValidationError(ServiceError):
     code = "validation_error"
 
 
-class UnknownField(ValidationError):
+class UnknownField(ServiceError):
     """A key the operation does not take: refused, never ignored (a typo must not turn into a
     silent wrong action)."""
 
+    status = 422
     code = "unknown_field"
 
     def __init__(self, message: str, names: list[str]) -> None:

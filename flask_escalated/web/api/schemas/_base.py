@@ -37,7 +37,7 @@ from pydantic_core import PydanticCustomError
 from werkzeug.datastructures import MultiDict
 
 from ....config import Config
-from ....services.errors import ServiceError, ValidationError
+from ....services.errors import UnknownField, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -46,19 +46,6 @@ M = TypeVar("M", bound=BaseModel)
 MAX_ID = 2**63 - 1
 #: ``ESCALATED_MAX_BODY_LENGTH``'s default; the running limit is the app's config value.
 DEFAULT_MAX_BODY = 200_000
-
-
-class UnknownField(ServiceError):
-    """A key the operation does not take: refused, never ignored (a typo must not turn into a
-    silent wrong action)."""
-
-    status = 422
-    code = "unknown_field"
-
-    def __init__(self, message: str, names: list[str]) -> None:
-        super().__init__(message, {name: "unknown field" for name in names})
-        #: Every unknown key, in the order sent (``error.unknown_fields`` in the answer).
-        self.names = names
 
 
 class Body(BaseModel):
