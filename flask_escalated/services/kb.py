@@ -60,6 +60,18 @@ def readable(principal: Principal) -> bool:
     return sees_hidden(principal) or public_enabled()
 
 
+def searchable(principal: Principal) -> bool:
+    """Would a search by ``principal`` find anything: the knowledge base is open to them and
+    holds a published article they may see (one indexed lookup)? The reply composer offers
+    its article search only then."""
+    if not readable(principal):
+        return False
+    query = select(KbArticle.id).where(KbArticle.status == KB_PUBLISHED)
+    if not sees_hidden(principal):
+        query = query.where(KbArticle.visibility == KB_PUBLIC)
+    return session().execute(query.limit(1)).first() is not None
+
+
 def _require(principal: Principal, permission: str) -> None:
     if not principal.can(permission):
         raise PermissionDenied(f"You need the '{permission}' permission for this.")

@@ -37,6 +37,7 @@ from ..services import (
     departments,
     ext,
     followers,
+    kb,
     macros,
     queries,
     replies,
@@ -303,9 +304,10 @@ def _status_labels() -> dict[str, str]:
     return {s.slug: s.label for s in statuses.all_statuses(include_inactive=True)}
 
 
-def _kb_search_url() -> str | None:
-    """The JSON API's knowledge-base search, for the composer's link box (none without the API)."""
-    if not current_app.config[Config.API_ENABLED]:
+def _kb_search_url(principal: Principal) -> str | None:
+    """The JSON API's knowledge-base search, for the composer's link box: none without the API
+    or without an article the agent could find (the page says so, the script asks nothing)."""
+    if not current_app.config[Config.API_ENABLED] or not kb.searchable(principal):
         return None
     return url_for("escalated.api.search_kb")
 
@@ -334,7 +336,7 @@ def _render_ticket(ticket: Ticket, principal: Principal, *, status: int = 200,
         and principal.can_anywhere("macro.view") else [],
         snooze_presets=snooze.PRESETS, may=may, error=error, draft=draft or {},
         errors=by_input(errors),
-        kb_search_url=_kb_search_url(), render_body=message_html,
+        kb_search_url=_kb_search_url(principal), render_body=message_html,
         canned_responses=canned.available(principal)
         if principal.can_anywhere("canned.view") else [],
         requester=people.user(ticket.requester_user_id) if ticket.requester_user_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -207,10 +208,40 @@ def test_sla_panel_shows_due_times_and_remaining(browser, users, make_ticket, ex
     assert "Resolution" in panel and "8 h 45 min left" in panel
 
 
-def test_kb_box_uses_the_api_search(browser, users, make_ticket):
-    # The box is there, hidden until the script has asked the endpoint.
+def _publish(ext, users, **fields):
+    from flask_escalated.services import kb
+    from flask_escalated.services.permissions import Principal
+
+    with ext.unit_of_work():
+        kb.create_article(Principal.build(str(users.admin.id), is_admin=True),
+                          {"title": "Printer setup", "body": "Plug it in.",
+                           "status": "published", **fields})
+
+
+def test_kb_box_uses_the_api_search(browser, users, make_ticket, ext):
+    # The box is there when a search can find an article, hidden until the script shows it.
+    _publish(ext, users)
     html = browser(users.agent).get(url(make_ticket()))
     assert '<div class="esc-kb" data-kb-search="/support/api/v1/kb/search" hidden>' in html
+
+
+def test_no_kb_box_without_an_article_to_find(browser, users, make_ticket, ext):
+    """The page decides whether the box is offered: the script sends no search of its own on
+    load (an empty one is a 422, a console error on every ticket page)."""
+    t = make_ticket()
+    assert "data-kb-search" not in browser(users.agent).get(url(t))
+    _publish(ext, users, status="draft")
+    assert "data-kb-search" not in browser(users.agent).get(url(t))
+    _publish(ext, users, visibility="internal")
+    assert "data-kb-search" in browser(users.agent).get(url(t))
+    script = (Path(__file__).resolve().parents[2]
+              / "flask_escalated/static/escalated/agent.js").read_text()
+    setup = script[script.index("function setupKb"):script.index("function setupCanned")]
+    assert 'get("")' not in setup and "box.hidden = false;" in setup
+    # A real empty search is still refused with a message.
+    r = browser(users.agent).client.get("/support/api/v1/kb/search?q=",
+                                        headers={"Accept": "application/json"})
+    assert r.status_code == 422
 
 
 def test_no_kb_box_without_the_api(make_app, users_for):

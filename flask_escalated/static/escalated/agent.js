@@ -134,10 +134,9 @@
       });
     }
 
-    // Show the box only if the endpoint answers (a desk without the KB says 404).
-    get("").then(function (response) {
-      if (response.status !== 404) { box.hidden = false; }
-    }).catch(function () { /* stay hidden */ });
+    // The page renders the box only when a search can find something; it stays hidden
+    // without the script, which it needs. No request until the agent types.
+    box.hidden = false;
 
     function render(items) {
       list.textContent = "";
