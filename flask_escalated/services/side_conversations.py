@@ -131,15 +131,17 @@ def _outside_address(value: object) -> str | None:
     try:
         address = normalize_email(value)
     except ValidationError:
-        raise ValidationError("to_email is not an e-mail address.",
+        raise ValidationError("The outside address (to_email) is not an e-mail address.",
                               {"to_email": "invalid"}) from None
     if not mail.enabled():
         raise ValidationError("Outgoing mail is not configured (ESCALATED_MAIL_FROM and "
-                              "ESCALATED_MAIL_DOMAIN).", {"to_email": "mail is off"})
+                              "ESCALATED_MAIL_DOMAIN), so nothing can be e-mailed to an "
+                              "outside address.",
+                              {"to_email": "outgoing mail is not configured"})
     domain = str(current_app.config[Config.MAIL_DOMAIN]).lower()
     own = normalize_email(current_app.config[Config.MAIL_FROM])
     if address == own or address.endswith("@" + domain):
-        raise ValidationError("to_email is one of our own addresses.",
+        raise ValidationError("The outside address (to_email) is one of our own.",
                               {"to_email": "our own address"})
     return address
 
@@ -147,8 +149,10 @@ def _outside_address(value: object) -> str | None:
 # ---------------------------------------------------------------------------- changes
 def start(ticket: Ticket, actor: Actor, *, subject: object, body: object,
           participants: Iterable[object] = (), to_email: object = None) -> SideConversation:
-    """Open a side conversation with its first message (mailed to ``to_email`` if given)."""
+    """Open a side conversation with its first message (mailed to ``to_email`` if given).
+    A refusal names every field at fault and says why in its message."""
     errors: dict[str, str] = {}
+    reasons: list[str] = []
     checked: dict[str, Any] = {}
     for name, check in (("subject", lambda: _subject(subject)), ("body", lambda: _body(body)),
                         ("participants", lambda: _participants(participants, actor.user_id)),
@@ -157,8 +161,9 @@ def start(ticket: Ticket, actor: Actor, *, subject: object, body: object,
             checked[name] = check()
         except ValidationError as exc:
             errors.update(exc.fields or {name: exc.message})
+            reasons.append(exc.message)
     if errors:
-        raise ValidationError("The side conversation is not valid.", errors)
+        raise ValidationError(" ".join(reasons), errors)
     conversation = SideConversation(
         ticket_id=ticket.id, subject=checked["subject"], status=OPEN, created_by=actor.user_id,
         participants=checked["participants"], to_email=checked["to_email"])

@@ -354,12 +354,15 @@ def show_ticket(ident: str) -> tuple[str, int]:
     return _render_ticket(ticket, principal)
 
 
-def _after_failure(ident: str, exc: ServiceError, draft: dict[str, str]) -> tuple[str, int]:
+def _after_failure(ident: str, exc: ServiceError, draft: dict[str, str], *,
+                   prefix: str = "") -> tuple[str, int]:
     """Re-render the ticket with the error, each field at fault named, and the agent's text
-    (the change rolled back)."""
+    (the change rolled back). ``prefix`` keys the fields of a form other than the composer
+    (``side_``), so its errors show beside its own inputs."""
     ticket, principal = load_ticket(ident)
+    errors = {prefix + k: v for k, v in (exc.fields or {}).items()}
     return _render_ticket(ticket, principal, status=exc.status, error=exc.message, draft=draft,
-                          errors=exc.fields)
+                          errors=errors)
 
 
 def _change(ident: str, permission: str, model: type[V],

@@ -16,7 +16,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from pydantic import BaseModel
 
 from ..models import SideConversation, SideConversationReply, Ticket
-from ..services import agents, ext, serializers
+from ..services import agents, ext, mail, serializers
 from ..services import side_conversations as sides
 from ..services.errors import ServiceError
 from ..services.permissions import Principal, can_act_on_ticket
@@ -46,6 +46,8 @@ class Panel:
     agents: list[str]
     may_write: bool
     more: bool = False
+    #: Outgoing mail is configured: without it the start form offers no outside address.
+    mail_on: bool = True
     draft: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,13 +66,15 @@ def panel(ticket: Ticket, limit: int = 50) -> Panel | None:
         ids.update([row.created_by, *(row.participants or [])])
         ids.update(r.author_user_id for r in found[row.id])
     return Panel(rows, found, serializers.People(i for i in ids if i), agent_ids,
-                 can_act_on_ticket(principal, ticket, sides.WRITE), more is not None)
+                 can_act_on_ticket(principal, ticket, sides.WRITE), more is not None,
+                 mail_on=mail.enabled())
 
 
 def _act(ident: str, model: type[M], change: Callable[[Ticket, Principal, M], str],
-         draft: dict[str, str], **overrides: Any) -> Any:
+         draft: dict[str, str], prefix: str = "side_", **overrides: Any) -> Any:
     """Read the form, make the change in one unit of work, PRG to the panel; a refusal shows
-    the ticket page again with the error and the typed text."""
+    the ticket page again with the error, each field's beside its input (keyed with
+    ``prefix``, apart from the composer's) and the typed text."""
     from .agent import _after_failure
 
     ticket, principal = load_ticket(ident)
@@ -80,7 +84,7 @@ def _act(ident: str, model: type[M], change: Callable[[Ticket, Principal, M], st
         with ext().unit_of_work():
             message = change(ticket, principal, data)
     except ServiceError as exc:
-        return _after_failure(ident, exc, draft)
+        return _after_failure(ident, exc, draft, prefix=prefix)
     flash(message, "success")
     return redirect(url_for(".ticket", ident=ticket.reference) + "#side-conversations", 303)
 
@@ -108,7 +112,8 @@ def reply(ident: str, sc: int) -> Any:
         sides.reply(sides.get(ticket, sc), ticket, principal.actor, data.body)
         return "Reply added to the side conversation."
 
-    return _act(ident, SideReplyCreate, apply, {f"side_reply_{sc}": request.form.get("body", "")})
+    return _act(ident, SideReplyCreate, apply, {f"side_reply_{sc}": request.form.get("body", "")},
+                prefix=f"side_reply_{sc}_")
 
 
 @requires("reply.create_internal")

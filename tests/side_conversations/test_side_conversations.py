@@ -93,6 +93,13 @@ def test_refusals_store_nothing(api, users, ticket_of, ext, body, fields):
     assert ext.session.execute(select(SideConversation)).first() is None
 
 
+def test_an_outside_address_without_mail_says_so(api, users, ticket_of):
+    r = _start(api, users.agent, ticket_of(), to_email="vendor@example.com")
+    assert r.status_code == 422
+    assert r.json["error"]["fields"] == {"to_email": "outgoing mail is not configured"}
+    assert r.json["error"]["message"].startswith("Outgoing mail is not configured")
+
+
 def test_a_participant_must_be_an_agent(api, users, ticket_of):
     tid = ticket_of()
     r = _start(api, users.agent, tid, participants=[str(users.customer.id)])
