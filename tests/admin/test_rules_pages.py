@@ -362,6 +362,21 @@ def test_a_refused_macro_names_the_action_row(admin):
     assert _db().execute(select(Macro)).first() is None
 
 
+@pytest.mark.parametrize(("kind", "value", "reason"), [
+    ("set_status", "nonsense", "no such status"),
+    ("assign_agent", "zzz", "not an agent"),
+    ("assign_department", "999", "no such department"),
+])
+def test_a_macro_action_naming_nothing_is_refused_beside_its_row(admin, kind, value, reason):
+    html = admin.get("/macros/new")
+    assert 'value="canned_reply"' in html  # "Reply with a canned response" is on the form
+    r = admin.post("/macros/new", [("name", "Bad"), ("act.0.type", "add_tag"),
+                                   ("act.0.value", "new-tag"), ("act.1.type", kind),
+                                   ("act.1.value", value)], status=422)
+    assert f"Action 2: {reason}" in r.get_data(as_text=True)
+    assert _db().execute(select(Macro)).first() is None
+
+
 # ---------------------------------------------------------------------------- access
 @pytest.mark.parametrize("path", ["/automations", "/workflows/new", "/macros"])
 def test_plain_agents_and_anonymous_visitors_are_kept_out(console, users, client_as, path):

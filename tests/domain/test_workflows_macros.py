@@ -111,3 +111,54 @@ def test_macros_are_personal_or_shared_and_never_exceed_their_user(app, api, use
     refused = light.post(f"/tickets/{tid}/macros/{shared}", {})
     assert refused.status_code == 403 and "ticket.assign" in refused.json["error"]["message"]
     assert agent.patch(f"/macros/{shared}", {"name": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize(("action", "reason"), [
+    ({"type": "set_status", "value": "nonsense"}, "no such status"),
+    ({"type": "assign_agent", "value": "zzz"}, "not an agent"),
+    ({"type": "assign_agent", "value": "customer"}, "not an agent"),
+    ({"type": "assign_department", "value": "999"}, "no such department"),
+    ({"type": "assign_department", "value": "inactive"}, "no such department"),
+])
+def test_a_macro_naming_what_does_not_exist_is_refused_at_save(app, api, users, action,
+                                                               reason):
+    """It could never run: applying it would fail with 422 on every ticket."""
+    from flask_escalated.models import Department, Macro
+
+    ext = app.extensions["escalated"]
+    if action["value"] == "customer":
+        action = {**action, "value": str(users.customer.id)}
+    elif action["value"] == "inactive":
+        with ext.unit_of_work():
+            dept = Department(name="Gone", slug="gone", is_active=False)
+            ext.session.add(dept)
+            ext.session.flush()
+            action = {**action, "value": str(dept.id)}
+    good = [{"type": "add_tag", "value": "brand-new-tag"}]
+    for user in (users.agent, users.admin):
+        r = api(user).post("/macros", {"name": "Bad", "actions": [*good, action]})
+        assert r.status_code == 422, r.json
+        assert r.json["error"]["fields"] == {"actions": f"[1]: {reason}"}
+    made = api(users.agent).post("/macros", {"name": "Good", "actions": good})
+    assert made.status_code == 201  # a tag is created when used
+    r = api(users.agent).patch(f"/macros/{made.json['data']['id']}",
+                               {"actions": [action, *good]})
+    assert r.status_code == 422 and r.json["error"]["fields"] == {"actions": f"[0]: {reason}"}
+    ext.session.rollback()
+    assert [m.name for m in ext.session.execute(select(Macro)).scalars()] == ["Good"]
+
+
+def test_a_macro_naming_what_exists_is_kept(app, api, users):
+    ext = app.extensions["escalated"]
+    with ext.unit_of_work():
+        from flask_escalated.models import Department
+
+        dept = Department(name="Billing", slug="billing", is_active=True)
+        ext.session.add(dept)
+        ext.session.flush()
+        dept_id = dept.id
+    r = api(users.agent).post("/macros", {"name": "Route", "actions": [
+        {"type": "set_status", "value": "waiting_on_customer"},
+        {"type": "assign_agent", "value": str(users.agent2.id)},
+        {"type": "assign_department", "value": str(dept_id)}]})
+    assert r.status_code == 201, r.json
