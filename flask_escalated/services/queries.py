@@ -8,6 +8,7 @@ queries whatever its length.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from ..clock import now
 from ..domain import PRIORITIES, STATUS_CATEGORIES
 from ..models import Activity, Tag, Ticket, ticket_tags
-from . import session, ticket_search
+from . import ext, session, ticket_search
 from .errors import ValidationError
 from .permissions import Principal, visible_tickets
 
@@ -33,6 +34,8 @@ RELEVANCE = "relevance"
 MAX_SEARCH = 200
 #: SLA states a queue can be filtered by (see :func:`sla_clause`).
 SLA_STATES = ("ok", "warning", "breached", "paused")
+#: What an assignee filter may say besides a user id.
+ASSIGNEE_WORDS = ("me", "none", "unrouted")
 _DUE = (Ticket.first_response_due_at, Ticket.next_response_due_at, Ticket.resolution_due_at)
 _WARN = (Ticket.first_response_warning_at, Ticket.next_response_warning_at,
          Ticket.resolution_warning_at)
@@ -86,8 +89,28 @@ class TicketFilter:
             errors["sla"] = f"one of {', '.join(SLA_STATES)}"
         if self.q is not None and len(self.q) > MAX_SEARCH:
             errors["q"] = f"at most {MAX_SEARCH} characters"
+        if self.assignee and self.assignee not in ASSIGNEE_WORDS \
+                and not known_assignees([self.assignee]):
+            errors["assignee"] = f"{', '.join(ASSIGNEE_WORDS)} or an agent's user id"
         if errors:
-            raise ValidationError("The filters are not valid.", errors)
+            raise ValidationError("The filters are not valid: " + "; ".join(
+                f"{name}: {rule}" if rule.startswith("relevance") else f"{name} must be {rule}"
+                for name, rule in errors.items()) + ".", errors)
+
+
+def known_assignees(user_ids: Iterable[str]) -> set[str]:
+    """Of ``user_ids``, those an assignee filter may name: agents (one host lookup), and
+    anyone tickets are still assigned to, such as a former agent (one query for the rest)."""
+    escalated = ext()
+    wanted = {str(u) for u in user_ids}
+    users = escalated.load_users(wanted) if wanted else {}
+    found = {uid for uid, user in users.items() if escalated.is_agent(user)}
+    rest = wanted - found
+    if rest:
+        found.update(uid for uid in session().execute(
+            select(Ticket.assignee_id).where(Ticket.assignee_id.in_(rest)).distinct()
+        ).scalars() if uid is not None)
+    return found
 
 
 def _apply_filters(query: Select[Any], flt: TicketFilter, principal: Principal) -> Select[Any]:

@@ -37,7 +37,7 @@ from . import audit, custom_fields, session, ticket_search
 from .errors import NotFound, PermissionDenied, ValidationError
 from .ids import parse_id
 from .permissions import Principal
-from .queries import TicketFilter, _apply_filters, list_tickets
+from .queries import ASSIGNEE_WORDS, TicketFilter, _apply_filters, known_assignees, list_tickets
 
 FIELDS = frozenset({"name", "filters", "sort", "shared", "department_ids", "position"})
 MAX_NAME = 120
@@ -176,23 +176,28 @@ def _as_list(value: Any) -> list[str]:
 
 @dataclass
 class Known:
-    """What exists now, read once for all the views at hand: tag slugs, department ids and
-    the active custom fields by key."""
+    """What exists now, read once for all the views at hand: tag slugs, department ids, the
+    active custom fields by key and the user ids an assignee filter may name."""
 
     tags: set[str] = field(default_factory=set)
     departments: set[int] = field(default_factory=set)
     fields: dict[str, CustomField] = field(default_factory=dict)
+    assignees: set[str] = field(default_factory=set)
 
 
 def known_for(rows: Iterable[SavedView]) -> Known:
-    """At most three queries (only the kinds the views' filters name), whatever their count."""
+    """At most three queries and one lookup of assignees (only the kinds the views' filters
+    name), whatever their count."""
     tags: set[str] = set()
     depts: set[int] = set()
+    assignees: set[str] = set()
     wants_fields = False
     for row in rows:
         filters = row.filters or {}
         if filters.get("tag"):
             tags.add(str(filters["tag"]))
+        if filters.get("assignee") and str(filters["assignee"]) not in ASSIGNEE_WORDS:
+            assignees.add(str(filters["assignee"]))
         dept = parse_id(filters.get("department_id"))
         if dept is not None:
             depts.add(dept)
@@ -207,6 +212,8 @@ def known_for(rows: Iterable[SavedView]) -> Known:
         )
     if wants_fields:
         known.fields = {f.key: f for f in custom_fields.list_fields("ticket", active_only=True)}
+    if assignees:
+        known.assignees = known_assignees(assignees)
     return known
 
 
@@ -230,6 +237,11 @@ def to_filter(row: SavedView, known: Known) -> tuple[TicketFilter, list[str]]:
                 flt.tag = value
             else:
                 stale.append(f"tag={value}")
+        elif key == "assignee":
+            if not value or str(value) in ASSIGNEE_WORDS or str(value) in known.assignees:
+                flt.assignee = str(value) or None
+            else:
+                stale.append(f"assignee={value}")
         elif key.startswith("cf."):
             field_key, _, op = key[3:].partition("__")
             if field_key in known.fields:
@@ -306,6 +318,8 @@ def check_filters(filters: Any, sort: Any) -> dict[str, Any]:
         flt.custom_fields = custom_fields.parse_filter_args((k, str(v)) for k, v in filters.items())
         custom_fields.filter_clauses(flt.custom_fields, for_customer=False)
         flt.sort = sort or None
+        if filters.get("assignee"):  # not a stale part here: one the view would never use
+            flt.assignee = str(filters["assignee"])
         flt.validate()
     except ValidationError as exc:
         raise ValidationError(

@@ -57,9 +57,29 @@ def test_filters(browser, users, make_ticket, ext):
 def test_bad_filters_are_422_not_500(browser, users):
     br = browser(users.agent)
     for query in ("status=bogus", "priority=extreme", "sla=late", "sort=subject",
-                  "department=abc", "cursor=forged", "q=" + "x" * 300):
+                  "department=abc", "cursor=forged", "q=" + "x" * 300, "assignee=zzz",
+                  f"assignee={users.customer.id}"):
         html = br.get(f"{Q}?{query}", status=422)
         assert "esc-flash-error" in html, query
+
+
+def test_an_assignee_filter_names_me_none_or_an_agent(browser, users, make_ticket, ext):
+    from flask_escalated.services import agents
+
+    t = make_ticket()
+    with ext.unit_of_work():
+        assignment.assign(tickets.get_ticket(t.id), str(users.agent2.id), Actor.system())
+    br = browser(users.agent)
+    html = br.get(f"{Q}?assignee=zzz", status=422)
+    assert ("The filters are not valid: assignee must be me, none, unrouted or an agent&#39;s "
+            "user id.") in html
+    assert ids_on(br.get(f"{Q}?assignee={users.agent2.id}")) == [t.id]
+    assert ids_on(br.get(f"{Q}?assignee={users.light.id}")) == []  # an agent with none
+    assert ids_on(br.get(f"{Q}?assignee=unrouted")) == []
+    # A former agent's tickets can still be found, to hand them on.
+    with ext.unit_of_work():
+        agents.remove_agent(Actor.system(), str(users.agent2.id))
+    assert ids_on(br.get(f"{Q}?assignee={users.agent2.id}")) == [t.id]
 
 
 def test_sla_filter(browser, users, make_ticket, ext, clock):

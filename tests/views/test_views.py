@@ -54,6 +54,7 @@ def test_personal_shared_and_department_views(api, users, ext):
         ({"created_after": "yesterday"}, "filters.created_after"),
         ({"cf.nothing": "1"}, "filters.cf.nothing"),
         ({"limit": "5"}, "filters.limit"),
+        ({"assignee": "zzz"}, "filters.assignee"),
     ],
 )
 def test_bad_filters_are_refused_at_save(api, users, filters, field):
@@ -129,6 +130,22 @@ def test_stale_tag_still_loads_and_is_ignored(api, users, ext, ticket_of):
     assert len(_ids(api(users.agent).get(f"/views/{view}/tickets"))) == 2
     counts = api(users.agent).get("/views/counts").get_json()["data"]
     assert {"id": view, "count": 2} in counts
+
+
+def test_a_former_agent_as_assignee_is_stale(api, users, ext, ticket_of):
+    from flask_escalated.events import Actor
+    from flask_escalated.services import agents
+
+    ticket_of(priority="urgent")
+    view = _save(api, users.agent, filters={"assignee": str(users.agent2.id),
+                                            "priority": "urgent"})
+    assert _ids(api(users.agent).get(f"/views/{view}/tickets")) == []
+    with ext.unit_of_work():
+        agents.remove_agent(Actor.system(), str(users.agent2.id))
+    data = api(users.agent).get(f"/views/{view}").get_json()["data"]
+    assert data["stale"] == [f"assignee={users.agent2.id}"]
+    assert len(_ids(api(users.agent).get(f"/views/{view}/tickets"))) == 1
+    assert {"id": view, "count": 1} in api(users.agent).get("/views/counts").get_json()["data"]
 
 
 def test_paging_without_gaps(api, users, ticket_of):

@@ -242,6 +242,11 @@ def test_filters(api, users, many, ext):
     api(users.agent).post(f"/tickets/{ids[0]}/assign", {"assignee_id": str(users.agent.id)})
     assert count("assignee=me") == 1
     assert count(f"assignee={users.agent.id}") == 1
+    assert count(f"assignee={users.agent2.id}") == 0  # an agent with no tickets
+    for bad in ("zzz", str(users.customer.id)):
+        r = agent.get(f"/tickets?assignee={bad}")
+        assert r.status_code == 422, bad
+        assert set(r.json["error"]["fields"]) == {"assignee"}
     assert count("status=in_progress") == 1
     assert count("status_category=open,in_progress") == 17
     assert count("q=T10") == 1  # full-text: the word T10, not T1 or T100
