@@ -102,7 +102,7 @@ def test_a_bad_grid_cell_is_named_in_its_cell_and_the_text_kept(admin, ext):
         "name": "Gold", "warning_minutes": "30", "targets.high.first_response": "1h",
         "targets.urgent.resolution": "0", "conditions.tags.other": TOO_MANY_TAGS}, status=422)
     html = r.get_data(as_text=True)
-    assert "integer" in cell_error(html, "targets.high.first_response")
+    assert "whole number" in cell_error(html, "targets.high.first_response")
     assert "greater than or equal to 1" in cell_error(html, "targets.urgent.resolution")
     assert cell_error(html, "conditions.tags")
     assert 'name="targets.high.first_response" value="1h"' in html

@@ -280,7 +280,7 @@ def test_a_page_form_refuses_what_the_api_refuses(app, users, world, form: PageF
         name = form.enum[0]  # type: ignore[index]
         status, html = _post(client, form, world, change)
         assert status == 422, (status, html[:600])
-        named = re.escape(name) + r"(\[0\])?: (Input should be|String should match)"
+        named = re.escape(name) + r"(\[0\])?: (Input should be|Not in the expected form)"
         assert re.search(named, html), html[:3000]
     assert _counts(app) == before
 

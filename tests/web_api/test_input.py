@@ -542,3 +542,39 @@ def test_a_multipart_body_that_cannot_be_read_is_400(api, users, make_ticket, be
     assert status_of(r) == 400, r.json
     assert r.json["error"]["fields"] == {"body": why}
     assert "multipart" in r.json["error"]["message"]
+
+
+def test_refusals_say_what_is_expected_not_pydantics_internals():
+    """The same words reach a visitor in the widget and a page: no pattern, class name or
+    "after validation" jargon."""
+    from typing import Annotated
+
+    from pydantic import Field
+
+    from flask_escalated.services.errors import ValidationError
+    from flask_escalated.web.api.schemas._base import Body, validate
+    from flask_escalated.web.api.schemas.common import Email
+
+    class Option(Body):
+        value: str
+
+    class Sample(Body):
+        email: Email | None = None
+        title: Annotated[str, Field(min_length=1)] = "t"
+        code: Annotated[str, Field(min_length=3)] = "abc"
+        items: Annotated[list[str], Field(min_length=1)] = ["x"]
+        option: Option | None = None
+        at: Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$")] = "09:00"
+
+    expected = {
+        "email": ("nope", "Not an e-mail address (name@example.com)"),
+        "title": ("", "Field required"),
+        "code": ("ab", "At least 3 characters"),
+        "items": ([], "At least 1 item"),
+        "option": (["free"], "Input should be an object"),
+        "at": ("9am", "Expected HH:MM, e.g. 09:00"),
+    }
+    for name, (value, message) in expected.items():
+        with pytest.raises(ValidationError) as caught:
+            validate(Sample, {name: value})
+        assert caught.value.fields == {name: message}, name

@@ -295,7 +295,6 @@ INTERVAL_ROWS = 3
 #: The schema's limit of intervals a day.
 MAX_INTERVALS = 24
 _HOURS_INPUT = re.compile(r"^hours\.(" + "|".join(WEEKDAYS) + r")\.(\d{1,2})\.(start|end)$")
-_HHMM_PATTERN = "String should match pattern '^[0-9]{2}:[0-9]{2}$'"
 _STASH = "_escalated_schedule_rows"
 
 
@@ -380,10 +379,6 @@ class ScheduleEditor:
         return any(iv.start or iv.end for d in self.days for iv in d.intervals)
 
 
-def _readable(message: str) -> str:
-    return "expected HH:MM, e.g. 09:00" if message == _HHMM_PATTERN else message
-
-
 def _place_errors(errors: Mapping[str, str], origin: Mapping[tuple[str, int], int]
                   ) -> tuple[dict[tuple[str, int], str], dict[str, str], dict[str, str]]:
     """``(cell errors by (day, form row), day errors, the remaining form errors)``.
@@ -407,10 +402,10 @@ def _place_errors(errors: Mapping[str, str], origin: Mapping[tuple[str, int], in
         m = re.search(r"\]\[(\d+)\]\.?(start|end)?$", tail)
         if m and (day, int(m.group(1))) in origin:
             edge = f"{m.group(2)}: " if m.group(2) else ""
-            cells[(day, origin[(day, int(m.group(1)))])] = edge + _readable(message)
+            cells[(day, origin[(day, int(m.group(1)))])] = edge + message
         else:
             edge = f"{parts[1]}: " if parts[0] == day and len(parts) > 1 else ""
-            days[day] = edge + _readable(message)
+            days[day] = edge + message
     for day, message in noise.items():
         if day not in days and not any(d == day for d, _ in cells):
             days[day] = message

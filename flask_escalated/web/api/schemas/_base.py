@@ -183,6 +183,10 @@ WHOLE_NUMBER = "Input should be a whole number"
 WHOLE_NUMBER_NO_POINT = "Input should be a whole number without a decimal point (1, not 1.0)"
 
 
+#: What a field of one of these patterns expects, in words.
+PATTERN_WORDS = {r"^[0-9]{2}:[0-9]{2}$": "Expected HH:MM, e.g. 09:00"}
+
+
 def _message(err: Any) -> str:
     """Pydantic's message, without the ``Value error, `` or ``Assertion failed, `` pydantic
     puts before the text of an exception raised in a validator, and in the API's words for
@@ -190,10 +194,28 @@ def _message(err: Any) -> str:
     cause = (err.get("ctx") or {}).get("error")
     if err["type"] in ("value_error", "assertion_error") and isinstance(cause, Exception):
         return str(cause) or err["msg"]
-    if err["type"] in ("int_type", "int_parsing", "int_from_float"):
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in ("int_type", "int_parsing", "int_from_float"):
         value = err.get("input")
         pointed = isinstance(value, float) or (isinstance(value, str) and "." in value)
         return WHOLE_NUMBER_NO_POINT if pointed else WHOLE_NUMBER
+    # Pydantic's words that name its internals (a pattern, a class, "after validation") say
+    # what is expected instead: the same text reaches a visitor in the widget and the pages.
+    if kind == "string_too_short":
+        least = ctx.get("min_length", 1)
+        return "Field required" if least == 1 else f"At least {least} characters"
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        return f"At least {least} {'item' if least == 1 else 'items'}"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        if pattern in PATTERN_WORDS:
+            return PATTERN_WORDS[pattern]
+        if "@" in pattern:
+            return "Not an e-mail address (name@example.com)"
+        return f"Not in the expected form (the pattern {pattern})"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "Input should be an object"
     return str(err["msg"])
 
 
