@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from sqlalchemy import or_, select
@@ -14,11 +15,17 @@ from ..models import Tag, Ticket
 from . import activity, audit, cache, committed_one, deletion, savepoint, session, sla, tickets
 from .errors import Conflict, NotFound, ValidationError
 
-_NON_SLUG = re.compile(r"[^a-z0-9]+")
+#: Runs of what is neither a letter nor a digit (of any script) become one dash.
+_NON_SLUG = re.compile(r"[\W_]+")
 
 
 def slugify(name: str) -> str:
-    return _NON_SLUG.sub("-", name.strip().lower()).strip("-")[:80]
+    """The slug of a tag, department or skill name: accents folded ("Café" is ``cafe``,
+    "Straße" ``strasse``), letters and digits of every script kept ("日本語" stays), the rest
+    one dash; at most 80 characters."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name.casefold())
+                     if not unicodedata.combining(c))
+    return _NON_SLUG.sub("-", folded).strip("-")[:80].strip("-")
 
 
 def _clean_names(names: Iterable[object], field: str = "tags") -> list[str]:
@@ -33,7 +40,7 @@ def _clean_names(names: Iterable[object], field: str = "tags") -> list[str]:
             )
         if not slugify(name):
             raise ValidationError(
-                "A tag needs at least one letter or digit (a-z, 0-9) to make its slug from.",
+                "A tag needs at least one letter or digit to make its slug from.",
                 {field: "needs a letter or a digit"},
             )
         clean.append(" ".join(name.split()))
