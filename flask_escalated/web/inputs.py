@@ -241,7 +241,7 @@ def parse_json(raw: bytes) -> Any:
     return data
 
 
-def _body() -> bytes:
+def body_within_limit() -> bytes:
     """The request's body, refused with a 413 when it is larger than the request's limit.
 
     A ``Content-Length`` over the limit is refused by Werkzeug before anything is read; a body
@@ -262,7 +262,7 @@ def json_payload() -> Any:
     """The request's JSON body, parsed strictly (once per request); None when there is none."""
     cached = request.environ.get(_ENVIRON_KEY, _UNSET)
     if cached is _UNSET:
-        raw = _body()
+        raw = body_within_limit()
         cached = parse_json(raw) if raw.strip() else None
         request.environ[_ENVIRON_KEY] = cached
     return cached

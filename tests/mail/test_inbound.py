@@ -327,6 +327,15 @@ def test_big_messages(app, ext):
     assert ticket.subject == "Big one" and ticket.description == "see attached"
     r = post(app, "raw", b"x" * (41 * 1024 * 1024), content_type="message/rfc822")
     assert r.status_code == 413
+    # Streamed without a Content-Length (chunked): refused too, not cut at the limit and filed.
+    r = app.test_client().open(
+        "/support/webhook/email/inbound?adapter=raw", method="POST",
+        input_stream=io.BytesIO(_mail_with_attachment(41 * 1024 * 1024)),
+        content_type="message/rfc822",
+        headers={"Transfer-Encoding": "chunked", "X-Escalated-Inbound-Secret": SECRET},
+        environ_overrides={"wsgi.input_terminated": True})
+    assert r.status_code == 413, r.get_data(True)[:300]
+    assert len(rows(ext, Ticket)) == 1
 
 
 def test_header_injection_in_names_and_subjects(app, ext):
