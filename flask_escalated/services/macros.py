@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from ..models import Department, Macro, Ticket
-from . import audit, canned, deletion, ext, session, statuses
+from ..models import Macro, Ticket
+from . import audit, canned, deletion, session
 from .errors import NotFound, PermissionDenied, ValidationError
 from .ids import parse_id
 from .permissions import Principal
@@ -74,7 +74,6 @@ def _apply_fields(principal: Principal, row: Macro, data: dict[str, Any], creati
         row.description = data["description"]
     if creating or "actions" in data:
         row.actions = validate_actions("macro", data.get("actions"))
-        _check_references(row.actions)
     if "position" in data:
         if isinstance(data["position"], bool) or not isinstance(data["position"], int):
             raise ValidationError("position must be an integer.", {"position": "integer"})
@@ -86,31 +85,6 @@ def _apply_fields(principal: Principal, row: Macro, data: dict[str, Any], creati
         raise PermissionDenied("Sharing a macro needs the 'macro.manage' permission.")
     row.is_shared = shared
     _check_canned(principal, row)
-
-
-def _refused(i: int, reason: str, detail: str = "") -> ValidationError:
-    """An action naming what does not exist, by its place (as :mod:`.rules` names one)."""
-    return ValidationError(f"actions[{i}]: {reason}{detail}.", {"actions": f"[{i}]: {reason}"})
-
-
-def _check_references(actions: list[dict[str, Any]]) -> None:
-    """What an action names must exist when the macro is saved, or it could never run: a
-    status (an active one), an agent, an active department. Tags are created when used;
-    canned responses are checked by :func:`_check_canned`."""
-    escalated = ext()
-    for i, action in enumerate(actions):
-        kind, value = action["type"], action.get("value")
-        if kind == "set_status":
-            if not any(s.slug == value for s in statuses.all_statuses()):
-                raise _refused(i, "no such status", f" '{str(value)[:40]}'")
-        elif kind == "assign_agent":
-            if not escalated.is_agent(escalated.load_user(str(value))):
-                raise _refused(i, "not an agent", f": user '{str(value)[:40]}'")
-        elif kind == "assign_department":
-            ident = parse_id(value)
-            department = session().get(Department, ident) if ident is not None else None
-            if department is None or not department.is_active:
-                raise _refused(i, "no such department", f" '{str(value)[:40]}'")
 
 
 def _check_canned(principal: Principal, row: Macro) -> None:

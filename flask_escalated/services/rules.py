@@ -21,16 +21,26 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import now
 from ..domain import CLOSED_CATEGORIES, PRIORITIES
 from ..events import Actor
-from ..models import Automation, EscalationRule, RuleFiring, RuleLog, Ticket, Workflow
+from ..models import (
+    Automation,
+    Department,
+    EscalationRule,
+    RuleFiring,
+    RuleLog,
+    Ticket,
+    Workflow,
+)
 from . import (
     assignment,
     audit,
     conditions,
     deletion,
+    ext,
     replies,
     routing,
     savepoint,
     session,
+    statuses,
     tags,
     tickets,
 )
@@ -112,10 +122,11 @@ def actions_for(kind: str) -> list[str]:
     return [name for name, (_, kinds) in ACTION_TYPES.items() if kind in kinds]
 
 
-def _bad_action(i: int, reason: str) -> ValidationError:
+def _bad_action(i: int, reason: str, detail: str = "") -> ValidationError:
     """A refused action, named by its place: ``{"actions": "[i]: reason"}`` (the shape of
-    :func:`.conditions.validate`'s errors), so a form can show it beside the row."""
-    return ValidationError(f"actions[{i}]: {reason}", {"actions": f"[{i}]: {reason}"})
+    :func:`.conditions.validate`'s errors), so a form can show it beside the row; the message
+    adds ``detail`` (the value at fault)."""
+    return ValidationError(f"actions[{i}]: {reason}{detail}", {"actions": f"[{i}]: {reason}"})
 
 
 def validate_actions(kind: str, actions: Any) -> list[dict[str, Any]]:
@@ -143,7 +154,28 @@ def validate_actions(kind: str, actions: Any) -> list[dict[str, Any]]:
                 except ValidationError as exc:
                     raise _bad_action(i, exc.message) from None
         clean.append({"type": action["type"], "value": value})
+    _check_references(clean)
     return clean
+
+
+def _check_references(actions: list[dict[str, Any]]) -> None:
+    """What an action names must exist when it is saved, or it could never run: an active
+    status, an agent, an active department. Tags are created when used; a macro's canned
+    responses are checked by the macro service."""
+    escalated = ext()
+    for i, action in enumerate(actions):
+        kind, value = action["type"], action.get("value")
+        if kind == "set_status":
+            if not any(s.slug == value for s in statuses.all_statuses()):
+                raise _bad_action(i, "no such status", f" '{str(value)[:40]}'.")
+        elif kind == "assign_agent":
+            if not escalated.is_agent(escalated.load_user(str(value))):
+                raise _bad_action(i, "not an agent", f": user '{str(value)[:40]}'.")
+        elif kind == "assign_department":
+            ident = parse_id(value)
+            department = session().get(Department, ident) if ident is not None else None
+            if department is None or not department.is_active:
+                raise _bad_action(i, "no such department", f" '{str(value)[:40]}'.")
 
 
 def _fill(text: str, ticket: Ticket) -> str:

@@ -238,6 +238,12 @@ def test_api_crud_and_permissions(client_as, users, ext):
     assert admin.post("/support/api/v1/automations", json=auto).status_code == 201
     assert admin.post("/support/api/v1/automations",
                       json={**auto, "actions": [{"type": "escalate"}]}).status_code == 422
+    # What an action names must exist when the rule is saved, or it could never run.
+    for action, why in (({"type": "set_status", "value": "nonsense"}, "no such status"),
+                        ({"type": "assign_agent", "value": "zzz"}, "not an agent"),
+                        ({"type": "assign_department", "value": "999"}, "no such department")):
+        r = admin.post("/support/api/v1/escalation-rules", json={**body, "actions": [action]})
+        assert r.status_code == 422 and r.json["error"]["fields"] == {"actions": f"[0]: {why}"}
     # A misspelled key inside the conditions is named by its path, as elsewhere in the API.
     for group, name in (
             ({"all": [{**cond("priority", "eq", "urgent"), "zz": 1}]}, "conditions.all[0].zz"),
