@@ -153,7 +153,8 @@ def check_transition(current: str, target: str) -> StatusInfo:
     """Return the target status if ``current -> target`` is allowed, else raise."""
     target_info = resolve(target)
     if target_info.slug == current:
-        raise InvalidTransition(f"The ticket is already '{current}'.", {"status": "unchanged"})
+        raise InvalidTransition(f"The ticket is already {target_info.label} ('{current}').",
+                                {"status": "unchanged"})
     if not any(s.slug == target_info.slug for s in allowed_targets(current)):
         raise InvalidTransition(
             f"A ticket cannot move from '{current}' to '{target}'.",

@@ -76,6 +76,14 @@ def test_transition_table(ext, new, users, source, target):
             tickets.change_status(t, target, actor)
 
 
+def test_a_move_to_the_same_status_names_it_by_its_label(ext, new, users):
+    t = new()
+    with pytest.raises(InvalidTransition) as caught, ext.unit_of_work():
+        tickets.change_status(t, "open", Actor.agent(users.agent.id))
+    assert caught.value.message == "The ticket is already Open ('open')."
+    assert caught.value.fields == {"status": "unchanged"}
+
+
 def test_resolved_and_closed_stamps(ext, new, users, clock):
     t = new()
     agent = Actor.agent(users.agent.id)

@@ -64,6 +64,11 @@ def test_validation_errors_keep_the_input(client_as, users):
     r = client.post("/support/tickets/new", data={
         "subject": "x", "description": "y", "priority": "critical", "csrf_token": token})
     assert r.status_code == 422
+    # The refusal offers what a customer may choose, not the team's priorities.
+    from html import unescape
+
+    text = unescape(r.get_data(as_text=True))
+    assert "Input should be 'low', 'medium' or 'high'" in text and "urgent" not in text
 
 
 def test_xss_is_escaped_and_notes_are_hidden(client_as, users, app):

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from ....services.bulk import ACTIONS
 from ....services.snooze import PRESETS
+from ....services.tickets import CUSTOMER_PRIORITIES
 from ._base import Body, Id, LongText, UserRef
 from .relations import TicketIdent
 from .replies import ReplyCreate
@@ -39,12 +40,16 @@ class CannedInsert(Versioned):
     kind: Literal["reply", "note"] | None = None
 
 
+#: The priorities a customer may choose (the form offers these; the others are the team's).
+CustomerPriority = Literal[CUSTOMER_PRIORITIES]  # type: ignore[valid-type]
+
+
 class PortalTicket(Body):
     """A customer opens a ticket (the fields of ``TicketCreate`` a customer may set)."""
 
     subject: Subject
     description: LongText
-    priority: Priority | None = None
+    priority: CustomerPriority | None = None
     department_id: Id | None = None
 
 
