@@ -544,7 +544,7 @@ def test_a_multipart_body_that_cannot_be_read_is_400(api, users, make_ticket, be
     assert "multipart" in r.json["error"]["message"]
 
 
-def test_refusals_say_what_is_expected_not_pydantics_internals():
+def test_refusals_say_what_is_expected_not_pydantics_internals(app):
     """The same words reach a visitor in the widget and a page: no pattern, class name or
     "after validation" jargon."""
     from typing import Annotated
@@ -552,7 +552,7 @@ def test_refusals_say_what_is_expected_not_pydantics_internals():
     from pydantic import Field
 
     from flask_escalated.services.errors import ValidationError
-    from flask_escalated.web.api.schemas._base import Body, validate
+    from flask_escalated.web.api.schemas._base import Body, LongText, validate
     from flask_escalated.web.api.schemas.common import Email
 
     class Option(Body):
@@ -565,6 +565,7 @@ def test_refusals_say_what_is_expected_not_pydantics_internals():
         items: Annotated[list[str], Field(min_length=1)] = ["x"]
         option: Option | None = None
         at: Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$")] = "09:00"
+        text: Annotated[LongText, Field(min_length=1)] = "x"
 
     expected = {
         "email": ("nope", "Not an e-mail address (name@example.com)"),
@@ -573,6 +574,7 @@ def test_refusals_say_what_is_expected_not_pydantics_internals():
         "items": ([], "At least 1 item"),
         "option": (["free"], "Input should be an object"),
         "at": ("9am", "Expected HH:MM, e.g. 09:00"),
+        "text": ("", "Field required"),
     }
     for name, (value, message) in expected.items():
         with pytest.raises(ValidationError) as caught:

@@ -201,7 +201,8 @@ def _message(err: Any) -> str:
         return WHOLE_NUMBER_NO_POINT if pointed else WHOLE_NUMBER
     # Pydantic's words that name its internals (a pattern, a class, "after validation") say
     # what is expected instead: the same text reaches a visitor in the widget and the pages.
-    if kind == "string_too_short":
+    # A length bound after a text's own validator is checked as "too_short" too.
+    if kind == "string_too_short" or (kind == "too_short" and isinstance(err.get("input"), str)):
         least = ctx.get("min_length", 1)
         return "Field required" if least == 1 else f"At least {least} characters"
     if kind == "too_short":
