@@ -31,7 +31,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
-from ..config import Config, ConfigurationError
+from ..config import Config, ConfigurationError, MiB
 from ..models import CustomField, Reply, Ticket
 from ..services import (
     csat,
@@ -73,6 +73,7 @@ FIELDS_JS = EMBED_JS.with_name("fields.js")
 def _widget_blueprint(name: str) -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix="/widget")
     bp.record_once(lambda state: _check_config(state.app))
+    bp.before_request(_limit_body)
     bp.before_request(_refuse_foreign_origins)
     bp.after_request(_cors)
     bp.register_error_handler(ServiceError, service_error_response)
@@ -128,6 +129,15 @@ def origin_allowed(origin: str) -> bool:
     origin = origin.strip().lower().rstrip("/")
     allowed = settings.value("widget_origins") or []
     return "*" in allowed or origin in allowed or origin in _own_origins()
+
+
+def _limit_body() -> None:
+    """The widget's bodies are small JSON objects from strangers (no files): larger than the
+    longest allowed description with its JSON escapes is a 413, read no further, whatever
+    the host's own ``MAX_CONTENT_LENGTH`` (a smaller one still applies)."""
+    own = current_app.config[Config.MAX_BODY_LENGTH] * 4 + MiB
+    host = current_app.config.get("MAX_CONTENT_LENGTH")
+    request.max_content_length = min(own, host) if host else own
 
 
 def _refuse_foreign_origins() -> None:

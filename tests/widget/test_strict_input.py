@@ -9,6 +9,7 @@ added to a widget model is tried without touching this file.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -204,3 +205,17 @@ def test_search_query_is_bounded(world) -> None:
     assert r.status_code == 422 and set(r.json["error"]["fields"]) == {"q"}
     twice = world.client.get(world.urls["kb_search"], query_string=[("q", "a"), ("q", "b")])
     assert twice.status_code == 422 and set(twice.json["error"]["fields"]) == {"q"}
+
+
+def test_a_body_over_the_widgets_own_limit_is_413_without_a_host_limit(world) -> None:
+    """Strangers post here: with no ``MAX_CONTENT_LENGTH`` on the host, a body larger than the
+    longest description with its JSON escapes is still refused before it is read whole."""
+    assert world.app.config.get("MAX_CONTENT_LENGTH") is None
+    big = {**VALID["create_ticket"], "description": "x" * (MAX_BODY * 4 + 1024 * 1024)}
+    r = _refused(world, "POST", world.urls["create_ticket"], json=big)
+    assert r.status_code == 413 and r.json["error"]["code"] == "payload_too_large", r.json
+    # The longest allowed description, every character escaped, still fits.
+    longest = {**VALID["create_ticket"], "description": "\u00e9" * MAX_BODY}
+    raw = json.dumps(longest, ensure_ascii=True)
+    r = world.client.post(world.urls["create_ticket"], data=raw, content_type="application/json")
+    assert r.status_code == 201, r.json
