@@ -26,6 +26,16 @@ def version_of(html: str) -> int:
     return int(match.group(1))
 
 
+def open_in(app: Any, requester: Any) -> str:
+    """Open a ticket in ``app`` (one made with its own config, not the suite's ``app``) for
+    ``requester``; returns its reference."""
+    with app.app_context():
+        ticket = tickets.create_ticket(tickets.NewTicket(
+            subject="s", description="d", requester_user_id=str(requester.id)), Actor.system())
+        app.extensions["escalated"].session.commit()
+        return str(ticket.reference)
+
+
 @pytest.fixture
 def ext(app):
     return app.extensions["escalated"]

@@ -7,11 +7,9 @@ import re
 
 from sqlalchemy import select
 
-from flask_escalated.events import Actor
 from flask_escalated.models import SideConversation
-from flask_escalated.services import tickets
 
-from .conftest import Page
+from .conftest import Page, open_in
 
 
 def _start(page: Page, reference: str, **fields: str):
@@ -48,12 +46,7 @@ def test_without_mail_the_form_has_no_outside_address_and_says_why(browser, user
 def test_a_refused_field_is_named_beside_its_input(make_app, users_for):
     app = make_app(ESCALATED_MAIL_FROM="help@desk.test", ESCALATED_MAIL_DOMAIN="desk.test")
     people = users_for(app)
-    with app.app_context():
-        ticket = tickets.create_ticket(tickets.NewTicket(
-            subject="s", description="d", requester_user_id=str(people.customer.id)),
-            Actor.system())
-        app.extensions["escalated"].session.commit()
-        reference = ticket.reference
+    reference = open_in(app, people.customer)
     page = Page(app.test_client(user=people.agent))
     html = page.get(f"/support/agent/tickets/{reference}")
     assert 'name="to_email"' in html and "Outgoing mail is not configured" not in html

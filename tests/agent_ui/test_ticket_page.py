@@ -13,7 +13,7 @@ from flask_escalated.events import Actor
 from flask_escalated.models import Macro
 from flask_escalated.services import departments, followers, replies, sla_admin, tickets
 
-from .conftest import XSS, version_of
+from .conftest import XSS, open_in, version_of
 
 
 def url(t, action: str = "") -> str:
@@ -247,12 +247,7 @@ def test_no_kb_box_without_an_article_to_find(browser, users, make_ticket, ext):
 def test_no_kb_box_without_the_api(make_app, users_for):
     other = make_app(ESCALATED_API_ENABLED=False)
     people = users_for(other)
-    with other.app_context():
-        ticket = tickets.create_ticket(tickets.NewTicket(
-            subject="s", description="d", requester_user_id=str(people.customer.id)),
-            Actor.system())
-        other.extensions["escalated"].session.commit()
-        ref = ticket.reference
+    ref = open_in(other, people.customer)
     page = other.test_client(user=people.agent).get(f"/support/agent/tickets/{ref}")
     assert page.status_code == 200
     assert "data-kb-search" not in page.get_data(as_text=True)
