@@ -30,6 +30,15 @@ SEARCH_STEPS = 10
 MAX_OPEN_TICKETS = 10_000
 
 
+def agents_among(user_ids: Iterable[str]) -> set[str]:
+    """Those of ``user_ids`` the host counts as agents (one bulk lookup through its hooks)."""
+    wanted = {str(u) for u in user_ids}
+    if not wanted:
+        return set()
+    escalated = ext()
+    users = escalated.load_users(wanted)
+    return {uid for uid, user in users.items() if escalated.is_agent(user)}
+
 def make_agent(user_id: object, actor: Actor, *, role: str = "agent") -> AgentProfile:
     """Create or update the agent profile of a host user; ``role`` is a system or custom role."""
     from .roles import role_exists

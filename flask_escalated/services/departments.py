@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from ..events import Actor
 from ..models import Department, DepartmentMember
-from . import audit, deletion, ext, session
+from . import audit, deletion, session
+from .agents import agents_among
 from .assignment import STRATEGIES
 from .errors import Conflict, NotFound, ValidationError
 from .ids import parse_id
@@ -92,11 +93,8 @@ def _not_agents(user_ids: list[str]) -> list[str]:
     access was removed. Asked through the host's hooks, as a follower is. Only the members a
     change adds are asked about, so a member the host no longer counts as an agent does not
     block every later edit of the department; they are dropped by leaving them out."""
-    if not user_ids:
-        return []
-    escalated = ext()
-    users = escalated.load_users(user_ids)
-    return [u for u in user_ids if not escalated.is_agent(users.get(u))]
+    agents = agents_among(user_ids)
+    return [u for u in user_ids if u not in agents]
 
 
 def create_department(actor: Actor, data: dict[str, Any]) -> Department:

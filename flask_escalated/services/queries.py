@@ -19,7 +19,8 @@ from sqlalchemy.orm import selectinload
 from ..clock import now
 from ..domain import PRIORITIES, STATUS_CATEGORIES
 from ..models import Activity, Tag, Ticket, ticket_tags
-from . import ext, session, ticket_search
+from . import session, ticket_search
+from .agents import agents_among
 from .errors import ValidationError
 from .permissions import Principal, visible_tickets
 
@@ -101,10 +102,8 @@ class TicketFilter:
 def known_assignees(user_ids: Iterable[str]) -> set[str]:
     """Of ``user_ids``, those an assignee filter may name: agents (one host lookup), and
     anyone tickets are still assigned to, such as a former agent (one query for the rest)."""
-    escalated = ext()
     wanted = {str(u) for u in user_ids}
-    users = escalated.load_users(wanted) if wanted else {}
-    found = {uid for uid, user in users.items() if escalated.is_agent(user)}
+    found = agents_among(wanted)
     rest = wanted - found
     if rest:
         found.update(uid for uid in session().execute(
